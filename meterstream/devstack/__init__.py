@@ -1,0 +1,6 @@
+"""Local infrastructure for development, the demo and tests."""
+
+from meterstream.devstack.kafka_broker import KafkaBroker, free_port, resolve_broker_jars
+from meterstream.devstack.topics import ensure_topics
+
+__all__ = ["KafkaBroker", "ensure_topics", "free_port", "resolve_broker_jars"]

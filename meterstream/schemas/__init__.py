@@ -1,0 +1,36 @@
+"""pydantic v2 models that form meterstream's wire contract."""
+
+from meterstream.schemas.priced import CostLine, PricedUsage, PricingStatus, SourcePosition
+from meterstream.schemas.totals import ServiceTotals, SessionTotals
+from meterstream.schemas.usage import (
+    SCHEMA_VERSION,
+    BillingMode,
+    CharacterUsage,
+    ImageUsage,
+    Service,
+    TokenUsage,
+    Usage,
+    UsageEvent,
+    VideoUsage,
+)
+from meterstream.schemas.validation import field_errors, parse_usage_event
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "BillingMode",
+    "CharacterUsage",
+    "CostLine",
+    "ImageUsage",
+    "PricedUsage",
+    "PricingStatus",
+    "Service",
+    "ServiceTotals",
+    "SessionTotals",
+    "SourcePosition",
+    "TokenUsage",
+    "Usage",
+    "UsageEvent",
+    "VideoUsage",
+    "field_errors",
+    "parse_usage_event",
+]

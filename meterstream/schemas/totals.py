@@ -1,0 +1,65 @@
+"""Live per-session totals: the counter a session's user watches."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from pydantic import BaseModel, Field
+
+from meterstream.schemas.priced import PricedUsage, PricingStatus
+from meterstream.schemas.usage import CharacterUsage, ImageUsage, TokenUsage, VideoUsage
+
+
+class ServiceTotals(BaseModel):
+    operations: int = 0
+    cost: Decimal = Decimal(0)
+    models: list[str] = Field(default_factory=list)
+
+
+class SessionTotals(BaseModel):
+    tenant_id: str
+    session_id: str
+    currency: str = "USD"
+    total_cost: Decimal = Decimal(0)
+    operations: int = 0
+    unpriced_operations: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_input_tokens: int = 0
+    thinking_tokens: int = 0
+    images: int = 0
+    video_seconds: Decimal = Decimal(0)
+    characters: int = 0
+    by_service: dict[str, ServiceTotals] = Field(default_factory=dict)
+    first_event_at: datetime | None = None
+    last_event_at: datetime | None = None
+
+    def add(self, priced: PricedUsage) -> SessionTotals:
+        """Return the totals with one more priced event counted (the model stays immutable)."""
+        event = priced.event
+        new = self.model_copy(deep=True)
+        new.operations += 1
+        new.total_cost += priced.total_cost
+        if priced.status is PricingStatus.UNPRICED:
+            new.unpriced_operations += 1
+        usage = event.usage
+        if isinstance(usage, TokenUsage):
+            new.input_tokens += usage.input_tokens + usage.tool_use_prompt_tokens
+            new.output_tokens += usage.output_tokens + usage.thinking_tokens
+            new.cached_input_tokens += usage.cached_input_tokens
+            new.thinking_tokens += usage.thinking_tokens
+        elif isinstance(usage, ImageUsage):
+            new.images += usage.images
+        elif isinstance(usage, VideoUsage):
+            new.video_seconds += usage.seconds
+        elif isinstance(usage, CharacterUsage):
+            new.characters += usage.characters
+        service = new.by_service.setdefault(event.service.value, ServiceTotals())
+        service.operations += 1
+        service.cost += priced.total_cost
+        if event.model not in service.models:
+            service.models.append(event.model)
+        new.first_event_at = min(filter(None, (new.first_event_at, event.occurred_at)))
+        new.last_event_at = max(filter(None, (new.last_event_at, event.occurred_at)))
+        return new

@@ -1,0 +1,109 @@
+"""The usage event: one model call, as services emit it onto `usage.events`."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Literal, Union
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+SCHEMA_VERSION = 1
+# Events stamped further ahead than this are clock errors, not usage to bill.
+MAX_CLOCK_SKEW = timedelta(hours=1)
+MAX_QUANTITY = 10**12
+
+Quantity = Annotated[int, Field(ge=0, le=MAX_QUANTITY)]
+Identifier = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:@/+-]+$")]
+
+
+class Service(StrEnum):
+    TEXT = "text"
+    IMAGE = "image"
+    VIDEO = "video"
+    SPEECH = "speech"
+    AUDIO = "audio"
+    EMBEDDING = "embedding"
+    OTHER = "other"
+
+
+class BillingMode(StrEnum):
+    STANDARD = "standard"
+    BATCH = "batch"
+    FREE = "free"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TokenUsage(_Strict):
+    """Token counts as Gemini reports them: `input_tokens` includes cached and audio input."""
+
+    unit: Literal["tokens"] = "tokens"
+    input_tokens: Quantity = 0
+    output_tokens: Quantity = 0
+    cached_input_tokens: Quantity = 0
+    thinking_tokens: Quantity = 0
+    audio_input_tokens: Quantity = 0
+    tool_use_prompt_tokens: Quantity = 0
+
+    @model_validator(mode="after")
+    def _parts_within_input(self) -> TokenUsage:
+        if self.cached_input_tokens > self.input_tokens:
+            raise ValueError("cached_input_tokens cannot exceed input_tokens (the prompt count includes cached tokens)")
+        if self.audio_input_tokens > self.input_tokens:
+            raise ValueError("audio_input_tokens cannot exceed input_tokens (the prompt count includes audio tokens)")
+        return self
+
+
+class ImageUsage(_Strict):
+    unit: Literal["images"] = "images"
+    images: Quantity
+    resolution: str | None = Field(default=None, max_length=32)
+
+
+class VideoUsage(_Strict):
+    unit: Literal["video"] = "video"
+    seconds: Annotated[Decimal, Field(ge=0, le=MAX_QUANTITY, max_digits=18, decimal_places=6)]
+    with_audio: bool = True
+    resolution: str = Field(default="720p", max_length=32)
+
+
+class CharacterUsage(_Strict):
+    unit: Literal["characters"] = "characters"
+    characters: Quantity
+    voice_tier: str | None = Field(default=None, max_length=32)
+
+
+Usage = Annotated[Union[TokenUsage, ImageUsage, VideoUsage, CharacterUsage], Field(discriminator="unit")]
+
+
+class UsageEvent(_Strict):
+    """One metered model call. `event_id` is the idempotency key: re-sending it is harmless."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    event_id: uuid.UUID = Field(default_factory=uuid.uuid4)
+    occurred_at: AwareDatetime = Field(default_factory=lambda: datetime.now(UTC))
+    tenant_id: Identifier
+    session_id: Identifier
+    user_id: Identifier | None = None
+    service: Service
+    operation: str = Field(default="generate", min_length=1, max_length=64)
+    provider: str = Field(default="google", min_length=1, max_length=64)
+    model: str = Field(min_length=1, max_length=128)
+    billing_mode: BillingMode = BillingMode.STANDARD
+    usage: Usage
+    attributes: dict[Annotated[str, Field(max_length=64)], Annotated[str, Field(max_length=256)]] = Field(
+        default_factory=dict, max_length=32
+    )
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _utc_and_not_in_future(cls, value: datetime) -> datetime:
+        value = value.astimezone(UTC)
+        if value > datetime.now(UTC) + MAX_CLOCK_SKEW:
+            raise ValueError(f"occurred_at is more than {MAX_CLOCK_SKEW} in the future")
+        return value

@@ -1,0 +1,86 @@
+"""One settings object for every component; environment variables prefixed METERSTREAM_."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="METERSTREAM_", extra="ignore")
+
+    # Where local state lives: the broker's log, the worker's RocksDB tables and the
+    # embedded ClickHouse folder all default to folders below it.
+    data_dir: Path = Path(".meterstream")
+
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    topic_events: str = "usage.events"
+    topic_priced: str = "usage.priced"
+    topic_dlq: str = "usage.dlq"
+    topic_partitions: int = Field(default=4, ge=1)
+
+    # The worker (Faust) side.
+    app_id: str = "meterstream"
+    store: str = "rocksdb://"
+    worker_host: str = "127.0.0.1"
+    worker_port: int = 6066
+    dedup_window_days: int = Field(default=7, ge=1)
+
+    # The ClickHouse sink. Empty DSN means the embedded engine under data_dir.
+    clickhouse_dsn: str = ""
+    clickhouse_database: str = "meterstream"
+    sink_group: str = "meterstream-sink"
+    sink_batch_size: int = Field(default=5000, ge=1)
+    sink_batch_seconds: float = Field(default=1.0, gt=0)
+
+    # The local broker that `meterstream kafka start` runs (devstack).
+    kafka_port: int = 9092
+    kafka_controller_port: int = 9093
+    kafka_heap: str = "512m"
+    kafka_cache_dir: Path = Path.home() / ".cache" / "meterstream" / "kafka"
+
+    catalog: Literal["default", "demo"] = "default"
+
+    @field_validator("data_dir", "kafka_cache_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @property
+    def clickhouse_url(self) -> str:
+        return self.clickhouse_dsn or f"chdb://{self.data_dir / 'clickhouse'}"
+
+    @property
+    def worker_url(self) -> str:
+        return f"http://{self.worker_host}:{self.worker_port}"
+
+    def kafka_producer_config(self) -> dict[str, object]:
+        """librdkafka settings shared by every producer the package creates."""
+        return {
+            "bootstrap.servers": self.kafka_bootstrap,
+            "enable.idempotence": True,
+            "acks": "all",
+            "linger.ms": 5,
+            "compression.type": "lz4",
+            # The Java client and Faust place keys with murmur2; using it here keeps a
+            # session on the partition where the worker's table expects it.
+            "partitioner": "murmur2_random",
+        }
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The METERSTREAM_* variables that recreate `settings` in a child process."""
+    return {
+        f"METERSTREAM_{name.upper()}": str(value)
+        for name, value in settings.model_dump().items()
+        if value is not None
+    }

@@ -1,0 +1,71 @@
+"""ClickHouse schema, applied on start. Each step is idempotent and recorded once applied."""
+
+from __future__ import annotations
+
+from clickhouse_connect.driver.client import Client
+
+# ReplacingMergeTree keyed by event_id: a batch inserted twice (sink killed between insert
+# and commit) collapses to one row; report queries use FINAL so they are exact before merges.
+# non_replicated_deduplication_window lets a retried batch with the same
+# insert_deduplication_token be dropped at insert time already.
+MIGRATIONS: list[tuple[int, str]] = [
+    (1, """
+CREATE TABLE IF NOT EXISTS {db}.usage_events (
+    event_id UUID,
+    occurred_at DateTime64(6, 'UTC'),
+    stored_at DateTime64(6, 'UTC') DEFAULT now64(6),
+    tenant_id LowCardinality(String),
+    session_id String,
+    user_id String,
+    service LowCardinality(String),
+    operation LowCardinality(String),
+    provider LowCardinality(String),
+    model LowCardinality(String),
+    billing_unit LowCardinality(String),
+    billing_mode LowCardinality(String),
+    input_tokens UInt64,
+    output_tokens UInt64,
+    cached_input_tokens UInt64,
+    thinking_tokens UInt64,
+    audio_input_tokens UInt64,
+    tool_use_prompt_tokens UInt64,
+    images UInt64,
+    video_seconds Decimal64(6),
+    video_with_audio Bool,
+    resolution LowCardinality(String),
+    characters UInt64,
+    voice_tier LowCardinality(String),
+    cost Decimal128(12),
+    cost_lines Map(String, Decimal128(12)),
+    currency LowCardinality(String),
+    catalog_version LowCardinality(String),
+    pricing_status LowCardinality(String),
+    unpriced_reason String,
+    attributes Map(String, String),
+    source_partition UInt32,
+    source_offset UInt64
+)
+ENGINE = ReplacingMergeTree
+PARTITION BY toYYYYMM(occurred_at)
+ORDER BY (tenant_id, session_id, event_id)
+SETTINGS non_replicated_deduplication_window = 1000
+"""),
+]
+
+
+def migrate(client: Client, database: str) -> list[int]:
+    """Create the database and apply missing migrations; returns the versions applied now."""
+    client.command(f"CREATE DATABASE IF NOT EXISTS {database}")
+    client.command(
+        f"CREATE TABLE IF NOT EXISTS {database}.schema_migrations "
+        "(version UInt32, applied_at DateTime DEFAULT now()) ENGINE = ReplacingMergeTree ORDER BY version"
+    )
+    done = {row[0] for row in client.query(f"SELECT version FROM {database}.schema_migrations FINAL").result_rows}
+    applied = []
+    for version, sql in MIGRATIONS:
+        if version in done:
+            continue
+        client.command(sql.format(db=database))
+        client.insert(f"{database}.schema_migrations", [[version]], column_names=["version"])
+        applied.append(version)
+    return applied

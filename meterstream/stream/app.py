@@ -1,0 +1,91 @@
+"""The Faust worker: topics, the metering agent, its tables and the live-totals web view."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import timedelta
+
+import faust
+from faust.web import Request, Response, View
+
+from meterstream.pricing import load_catalog
+from meterstream.settings import Settings
+from meterstream.stream.processor import MeteringProcessor, Outcome
+
+log = logging.getLogger(__name__)
+
+DLQ_REASON_HEADER = "meterstream-reason"
+DLQ_ERRORS_HEADER = "meterstream-errors"
+DLQ_SOURCE_HEADER = "meterstream-source"
+
+
+def create_app(settings: Settings) -> faust.App:
+    app = faust.App(
+        settings.app_id,
+        broker=f"kafka://{settings.kafka_bootstrap}",
+        store=settings.store,
+        datadir=str(settings.data_dir / "worker"),
+        web_host=settings.worker_host,
+        web_port=settings.worker_port,
+        web_in_thread=False,
+        topic_partitions=settings.topic_partitions,
+        producer_acks=-1,
+        broker_commit_interval=1.0,
+        stream_wait_empty=True,
+        processing_guarantee="at_least_once",
+    )
+    events = app.topic(settings.topic_events, key_type=bytes, value_type=bytes, key_serializer="raw",
+                       value_serializer="raw", partitions=settings.topic_partitions)
+    priced_topic = app.topic(settings.topic_priced, key_serializer="raw", value_serializer="raw",
+                             partitions=settings.topic_partitions)
+    dlq_topic = app.topic(settings.topic_dlq, key_serializer="raw", value_serializer="raw",
+                          partitions=settings.topic_partitions)
+    sessions = app.Table("sessions", partitions=settings.topic_partitions, key_type=str)
+    seen = app.Table("seen-events", partitions=settings.topic_partitions, key_type=str)
+    processor = MeteringProcessor(
+        load_catalog(settings.catalog), sessions, seen, settings.topic_events,
+        dedup_window=timedelta(days=settings.dedup_window_days),
+    )
+
+    async def publish(outcome: Outcome, message: faust.types.Message) -> None:
+        where = f"{message.topic}[{message.partition}]@{message.offset}"
+        if outcome.priced is not None:
+            await priced_topic.send(key=message.key, value=outcome.priced.model_dump_json().encode())
+        elif outcome.dead_letter is not None:
+            log.warning("dead-lettered %s: %s", where, outcome.dead_letter.reason)
+            await dlq_topic.send(key=message.key, value=message.value, headers={
+                DLQ_REASON_HEADER: outcome.dead_letter.reason.encode(),
+                DLQ_ERRORS_HEADER: json.dumps(outcome.dead_letter.errors).encode(),
+                DLQ_SOURCE_HEADER: where.encode(),
+            })
+
+    # concurrency=1: with more, Faust can commit past a message still in flight (faust #606).
+    @app.agent(events, concurrency=1)
+    async def meter(stream: faust.Stream) -> None:
+        async for event in stream.events():
+            message = event.message
+            await publish(processor.process(message.value, message.partition, message.offset), message)
+
+    @app.page("/sessions/{session_id}")
+    class SessionView(View):
+        async def get(self, request: Request, session_id: str) -> Response:
+            totals = processor.session_totals(session_id)
+            if totals is None:
+                return self.json({"detail": f"unknown session {session_id}"}, status=404)
+            return self.bytes(totals.model_dump_json().encode(), content_type="application/json")
+
+    @app.page("/counts")
+    class CountsView(View):
+        async def get(self, request: Request) -> Response:
+            return self.json(dict(processor.counts))
+
+    app.metering = processor  # type: ignore[attr-defined]  # reached by tests and the CLI
+    return app
+
+
+def run_worker(settings: Settings, loglevel: str = "warning") -> None:
+    """Run the worker until it is stopped (SIGTERM / Ctrl-C)."""
+    app = create_app(settings)
+    worker = faust.Worker(app, loglevel=loglevel, quiet=True)
+    worker.execute_from_commandline()
