@@ -144,3 +144,6 @@ def main(argv: list[str] | None = None) -> None:
     except MeterstreamError as error:
         console.print(f"[red]error:[/] {error}")
         sys.exit(1)
+    except KeyboardInterrupt:
+        console.print("interrupted")
+        sys.exit(130)

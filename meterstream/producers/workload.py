@@ -58,7 +58,8 @@ def studio_workload(
 ) -> Iterator[UsageEvent]:
     """Yield `events` usage events spread round-robin over `sessions` sessions."""
     rng = random.Random(seed)
-    clock = start or datetime.now(UTC) - timedelta(minutes=30)
+    # Steps are 5-200 ms apart, so starting this far back keeps every event in the past.
+    clock = start or datetime.now(UTC) - timedelta(milliseconds=200 * events + 1000)
     ids = uuid.UUID(int=rng.getrandbits(128)).hex[:8]
     session_ids = [f"{session_prefix}{ids}-s{n:03d}" for n in range(sessions)]
     owners = {sid: USERS[n % len(USERS)] for n, sid in enumerate(session_ids)}

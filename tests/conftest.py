@@ -1,0 +1,55 @@
+"""Shared fixtures. Integration fixtures start real infrastructure and fail loudly if it cannot start.
+
+- `kafka_broker`: one real Kafka broker for the test session, on free loopback ports.
+- `clickhouse_dsn`: one embedded ClickHouse folder for the session (chDB allows one engine
+  path per process); tests isolate themselves with a unique database each.
+- `pipeline_settings`: Settings with unique topics, consumer groups, database and worker port.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from meterstream.devstack import KafkaBroker, free_port
+from meterstream.settings import Settings
+
+
+@pytest.fixture(scope="session")
+def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBroker]:
+    broker = KafkaBroker(
+        data_dir=tmp_path_factory.mktemp("kafka"), port=free_port(), controller_port=free_port(), heap="384m",
+    )
+    broker.start()
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture(scope="session")
+def clickhouse_dsn(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return f"chdb://{tmp_path_factory.mktemp('clickhouse')}"
+
+
+def unique_name(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def pipeline_settings(kafka_broker: KafkaBroker, clickhouse_dsn: str, tmp_path: Path) -> Settings:
+    run = unique_name("t")
+    return Settings(
+        data_dir=tmp_path / "data",
+        kafka_bootstrap=kafka_broker.bootstrap,
+        topic_events=f"{run}.usage.events",
+        topic_priced=f"{run}.usage.priced",
+        topic_dlq=f"{run}.usage.dlq",
+        app_id=f"meterstream-{run}",
+        sink_group=f"sink-{run}",
+        worker_port=free_port(),
+        clickhouse_dsn=clickhouse_dsn,
+        clickhouse_database=run,
+        sink_batch_seconds=0.3,
+    )

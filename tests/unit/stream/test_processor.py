@@ -1,0 +1,127 @@
+"""The metering step's rules, on plain dicts standing in for the worker's changelog tables."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from meterstream.pricing import load_catalog
+from meterstream.schemas import ImageUsage, Service, UsageEvent
+from meterstream.stream import MeteringProcessor
+
+CATALOG = load_catalog()
+AT = datetime(2026, 6, 1, tzinfo=UTC)
+
+
+def processor() -> MeteringProcessor:
+    return MeteringProcessor(CATALOG, sessions={}, seen={}, topic="usage.events")
+
+
+def image_event(images: int = 2, session: str = "s1", model: str = "imagen-4.0-generate", tenant: str = "acme",
+                **kw) -> UsageEvent:
+    return UsageEvent(tenant_id=tenant, session_id=session, service=Service.IMAGE, model=model,
+                      occurred_at=AT, usage=ImageUsage(images=images), **kw)
+
+
+def raw(event: UsageEvent) -> bytes:
+    return event.model_dump_json().encode()
+
+
+def test_a_valid_event_is_priced_and_added_to_its_session():
+    p = processor()
+    outcome = p.process(raw(image_event(images=3)), partition=0, offset=0)
+    assert outcome.status == "priced"
+    assert outcome.priced.total_cost == Decimal("0.12")  # 3 images at $0.04
+    totals = p.session_totals("s1")
+    assert (totals.operations, totals.images, totals.total_cost) == (1, 3, Decimal("0.12"))
+
+
+def test_the_priced_record_carries_its_source_position():
+    outcome = processor().process(raw(image_event()), partition=2, offset=41)
+    assert (outcome.priced.source.partition, outcome.priced.source.offset) == (2, 41)
+
+
+def test_the_same_event_id_sent_twice_is_counted_once():
+    p = processor()
+    event = image_event()
+    p.process(raw(event), 0, 0)
+    assert p.process(raw(event), 0, 1).status == "duplicate"
+    assert p.session_totals("s1").operations == 1
+
+
+def test_a_replayed_message_is_re_emitted_but_not_re_applied():
+    # After a crash the same offset is delivered again: its priced record may never have
+    # left, so it is emitted again (the sink de-duplicates); the totals already hold it.
+    p = processor()
+    event = image_event()
+    first = p.process(raw(event), 0, 7)
+    replay = p.process(raw(event), 0, 7)
+    assert replay.status == "priced" and replay.priced == first.priced
+    assert p.session_totals("s1").operations == 1
+
+
+def test_malformed_bytes_become_a_dead_letter_with_the_reason():
+    outcome = processor().process(b'{"tenant_id": 1', 0, 0)
+    assert outcome.status == "dead_letter"
+    assert "invalid usage event" in outcome.dead_letter.reason
+    assert outcome.dead_letter.errors
+
+
+def test_a_message_without_a_value_becomes_a_dead_letter():
+    assert processor().process(None, 0, 0).dead_letter.reason == "empty message (no value)"
+
+
+def test_an_unknown_model_is_kept_and_counted_as_unpriced_never_as_free():
+    p = processor()
+    outcome = p.process(raw(image_event(model="imagen-99")), 0, 0)
+    assert outcome.status == "unpriced"
+    assert "imagen-99" in outcome.priced.reason
+    totals = p.session_totals("s1")
+    assert (totals.operations, totals.unpriced_operations) == (1, 1)
+
+
+def test_a_session_cannot_be_reused_by_another_tenant():
+    p = processor()
+    p.process(raw(image_event(tenant="acme")), 0, 0)
+    outcome = p.process(raw(image_event(tenant="globex")), 0, 1)
+    assert outcome.status == "dead_letter"
+    assert "another tenant" in outcome.dead_letter.reason
+    assert p.session_totals("s1").tenant_id == "acme"
+
+
+def test_counts_record_every_outcome():
+    p = processor()
+    event = image_event()
+    for offset, payload in enumerate((raw(event), raw(event), b"junk")):
+        p.process(payload, 0, offset)
+    assert p.counts == {"priced": 1, "duplicate": 1, "dead_letter": 1}
+
+
+sessions = st.sampled_from(["s1", "s2", "s3"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    plan=st.lists(st.tuples(sessions, st.integers(1, 5)), min_size=1, max_size=12),
+    resends=st.lists(st.integers(0, 11), max_size=6),
+    replay_from=st.integers(0, 30),
+)
+def test_totals_equal_a_single_pass_over_unique_events_whatever_is_resent_or_replayed(plan, resends, replay_from):
+    events = [image_event(images=n, session=s) for s, n in plan]
+    log = [raw(e) for e in events] + [raw(events[i % len(events)]) for i in resends]
+
+    p = processor()
+    for offset, payload in enumerate(log):
+        p.process(payload, 0, offset)
+    # A crash rewinds to an earlier committed offset: everything after it is delivered again.
+    for offset, payload in enumerate(log[replay_from:], start=replay_from):
+        p.process(payload, 0, offset)
+
+    for session in {s for s, _ in plan}:
+        images = sum(n for s, n in plan if s == session)
+        totals = p.session_totals(session)
+        assert totals.operations == sum(1 for s, _ in plan if s == session)
+        assert totals.images == images
+        assert totals.total_cost == images * Decimal("0.04")
+        assert totals.unpriced_operations == 0
