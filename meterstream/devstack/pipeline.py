@@ -8,6 +8,7 @@ chdb folder is the one that can query it (reports, tests).
 from __future__ import annotations
 
 import json
+from collections import Counter
 import logging
 import os
 import signal
@@ -76,8 +77,19 @@ class WorkerProcess:
         with urllib.request.urlopen(f"{self.settings.worker_url}{path}", timeout=5) as response:
             return response.read()
 
+    def ledger(self) -> dict[str, dict[str, int]]:
+        """The worker's durable counts per tenant and outcome."""
+        return json.loads(self._get("/ledger"))
+
     def counts(self) -> dict[str, int]:
-        return json.loads(self._get("/counts"))
+        """The ledger summed over tenants, outcomes that occurred only."""
+        total: Counter[str] = Counter()
+        for outcomes in self.ledger().values():
+            total.update(outcomes)
+        return {outcome: n for outcome, n in total.items() if n}
+
+    def sessions(self) -> dict[str, dict]:
+        return json.loads(self._get("/sessions"))
 
     def session_totals(self, session_id: str) -> SessionTotals | None:
         try:

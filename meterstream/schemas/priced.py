@@ -46,6 +46,11 @@ class PricedUsage(BaseModel):
     catalog_version: str
     reason: str | None = Field(default=None, description="Why the event is unpriced, when it is.")
     source: SourcePosition | None = None
+    replayed: bool = Field(
+        default=False,
+        description="Emitted again for a message the worker had already processed (a replay after a crash); "
+        "the sink checks such records against what it already stored.",
+    )
 
     @model_validator(mode="after")
     def _total_is_sum_of_lines(self) -> PricedUsage:

@@ -1,4 +1,4 @@
-"""The Faust worker: topics, the metering agent, its tables and the live-totals web view."""
+"""The Faust worker: topics, the metering agent, its tables and the worker's HTTP views."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from datetime import timedelta
 import faust
 from faust.web import Request, Response, View
 
+from meterstream.failpoints import failpoint
+from meterstream.metrics import CONTENT_TYPE, CounterCollector, exposition, registry_of
 from meterstream.pricing import load_catalog
 from meterstream.settings import Settings
 from meterstream.stream.processor import MeteringProcessor, Outcome
@@ -41,11 +43,19 @@ def create_app(settings: Settings) -> faust.App:
                              partitions=settings.topic_partitions)
     dlq_topic = app.topic(settings.topic_dlq, key_serializer="raw", value_serializer="raw",
                           partitions=settings.topic_partitions)
+    window = timedelta(days=settings.dedup_window_days)
+    window_s = int(window.total_seconds())
     sessions = app.Table("sessions", partitions=settings.topic_partitions, key_type=str)
-    seen = app.Table("seen-events", partitions=settings.topic_partitions, key_type=str)
+    ledger = app.Table("ledger", partitions=settings.topic_partitions, key_type=str)
+    # De-duplication entries expire after the window, never before: RocksDB drops them at
+    # compaction once older than the TTL, and the changelog deletes segments older than it,
+    # so neither the local store nor a recovery keeps ids forever.
+    seen = app.Table(
+        "seen-events", partitions=settings.topic_partitions, key_type=str, options={"ttl": window_s},
+        extra_topic_configs={"cleanup.policy": "compact,delete", "retention.ms": str(window_s * 1000)},
+    )
     processor = MeteringProcessor(
-        load_catalog(settings.catalog), sessions, seen, settings.topic_events,
-        dedup_window=timedelta(days=settings.dedup_window_days),
+        load_catalog(settings.catalog), sessions, seen, settings.topic_events, dedup_window=window, ledger=ledger,
     )
 
     async def publish(outcome: Outcome, message: faust.types.Message) -> None:
@@ -53,7 +63,7 @@ def create_app(settings: Settings) -> faust.App:
         if outcome.priced is not None:
             await priced_topic.send(key=message.key, value=outcome.priced.model_dump_json().encode())
         elif outcome.dead_letter is not None:
-            log.warning("dead-lettered %s: %s", where, outcome.dead_letter.reason)
+            log.warning("dead-lettered %s: %s", where, outcome.dead_letter.reason[:500])
             await dlq_topic.send(key=message.key, value=message.value, headers={
                 DLQ_REASON_HEADER: outcome.dead_letter.reason.encode(),
                 DLQ_ERRORS_HEADER: json.dumps(outcome.dead_letter.errors).encode(),
@@ -65,7 +75,16 @@ def create_app(settings: Settings) -> faust.App:
     async def meter(stream: faust.Stream) -> None:
         async for event in stream.events():
             message = event.message
-            await publish(processor.process(message.value, message.partition, message.offset), message)
+            failpoint("worker.before_process")
+            outcome = processor.process(message.value, message.partition, message.offset)
+            failpoint("worker.after_state")
+            await publish(outcome, message)
+            failpoint("worker.after_send")
+
+    registry = registry_of(CounterCollector(
+        "meterstream_worker_messages", "Messages metered by this worker since it started, by outcome.",
+        ("tenant", "partition", "outcome"), lambda: processor.counts,
+    ))
 
     @app.page("/sessions/{session_id}")
     class SessionView(View):
@@ -75,10 +94,26 @@ def create_app(settings: Settings) -> faust.App:
                 return self.json({"detail": f"unknown session {session_id}"}, status=404)
             return self.bytes(totals.model_dump_json().encode(), content_type="application/json")
 
-    @app.page("/counts")
-    class CountsView(View):
+    @app.page("/sessions")
+    class SessionsView(View):
+        """Every session this worker holds, in short (for reconciliation)."""
+
         async def get(self, request: Request) -> Response:
-            return self.json(dict(processor.counts))
+            return self.json({
+                session_id: {"tenant_id": state["totals"]["tenant_id"], "operations": state["totals"]["operations"],
+                             "total_cost": state["totals"]["total_cost"]}
+                for session_id, state in sessions.items()
+            })
+
+    @app.page("/ledger")
+    class LedgerView(View):
+        async def get(self, request: Request) -> Response:
+            return self.json(processor.ledger_by_tenant())
+
+    @app.page("/metrics")
+    class MetricsView(View):
+        async def get(self, request: Request) -> Response:
+            return self.bytes(exposition(registry), content_type=CONTENT_TYPE)
 
     app.metering = processor  # type: ignore[attr-defined]  # reached by tests and the CLI
     return app

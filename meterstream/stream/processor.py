@@ -1,15 +1,18 @@
 """The metering step for one message: validate, de-duplicate, price, update session totals.
 
 Kept free of Faust so its rules are tested directly; the Faust agent (app.py) only feeds
-it messages and sends what it returns. State lives in two mappings that the agent backs
-with changelog tables; every change to them is idempotent under replay:
+it messages and sends what it returns. State lives in three mappings that the agent backs
+with changelog tables, and every change to them is idempotent under replay (a crash
+re-delivers everything after the last committed offset):
 
 - `seen` maps event_id -> the (partition, offset) where it was first accepted. The same
-  event_id at another offset is a duplicate send; at the same offset it is a replay after
-  a crash, which must be processed again (its priced record may never have been sent).
+  event_id at another offset is a duplicate send; at the same offset it is a replay,
+  which is processed again (its priced record may never have left) and flagged `replayed`.
 - `sessions` maps session_id -> {totals, offset}: an offset at or below the stored one was
-  already applied. All events of a session share a partition (key = session_id), so
+  already applied. All events of a session share a partition (key = session_id), so the
   offsets in one session's value are comparable.
+- `ledger` maps "partition:tenant" -> counts of each outcome, with the same offset guard:
+  the reconciliation ledger, exact across crashes.
 """
 
 from __future__ import annotations
@@ -23,7 +26,12 @@ from typing import Any
 
 from meterstream.errors import InvalidUsageEvent
 from meterstream.pricing import Catalog, price_event
-from meterstream.schemas import PricedUsage, SessionTotals, SourcePosition, parse_usage_event
+from meterstream.schemas import PricedUsage, SessionTotals, SourcePosition, UsageEvent, parse_usage_event
+
+# A usage event is a few hundred bytes; anything this large is garbage or abuse.
+MAX_MESSAGE_BYTES = 64 * 1024
+UNKNOWN_TENANT = "(unknown)"
+OUTCOMES = ("priced", "unpriced", "duplicate", "dead_letter")
 
 
 @dataclass(frozen=True)
@@ -36,9 +44,14 @@ class DeadLetter:
 
 @dataclass(frozen=True)
 class Outcome:
-    status: str  # "priced" | "unpriced" | "duplicate" | "dead_letter"
+    status: str  # one of OUTCOMES
+    tenant_id: str = UNKNOWN_TENANT
     priced: PricedUsage | None = None
     dead_letter: DeadLetter | None = None
+
+
+def _dead(reason: str, errors: list[dict[str, str]] | None = None, tenant_id: str = UNKNOWN_TENANT) -> Outcome:
+    return Outcome("dead_letter", tenant_id=tenant_id, dead_letter=DeadLetter(reason, errors or []))
 
 
 class MeteringProcessor:
@@ -49,57 +62,84 @@ class MeteringProcessor:
         seen: MutableMapping[str, Any],
         topic: str,
         dedup_window: timedelta = timedelta(days=7),
+        ledger: MutableMapping[str, Any] | None = None,
+        clock=time.time,
     ) -> None:
         self.catalog = catalog
         self.sessions = sessions
         self.seen = seen
+        self.ledger: MutableMapping[str, Any] = {} if ledger is None else ledger
         self.topic = topic
         self.dedup_window_s = dedup_window.total_seconds()
-        self.counts: Counter[str] = Counter()
+        self.clock = clock
+        # Since this process started, per (tenant, partition, outcome): for Prometheus.
+        self.counts: Counter[tuple[str, int, str]] = Counter()
 
     def process(self, value: bytes | None, partition: int, offset: int) -> Outcome:
         outcome = self._process(value, partition, offset)
-        self.counts[outcome.status] += 1
+        self.counts[(outcome.tenant_id, partition, outcome.status)] += 1
+        key = f"{partition}:{outcome.tenant_id}"
+        entry = self.ledger.get(key)
+        if entry is None or offset > entry["offset"]:
+            entry = dict(entry or {})
+            entry[outcome.status] = entry.get(outcome.status, 0) + 1
+            entry["offset"] = offset
+            self.ledger[key] = entry
         return outcome
 
     def _process(self, value: bytes | None, partition: int, offset: int) -> Outcome:
-        if value is None:
-            return Outcome("dead_letter", dead_letter=DeadLetter("empty message (no value)"))
+        if not value:
+            return _dead("empty message (no value)")
+        if len(value) > MAX_MESSAGE_BYTES:
+            return _dead(f"message of {len(value)} bytes exceeds the {MAX_MESSAGE_BYTES}-byte limit")
         try:
             event = parse_usage_event(value)
         except InvalidUsageEvent as error:
-            return Outcome("dead_letter", dead_letter=DeadLetter(f"invalid usage event: {error}", error.errors))
+            return _dead(f"invalid usage event: {error}", error.errors)
 
         event_key = str(event.event_id)
         first = self.seen.get(event_key)
-        now = time.time()
-        if first is not None and (first["p"], first["o"]) != (partition, offset) and now - first["t"] < self.dedup_window_s:
-            return Outcome("duplicate")
+        here = (partition, offset)
+        seen_here = first is not None and (first["p"], first["o"]) == here
+        if first is not None and not seen_here and self.clock() - first["t"] < self.dedup_window_s:
+            return Outcome("duplicate", tenant_id=event.tenant_id)
 
         state = self.sessions.get(event.session_id)
         if state is not None and state["totals"]["tenant_id"] != event.tenant_id:
-            return Outcome("dead_letter", dead_letter=DeadLetter(
-                f"session {event.session_id} belongs to another tenant than {event.tenant_id}"
-            ))
+            return _dead(f"session {event.session_id} belongs to another tenant than {event.tenant_id}",
+                         tenant_id=event.tenant_id)
+        if not seen_here:
+            self.seen[event_key] = {"p": partition, "o": offset, "t": self.clock()}
 
-        if first is None or (first["p"], first["o"]) != (partition, offset):
-            self.seen[event_key] = {"p": partition, "o": offset, "t": now}
+        already_applied = state is not None and offset <= state["offset"]
+        priced = self._price(event, partition, offset, replayed=seen_here or already_applied)
+        if not already_applied:
+            self._apply(event, priced, state, offset)
+        return Outcome(priced.status.value, tenant_id=event.tenant_id, priced=priced)
 
-        priced = price_event(self.catalog, event).model_copy(
-            update={"source": SourcePosition(topic=self.topic, partition=partition, offset=offset)}
+    def _price(self, event: UsageEvent, partition: int, offset: int, replayed: bool) -> PricedUsage:
+        return price_event(self.catalog, event).model_copy(update={
+            "source": SourcePosition(topic=self.topic, partition=partition, offset=offset),
+            "replayed": replayed,
+        })
+
+    def _apply(self, event: UsageEvent, priced: PricedUsage, state: dict | None, offset: int) -> None:
+        totals = (
+            SessionTotals(tenant_id=event.tenant_id, session_id=event.session_id, currency=priced.currency)
+            if state is None
+            else SessionTotals.model_validate(state["totals"])
         )
-        if state is None or offset > state["offset"]:
-            totals = (
-                SessionTotals(tenant_id=event.tenant_id, session_id=event.session_id, currency=priced.currency)
-                if state is None
-                else SessionTotals.model_validate(state["totals"])
-            )
-            self.sessions[event.session_id] = {
-                "totals": totals.add(priced).model_dump(mode="json"),
-                "offset": offset,
-            }
-        return Outcome(priced.status.value, priced=priced)
+        self.sessions[event.session_id] = {"totals": totals.add(priced).model_dump(mode="json"), "offset": offset}
 
     def session_totals(self, session_id: str) -> SessionTotals | None:
         state = self.sessions.get(session_id)
         return None if state is None else SessionTotals.model_validate(state["totals"])
+
+    def ledger_by_tenant(self) -> dict[str, dict[str, int]]:
+        """The durable counts summed over partitions, per tenant and outcome."""
+        totals: dict[str, Counter[str]] = {}
+        for key, entry in self.ledger.items():
+            tenant = key.split(":", 1)[1]
+            counter = totals.setdefault(tenant, Counter())
+            counter.update({name: entry.get(name, 0) for name in OUTCOMES})
+        return {tenant: dict(counter) for tenant, counter in totals.items()}

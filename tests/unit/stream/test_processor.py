@@ -1,6 +1,6 @@
 """The metering step's rules, on plain dicts standing in for the worker's changelog tables."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from hypothesis import given, settings
@@ -57,7 +57,9 @@ def test_a_replayed_message_is_re_emitted_but_not_re_applied():
     event = image_event()
     first = p.process(raw(event), 0, 7)
     replay = p.process(raw(event), 0, 7)
-    assert replay.status == "priced" and replay.priced == first.priced
+    assert replay.status == "priced"
+    assert (first.priced.replayed, replay.priced.replayed) == (False, True)
+    assert replay.priced.model_copy(update={"replayed": False}) == first.priced
     assert p.session_totals("s1").operations == 1
 
 
@@ -90,12 +92,42 @@ def test_a_session_cannot_be_reused_by_another_tenant():
     assert p.session_totals("s1").tenant_id == "acme"
 
 
-def test_counts_record_every_outcome():
+def test_a_gigantic_message_is_dead_lettered_without_being_parsed():
+    outcome = processor().process(b"{" + b" " * 70_000 + b"}", 0, 0)
+    assert "exceeds the 65536-byte limit" in outcome.dead_letter.reason
+
+
+def test_a_resend_after_the_dedup_window_counts_as_new():
+    now = [1_000_000.0]
+    p = MeteringProcessor(CATALOG, {}, {}, "usage.events", dedup_window=timedelta(days=7), clock=lambda: now[0])
+    event = image_event()
+    p.process(raw(event), 0, 0)
+    now[0] += timedelta(days=7).total_seconds() - 1
+    assert p.process(raw(event), 0, 1).status == "duplicate"
+    now[0] += 2
+    assert p.process(raw(event), 0, 2).status == "priced"
+
+
+def test_counts_record_every_outcome_by_tenant_and_partition():
     p = processor()
     event = image_event()
     for offset, payload in enumerate((raw(event), raw(event), b"junk")):
+        p.process(payload, 3, offset)
+    assert p.counts == {("acme", 3, "priced"): 1, ("acme", 3, "duplicate"): 1, ("(unknown)", 3, "dead_letter"): 1}
+
+
+def test_the_ledger_counts_each_message_once_across_a_replay():
+    p = processor()
+    event = image_event()
+    log = [raw(event), raw(event), b"junk", raw(image_event(model="imagen-99"))]
+    for offset, payload in enumerate(log):
         p.process(payload, 0, offset)
-    assert p.counts == {"priced": 1, "duplicate": 1, "dead_letter": 1}
+    for offset, payload in enumerate(log[1:], start=1):  # crash: everything after offset 0 again
+        p.process(payload, 0, offset)
+    assert p.ledger_by_tenant() == {
+        "acme": {"priced": 1, "unpriced": 1, "duplicate": 1, "dead_letter": 0},
+        "(unknown)": {"priced": 0, "unpriced": 0, "duplicate": 0, "dead_letter": 1},
+    }
 
 
 sessions = st.sampled_from(["s1", "s2", "s3"])
