@@ -1,22 +1,32 @@
-"""The sink loop: consume usage.priced, batch by size and time, write, then commit offsets."""
+"""The sink loop: consume usage.priced, batch by size and time, write, then commit offsets.
+
+Effectively once: offsets are committed only after the write succeeded, so a crash
+replays the batch; replayed records are then dropped if the sink already holds them.
+Which records need that check is known exactly: those the worker flagged as replays,
+and on a freshly assigned partition, those at or below the highest offset the sink
+already stored (it may have died between its insert and its commit).
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
-from collections import defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
 from pydantic import ValidationError
 
+from meterstream.failpoints import failpoint
 from meterstream.schemas import PricedUsage
 from meterstream.settings import Settings
-from meterstream.sinks.base import Sink
+from meterstream.sinks.base import Sink, SinkRecord
 
 log = logging.getLogger(__name__)
+
+MAX_BACKOFF_S = 5.0
 
 
 @dataclass
@@ -24,27 +34,36 @@ class SinkCounts:
     stored: int = 0
     batches: int = 0
     dead_lettered: int = 0
+    skipped_as_stored: int = 0
+    retries: int = 0
+    # Rows stored since start per (tenant, source partition), for Prometheus.
+    stored_by_tenant: Counter[tuple[str, int]] = field(default_factory=Counter)
 
 
 class SinkRunner:
-    """Drives a Sink from Kafka. Offsets are committed only after the sink wrote the batch,
-    so a crash anywhere replays the batch with the same batch id (topic:partition:first-last)."""
-
     def __init__(self, settings: Settings, sink: Sink) -> None:
         self.settings = settings
         self.sink = sink
         self.counts = SinkCounts()
+        self._verify_until: dict[int, int] = {}
         self._consumer = Consumer({
             "bootstrap.servers": settings.kafka_bootstrap,
             "group.id": settings.sink_group,
             "enable.auto.commit": False,
             "auto.offset.reset": "earliest",
-            "partition.assignment.strategy": "cooperative-sticky",
         })
         self._dlq = Producer(settings.kafka_producer_config())
-        self._consumer.subscribe([settings.topic_priced])
+        self._consumer.subscribe([settings.topic_priced], on_assign=self._on_assign)
+
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        stored = self._with_retry(self.sink.stored_offsets, "read stored offsets")
+        for tp in partitions:
+            if tp.partition in stored:
+                self._verify_until[tp.partition] = stored[tp.partition]
+        log.info("assigned %s; verifying up to %s", [tp.partition for tp in partitions], self._verify_until)
 
     def run(self, stop: threading.Event, on_batch: Callable[[SinkCounts], None] | None = None) -> None:
+        self._stop = stop
         try:
             while not stop.is_set():
                 if self.step() and on_batch is not None:
@@ -63,15 +82,85 @@ class SinkRunner:
             by_partition[message.partition()].append(message)
         commits = []
         for partition, batch in sorted(by_partition.items()):
-            records = [record for record in map(self._decode, batch) if record is not None]
+            records = self._new_records(partition, batch)
             batch_id = f"{self.settings.topic_priced}:{partition}:{batch[0].offset()}-{batch[-1].offset()}"
-            self.sink.write(records, batch_id)
-            self.counts.stored += len(records)
+            failpoint("sink.before_insert")
+            self._write(records, batch_id)
+            failpoint("sink.after_insert")
             commits.append(TopicPartition(self.settings.topic_priced, partition, batch[-1].offset() + 1))
-        self._dlq.flush(10)
+        self._dlq.flush(30)
         self._consumer.commit(offsets=commits, asynchronous=False)
+        failpoint("sink.after_commit")
         self.counts.batches += 1
         return len(messages)
+
+    def _new_records(self, partition: int, batch: list[Message]) -> list[SinkRecord]:
+        """Decoded records of the batch, less repeats and less what the sink already stored."""
+        unique: dict[object, SinkRecord] = {}
+        for message in batch:
+            priced = self._decode(message)
+            if priced is not None:
+                unique.setdefault(priced.event.event_id, SinkRecord(priced, partition, message.offset()))
+        records = list(unique.values())
+        verify_until = self._verify_until.get(partition, -1)
+        suspects = [r for r in records if r.priced.replayed or r.offset <= verify_until]
+        if suspects:
+            stored = self._with_retry(lambda: self.sink.already_stored(suspects), "check stored records")
+            records = [r for r in records if r.priced.event.event_id not in stored]
+            self.counts.skipped_as_stored += len(unique) - len(records)
+        return records
+
+    def _write(self, records: Sequence[SinkRecord], batch_id: str) -> None:
+        """Write with retries on outages; a batch ClickHouse refuses is split to find the bad records."""
+        def attempt() -> None:
+            failpoint("sink.insert")
+            self.sink.write(records, batch_id)
+
+        try:
+            self._with_retry(attempt, f"insert {batch_id}")
+        except Exception as error:  # noqa: BLE001 - not retryable: isolate the records at fault
+            if len(records) == 1:
+                self._dead_letter_record(records[0], error)
+                return
+            middle = len(records) // 2
+            self._write(records[:middle], f"{batch_id}/a")
+            self._write(records[middle:], f"{batch_id}/b")
+            return
+        self.counts.stored += len(records)
+        for record in records:
+            source = record.priced.source
+            self.counts.stored_by_tenant[(record.priced.event.tenant_id, source.partition if source else 0)] += 1
+
+    def _with_retry(self, action: Callable, what: str):
+        """Run `action`, retrying with capped exponential backoff while its errors are retryable.
+
+        The consumer is paused meanwhile and keeps polling, so it stays in its group however
+        long ClickHouse is away; it loses nothing, because nothing is committed.
+        """
+        delay = 0.2
+        paused = False
+        try:
+            while True:
+                try:
+                    return action()
+                except Exception as error:
+                    if not self.sink.is_retryable(error):
+                        raise
+                    if getattr(self, "_stop", None) is not None and self._stop.is_set():
+                        raise
+                    self.counts.retries += 1
+                    log.warning("%s failed (%s); retrying in %.1fs", what, error, delay)
+                    if not paused:
+                        assignment = self._consumer.assignment()
+                        self._consumer.pause(assignment)
+                        paused = True
+                    deadline = time.monotonic() + delay
+                    while time.monotonic() < deadline:
+                        self._consumer.poll(min(0.2, max(0.0, deadline - time.monotonic())))
+                    delay = min(delay * 2, MAX_BACKOFF_S)
+        finally:
+            if paused:
+                self._consumer.resume(self._consumer.assignment())
 
     def _collect(self) -> list[Message]:
         size = self.settings.sink_batch_size
@@ -93,11 +182,19 @@ class SinkRunner:
         try:
             return PricedUsage.model_validate_json(message.value())
         except ValidationError as error:
-            where = f"{message.topic()}[{message.partition()}]@{message.offset()}"
-            log.error("dead-lettering unreadable priced record %s: %s", where, error)
-            self._dlq.produce(self.settings.topic_dlq, value=message.value(), key=message.key(), headers={
-                "meterstream-reason": f"unreadable priced record: {error}"[:2000],
-                "meterstream-source": where,
-            })
-            self.counts.dead_lettered += 1
+            self._send_dead_letter(message.value(), message.key(), f"unreadable priced record: {error}",
+                                   f"{message.topic()}[{message.partition()}]@{message.offset()}")
             return None
+
+    def _dead_letter_record(self, record: SinkRecord, error: Exception) -> None:
+        priced = record.priced
+        self._send_dead_letter(priced.model_dump_json().encode(), priced.event.session_id.encode(),
+                               f"ClickHouse refused the record: {error}",
+                               f"{self.settings.topic_priced}[{record.partition}]@{record.offset}")
+
+    def _send_dead_letter(self, value: bytes | None, key: bytes | None, reason: str, where: str) -> None:
+        log.error("dead-lettering %s: %s", where, reason[:500])
+        self._dlq.produce(self.settings.topic_dlq, value=value, key=key, headers={
+            "meterstream-reason": reason[:2000], "meterstream-source": where,
+        })
+        self.counts.dead_lettered += 1

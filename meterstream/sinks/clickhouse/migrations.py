@@ -50,6 +50,24 @@ PARTITION BY toYYYYMM(occurred_at)
 ORDER BY (tenant_id, session_id, event_id)
 SETTINGS non_replicated_deduplication_window = 1000
 """),
+    # Where each row came from in usage.priced, and the highest stored offset per partition
+    # (filled by the same inserts): a restarted sink resumes after what ClickHouse already
+    # holds, even when it died between the insert and the offset commit.
+    (2, """
+ALTER TABLE {db}.usage_events
+    ADD COLUMN IF NOT EXISTS priced_partition UInt32,
+    ADD COLUMN IF NOT EXISTS priced_offset UInt64
+"""),
+    (3, """
+CREATE TABLE IF NOT EXISTS {db}.sink_progress (
+    priced_partition UInt32,
+    max_offset UInt64
+) ENGINE = ReplacingMergeTree(max_offset) ORDER BY priced_partition
+"""),
+    (4, """
+CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.sink_progress_mv TO {db}.sink_progress AS
+SELECT priced_partition, max(priced_offset) AS max_offset FROM {db}.usage_events GROUP BY priced_partition
+"""),
 ]
 
 

@@ -13,10 +13,12 @@ COLUMNS = (
     "thinking_tokens", "audio_input_tokens", "tool_use_prompt_tokens", "images", "video_seconds",
     "video_with_audio", "resolution", "characters", "voice_tier", "cost", "cost_lines", "currency",
     "catalog_version", "pricing_status", "unpriced_reason", "attributes", "source_partition", "source_offset",
+    "priced_partition", "priced_offset",
 )
 
 
-def to_row(priced: PricedUsage) -> list[Any]:
+def to_row(priced: PricedUsage, priced_partition: int = 0, priced_offset: int = 0) -> list[Any]:
+    """One row; `priced_*` is the record's own position in usage.priced."""
     event = priced.event
     usage = event.usage
     tokens = usage if isinstance(usage, TokenUsage) else TokenUsage()
@@ -37,4 +39,5 @@ def to_row(priced: PricedUsage) -> list[Any]:
         {line.component: line.cost for line in priced.lines},
         priced.currency, priced.catalog_version, priced.status.value, priced.reason or "", dict(event.attributes),
         source.partition if source else 0, source.offset if source else 0,
+        priced_partition, priced_offset,
     ]

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from uuid import UUID
 
 from clickhouse_connect.driver.client import Client
+from clickhouse_connect.driver.exceptions import DataError
 
-from meterstream.schemas import PricedUsage
-from meterstream.sinks.base import Sink
+from meterstream.sinks.base import Sink, SinkRecord
 from meterstream.sinks.clickhouse.migrations import migrate
 from meterstream.sinks.clickhouse.rows import COLUMNS, to_row
 
@@ -19,13 +20,39 @@ class ClickHouseSink(Sink):
         self.table = f"{database}.usage_events"
         migrate(client, database)
 
-    def write(self, records: Sequence[PricedUsage], batch_id: str) -> None:
+    def write(self, records: Sequence[SinkRecord], batch_id: str) -> None:
         if not records:
             return
         self.client.insert(
             self.table,
-            [to_row(record) for record in records],
+            [to_row(r.priced, r.partition, r.offset) for r in records],
             column_names=COLUMNS,
             # Same batch id -> same token -> ClickHouse drops a retried insert of it.
             settings={"insert_deduplication_token": batch_id},
         )
+
+    def stored_offsets(self) -> dict[int, int]:
+        result = self.client.query(
+            f"SELECT priced_partition, max(max_offset) FROM {self.database}.sink_progress GROUP BY priced_partition"
+        )
+        return dict(result.result_rows)
+
+    def already_stored(self, records: Sequence[SinkRecord]) -> set[UUID]:
+        if not records:
+            return set()
+        events = [r.priced.event for r in records]
+        result = self.client.query(
+            f"SELECT event_id FROM {self.table} WHERE tenant_id IN {{tenants:Array(String)}} "
+            "AND session_id IN {sessions:Array(String)} AND event_id IN {ids:Array(UUID)}",
+            parameters={
+                "tenants": sorted({e.tenant_id for e in events}),
+                "sessions": sorted({e.session_id for e in events}),
+                "ids": [e.event_id for e in events],
+            },
+        )
+        return {row[0] for row in result.result_rows}
+
+    def is_retryable(self, error: Exception) -> bool:
+        # A DataError is about the rows (a value ClickHouse cannot take); anything else, such
+        # as a lost connection or a failing server, may pass on a retry.
+        return super().is_retryable(error) and not isinstance(error, DataError)
