@@ -15,6 +15,7 @@ from meterstream.errors import InvalidUsageEvent, MeterstreamError
 from meterstream.settings import Settings, get_settings
 
 console = Console(stderr=True)
+log = logging.getLogger("meterstream")
 
 
 def _kafka(args: argparse.Namespace, settings: Settings) -> int:
@@ -54,9 +55,15 @@ def _sink(args: argparse.Namespace, settings: Settings) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     runner = SinkRunner(settings, ClickHouseSink(connect(settings.clickhouse_url), settings.clickhouse_database))
+    if settings.sink_metrics_port:
+        from prometheus_client import start_http_server
+
+        from meterstream.sinks.metrics import sink_registry
+
+        start_http_server(settings.sink_metrics_port, addr="127.0.0.1", registry=sink_registry(runner.counts))
     console.print(f"sink: {settings.topic_priced} -> {settings.clickhouse_url} ({settings.clickhouse_database})")
     try:
-        runner.run(stop, on_batch=lambda c: console.print(f"stored {c.stored:,} rows in {c.batches:,} batches"))
+        runner.run(stop, on_batch=lambda c: log.info("stored %d rows in %d batches", c.stored, c.batches))
     except KeyboardInterrupt:
         pass
     return 0
@@ -80,9 +87,10 @@ def _emit(args: argparse.Namespace, settings: Settings) -> int:
         else:
             for event in studio_workload(args.sample, sessions=args.sessions):
                 emitter.emit(event)
-        undelivered = emitter.flush()
-    console.print(f"delivered {emitter.counts.delivered:,} events to {settings.topic_events}; failed {emitter.counts.failed + undelivered}")
-    return 0 if emitter.counts.failed + undelivered == 0 else 1
+    counts = emitter.counts()
+    console.print(f"delivered {counts['delivered']:,} events to {settings.topic_events}"
+                  + (f"; {counts['spooled']:,} spooled in {emitter.spool.directory} for replay" if counts["spooled"] else ""))
+    return 0 if counts["spooled"] == 0 else 1
 
 
 def _sessions(args: argparse.Namespace, settings: Settings) -> int:

@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     sink_group: str = "meterstream-sink"
     sink_batch_size: int = Field(default=5000, ge=1)
     sink_batch_seconds: float = Field(default=1.0, gt=0)
+    sink_metrics_port: int = Field(default=0, ge=0, description="Prometheus port of `meterstream sink`; 0 = off")
 
     # The local broker that `meterstream kafka start` runs (devstack).
     kafka_port: int = 9092

@@ -1,5 +1,6 @@
-"""What services import to emit usage: the emitter (confluent-kafka)."""
+"""What services import to emit usage: the emitter (confluent-kafka) with its on-disk spool."""
 
-from meterstream.producers.emitter import DeliveryCounts, EmitQueueFull, UsageEmitter
+from meterstream.producers.emitter import UsageEmitter
+from meterstream.producers.spool import Spool
 
-__all__ = ["DeliveryCounts", "EmitQueueFull", "UsageEmitter"]
+__all__ = ["Spool", "UsageEmitter"]

@@ -4,80 +4,124 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from confluent_kafka import KafkaError, Message, Producer
 
-from meterstream.errors import MeterstreamError
+from meterstream.producers.spool import Spool, read_records
 from meterstream.schemas import UsageEvent, parse_usage_event
 from meterstream.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
 
-class EmitQueueFull(MeterstreamError):
-    """The producer's local queue stayed full; the event was not accepted."""
-
-
-@dataclass
-class DeliveryCounts:
-    delivered: int = 0
-    failed: int = 0
-    last_error: str | None = None
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def record(self, error: KafkaError | None, message: Message) -> None:
-        with self._lock:
-            if error is None:
-                self.delivered += 1
-            else:
-                self.failed += 1
-                self.last_error = f"{message.topic()}: {error.str()}"
-                log.error("delivery failed for key %s: %s", message.key(), error.str())
-
-
 class UsageEmitter:
     """Validates usage events and produces them to `usage.events`, keyed by session_id.
 
-    `emit()` never blocks on the network: the event joins librdkafka's queue and
-    delivery is reported later (see `counts`). `flush()` waits for outstanding ones.
+    `emit()` never waits for the network: the event joins librdkafka's queue, or, when
+    that is full, the on-disk spool. Events whose delivery fails, and those still queued
+    at `close()`, go to the spool too; a background thread replays the spool once the
+    broker takes events again. `counts()` says where everything went.
     """
 
-    def __init__(self, settings: Settings | None = None, **producer_overrides: Any) -> None:
+    def __init__(self, settings: Settings | None = None, spool_dir: Path | None = None,
+                 replay_interval: float = 2.0, **producer_overrides: Any) -> None:
         self._settings = settings or get_settings()
         self._topic = self._settings.topic_events
         self._producer = Producer({**self._settings.kafka_producer_config(), **producer_overrides})
-        self.counts = DeliveryCounts()
+        self.spool = Spool(spool_dir or self._settings.data_dir / "spool")
+        self.delivered = 0
+        self.failed = 0
+        self.last_error: str | None = None
+        self._lock = threading.Lock()
+        self._closed = threading.Event()
+        self._replayer = threading.Thread(target=self._replay_loop, args=(replay_interval,),
+                                          name="meterstream-spool-replay", daemon=True)
+        self._replayer.start()
 
     def emit(self, event: UsageEvent | dict[str, Any]) -> UsageEvent:
-        """Validate and enqueue one event; returns it (with its generated event_id)."""
+        """Validate and enqueue one event; returns it (with its generated event_id).
+
+        Raises InvalidUsageEvent, naming each bad field, before anything leaves the process.
+        """
         if not isinstance(event, UsageEvent):
             event = parse_usage_event(event)
         self.send_raw(event.session_id.encode(), event.model_dump_json().encode())
         return event
 
-    def send_raw(self, key: bytes, value: bytes) -> None:
-        """Enqueue pre-serialized bytes as they are (tests use it to send malformed input)."""
+    def send_raw(self, key: bytes | None, value: bytes) -> None:
+        """Enqueue bytes as they are (replays, and tests that send malformed input)."""
         try:
-            self._producer.produce(self._topic, value=value, key=key, on_delivery=self.counts.record)
+            self._producer.produce(self._topic, value=value, key=key, on_delivery=self._on_delivery)
         except BufferError:
-            # Queue full: serve delivery callbacks for a moment to make room, once.
-            self._producer.poll(0.1)
-            try:
-                self._producer.produce(self._topic, value=value, key=key, on_delivery=self.counts.record)
-            except BufferError:
-                raise EmitQueueFull(f"the local queue for {self._topic} is full; the event was not accepted") from None
+            self.spool.append(key, value)
         self._producer.poll(0)
 
+    def _on_delivery(self, error: KafkaError | None, message: Message) -> None:
+        if error is None:
+            with self._lock:
+                self.delivered += 1
+            return
+        with self._lock:
+            self.failed += 1
+            self.last_error = error.str()
+        if error.code() not in (KafkaError._PURGE_QUEUE, KafkaError._PURGE_INFLIGHT):
+            log.warning("delivery of a usage event failed (%s); spooled for replay", error.str())
+        self.spool.append(message.key(), message.value())
+
+    def counts(self) -> dict[str, int]:
+        return {"delivered": self.delivered, "spooled": self.spool.written, "queued": len(self._producer)}
+
     def flush(self, timeout: float = 30.0) -> int:
-        """Wait for outstanding deliveries; returns how many are still undelivered."""
+        """Wait for queued events; returns how many are still undelivered."""
         return self._producer.flush(timeout)
 
+    def replay_spool(self) -> int:
+        """Move spooled events back into the producer's queue; returns how many.
+
+        A file is deleted once its events are queued: from there a failed delivery or a
+        shutdown spools them again, so nothing is lost and nothing grows while the broker
+        stays away.
+        """
+        self.spool.seal()
+        replayed = 0
+        for path in self.spool.sealed_files():
+            for key, value in read_records(path):
+                self.send_raw(key or None, value)
+                replayed += 1
+            path.unlink()
+        return replayed
+
+    def _broker_reachable(self) -> bool:
+        try:
+            self._producer.list_topics(self._topic, timeout=1)
+        except Exception:  # noqa: BLE001 - any failure means not now
+            return False
+        return True
+
+    def _replay_loop(self, interval: float) -> None:
+        while not self._closed.wait(interval):
+            # Replay into an empty queue only, and only when the broker answers.
+            if self.spool.pending() and len(self._producer) == 0 and self._broker_reachable():
+                try:
+                    count = self.replay_spool()
+                    if count:
+                        log.info("replayed %d spooled usage events", count)
+                except Exception:  # noqa: BLE001 - the next round tries again
+                    log.exception("replaying the spool failed")
+
     def close(self, timeout: float = 30.0) -> None:
-        remaining = self.flush(timeout)
+        """Deliver what can be delivered within `timeout`; spool the rest to disk."""
+        self._closed.set()
+        self._replayer.join()
+        remaining = self._producer.flush(timeout)
         if remaining:
-            log.error("%d usage events were still undelivered at close", remaining)
+            self._producer.purge(in_queue=True, in_flight=True, blocking=True)
+            self._producer.flush(0)  # serves the purge reports, which spool each event
+            log.warning("%d usage events were undelivered at close; spooled in %s", remaining,
+                        self.spool.directory)
+        self.spool.seal()
 
     def __enter__(self) -> UsageEmitter:
         return self
