@@ -104,6 +104,21 @@ def _sessions(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _reconcile(args: argparse.Namespace, settings: Settings) -> int:
+    from meterstream.reconcile import reconcile
+    from meterstream.sinks.clickhouse import connect
+
+    with console.status("reading the source and DLQ topics, the worker and ClickHouse..."):
+        report = reconcile(settings, connect(settings.clickhouse_url), args.worker_url or None)
+    if report.consistent:
+        print(f"consistent: {report.summary()}")
+        return 0
+    print(f"INCONSISTENT ({len(report.differences)} differences): {report.summary()}")
+    for line in report.differences:
+        print(f"  - {line}")
+    return 1
+
+
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
     from meterstream.demo import run_demo
 
@@ -134,6 +149,10 @@ def build_parser() -> argparse.ArgumentParser:
     sessions = commands.add_parser("sessions", help="live totals of a session, from the worker")
     sessions.add_argument("session_id")
     sessions.set_defaults(handler=_sessions)
+
+    reconcile = commands.add_parser("reconcile", help="check that the topic, the worker and ClickHouse agree")
+    reconcile.add_argument("--worker-url", action="append", help="a worker's HTTP address (repeat for several)")
+    reconcile.set_defaults(handler=_reconcile)
 
     demo = commands.add_parser("demo", help="run the whole pipeline on a realistic workload")
     demo.add_argument("--events", type=int, default=5000)

@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 DLQ_REASON_HEADER = "meterstream-reason"
 DLQ_ERRORS_HEADER = "meterstream-errors"
 DLQ_SOURCE_HEADER = "meterstream-source"
+DLQ_TENANT_HEADER = "meterstream-tenant"
 
 
 def create_app(settings: Settings) -> faust.App:
@@ -68,6 +69,7 @@ def create_app(settings: Settings) -> faust.App:
                 DLQ_REASON_HEADER: outcome.dead_letter.reason.encode(),
                 DLQ_ERRORS_HEADER: json.dumps(outcome.dead_letter.errors).encode(),
                 DLQ_SOURCE_HEADER: where.encode(),
+                DLQ_TENANT_HEADER: outcome.tenant_id.encode(),
             })
 
     # concurrency=1: with more, Faust can commit past a message still in flight (faust #606).

@@ -14,6 +14,7 @@ from decimal import Decimal
 from meterstream.devstack.pipeline import LocalPipeline
 from meterstream.producers import UsageEmitter
 from meterstream.producers.workload import studio_workload
+from meterstream.reconcile import reconcile
 from meterstream.schemas import CharacterUsage, ImageUsage, TokenUsage, UsageEvent, VideoUsage
 from tests.integration.dlq import read_dead_letters
 
@@ -139,6 +140,10 @@ def test_events_are_priced_totalled_and_stored_exactly_once(pipeline: LocalPipel
     assert rows == unique == len(events)
     stored = dict(client.query(f"SELECT session_id, sum(cost) FROM {table} FINAL GROUP BY session_id").result_rows)
     assert stored == {session_id: want.cost for session_id, want in expected.items()}
+
+    report = reconcile(settings, client)
+    assert report.consistent, report.differences
+    assert report.stored_rows == len(events)
 
     dead = read_dead_letters(settings.kafka_bootstrap, settings.topic_dlq, expected=len(MALFORMED))
     assert sorted(record.value or b"" for record in dead) == sorted(MALFORMED)
