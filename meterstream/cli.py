@@ -104,6 +104,30 @@ def _sessions(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace, settings: Settings) -> int:
+    from decimal import Decimal
+
+    from rich.table import Table
+
+    from meterstream.sinks.clickhouse import CostReport, connect, run_report
+
+    report = CostReport(settings.clickhouse_database, group_by=tuple(args.group_by.split(",")),
+                        tenant_id=args.tenant, session_id=args.session)
+    result = run_report(connect(settings.clickhouse_url), report)
+    if args.json:
+        rows = [dict(zip(result.columns, (str(v) if isinstance(v, Decimal) else v for v in row)))
+                for row in result.rows]
+        print(json.dumps(rows, indent=2))
+        return 0
+    table = Table(title=f"cost by {args.group_by}")
+    for column in result.columns:
+        table.add_column(column, justify="left" if column in report.group_by else "right")
+    for row in result.rows:
+        table.add_row(*(str(v) for v in row))
+    Console().print(table)
+    return 0
+
+
 def _reconcile(args: argparse.Namespace, settings: Settings) -> int:
     from meterstream.reconcile import reconcile
     from meterstream.sinks.clickhouse import connect
@@ -149,6 +173,14 @@ def build_parser() -> argparse.ArgumentParser:
     sessions = commands.add_parser("sessions", help="live totals of a session, from the worker")
     sessions.add_argument("session_id")
     sessions.set_defaults(handler=_sessions)
+
+    report = commands.add_parser("report", help="cost and quantities from ClickHouse, grouped")
+    report.add_argument("--group-by", default="service,model",
+                        help="comma-separated: tenant_id, session_id, user_id, service, model, operation, pricing_status")
+    report.add_argument("--tenant")
+    report.add_argument("--session")
+    report.add_argument("--json", action="store_true", help="JSON rows, money as exact decimal strings")
+    report.set_defaults(handler=_report)
 
     reconcile = commands.add_parser("reconcile", help="check that the topic, the worker and ClickHouse agree")
     reconcile.add_argument("--worker-url", action="append", help="a worker's HTTP address (repeat for several)")

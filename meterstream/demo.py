@@ -123,7 +123,7 @@ def _report(pipeline: LocalPipeline, session_ids: list[str], live_totals: list[S
         for row in result.rows[:10]:
             table.add_row(*(f"{v:.6f}" if isinstance(v, Decimal) else str(v) for v in row))
         console.print(table)
-    stored_total = sum(r[-2] for r in run_report(client, CostReport(database, group_by=("tenant_id",))).rows)
+    stored_total = sum(r[2] for r in run_report(client, CostReport(database, group_by=("tenant_id",))).rows)
     live_total = sum((t.total_cost for t in live_totals), Decimal(0))
     verdict = "[green]match[/]" if stored_total == live_total else "[red]differ[/]"
     console.print(f"total cost: live totals {live_total} USD, ClickHouse {stored_total} USD: {verdict}")

@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     topic_dlq: str = "usage.dlq"
     topic_partitions: int = Field(default=4, ge=1)
 
+    # How soon the group notices a consumer (worker or sink) died and hands its partitions on.
+    consumer_session_timeout: float = Field(default=10.0, ge=3.0)
+
     # The worker (Faust) side.
     app_id: str = "meterstream"
     store: str = "rocksdb://"

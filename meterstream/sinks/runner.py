@@ -51,6 +51,8 @@ class SinkRunner:
             "group.id": settings.sink_group,
             "enable.auto.commit": False,
             "auto.offset.reset": "earliest",
+            "session.timeout.ms": int(settings.consumer_session_timeout * 1000),
+            "heartbeat.interval.ms": int(settings.consumer_session_timeout * 250),
         })
         self._dlq = Producer(settings.kafka_producer_config())
         self._consumer.subscribe([settings.topic_priced], on_assign=self._on_assign)

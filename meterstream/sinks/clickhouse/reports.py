@@ -11,6 +11,10 @@ from typing import Any
 
 from clickhouse_connect.driver.client import Client
 
+QUANTITIES = (
+    "sum(input_tokens) AS input_tokens, sum(output_tokens + thinking_tokens) AS output_tokens, "
+    "sum(images) AS images, sum(video_seconds) AS video_seconds, sum(characters) AS characters"
+)
 GROUPABLE = ("tenant_id", "session_id", "user_id", "service", "model", "operation", "pricing_status")
 
 
@@ -34,7 +38,7 @@ class CostReport:
         keys = ", ".join(self.group_by)
         sql = (
             f"SELECT {keys}, count() AS operations, sum(cost) AS cost, "
-            f"countIf(pricing_status = 'unpriced') AS unpriced "
+            f"countIf(pricing_status = 'unpriced') AS unpriced, {QUANTITIES} "
             f"FROM {self.database}.usage_events FINAL"
             + (f" WHERE {' AND '.join(sorted(where))}" if where else "")
             + f" GROUP BY {keys} ORDER BY cost DESC, {keys}"
