@@ -56,7 +56,7 @@ class Report:
                 f"{self.stored_rows:,} rows in ClickHouse across {len(self.expected.sessions):,} sessions")
 
 
-def _read_topic(settings: Settings, topic: str, group: str):
+def read_topic(settings: Settings, topic: str, group: str):
     """Every message of `topic` up to the high watermarks seen at the start."""
     consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap, "group.id": group,
                          "enable.auto.commit": False})
@@ -83,7 +83,7 @@ def _read_topic(settings: Settings, topic: str, group: str):
 
 def expected_outcomes(settings: Settings) -> Expected:
     dead: dict[tuple[int, int], str] = {}
-    for message in _read_topic(settings, settings.topic_dlq, "meterstream-reconcile"):
+    for message in read_topic(settings, settings.topic_dlq, "meterstream-reconcile"):
         headers = dict(message.headers() or [])
         position = _POSITION.match(headers.get("meterstream-source", b"").decode())
         if position and position["topic"] == settings.topic_events:
@@ -92,7 +92,7 @@ def expected_outcomes(settings: Settings) -> Expected:
 
     expected = Expected()
     seen: set[str] = set()
-    messages = sorted(_read_topic(settings, settings.topic_events, "meterstream-reconcile"),
+    messages = sorted(read_topic(settings, settings.topic_events, "meterstream-reconcile"),
                       key=lambda m: (m.partition(), m.offset()))
     for message in messages:
         expected.messages += 1

@@ -69,6 +69,6 @@ def test_events_are_priced_totalled_and_stored_exactly_once(pipeline: LocalPipel
     assert report.consistent, report.differences
     assert report.stored_rows == len(events)
 
-    dead = read_dead_letters(settings.kafka_bootstrap, settings.topic_dlq, expected=len(MALFORMED))
+    dead = read_dead_letters(settings)
     assert sorted(record.value or b"" for record in dead) == sorted(MALFORMED)
     assert all(record.reason and record.source.startswith(settings.topic_events) for record in dead)

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from meterstream.pricing import load_catalog
 from meterstream.schemas import ImageUsage, Service, UsageEvent
 from meterstream.stream import MeteringProcessor
+from tests.fuzz_payloads import payloads
 
 CATALOG = load_catalog()
 AT = datetime(2026, 6, 1, tzinfo=UTC)
@@ -157,3 +158,13 @@ def test_totals_equal_a_single_pass_over_unique_events_whatever_is_resent_or_rep
         assert totals.images == images
         assert totals.total_cost == images * Decimal("0.04")
         assert totals.unpriced_operations == 0
+
+
+@settings(max_examples=400, deadline=None)
+@given(payload=payloads)
+def test_any_payload_is_metered_or_dead_lettered_never_raised(payload):
+    outcome = processor().process(payload, 0, 0)
+    assert outcome.status in ("priced", "unpriced", "dead_letter")
+    assert (outcome.dead_letter is not None) == (outcome.status == "dead_letter")
+    if outcome.dead_letter is not None:
+        assert outcome.dead_letter.reason

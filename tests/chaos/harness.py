@@ -1,0 +1,229 @@
+"""A chaos run: the worker and the sink as supervised OS processes, a producer sending a
+stream with duplicates and malformed messages, and faults injected while it flows.
+
+Ground truth is what the producer's emit() accepted; everything is checked against it
+after the stream settles.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from confluent_kafka import Consumer, TopicPartition
+
+from meterstream.devstack import ensure_topics
+from meterstream.producers import UsageEmitter
+from meterstream.producers.workload import studio_workload
+from meterstream.schemas import UsageEvent
+from meterstream.settings import Settings, settings_env
+from tests.expectations import MALFORMED
+
+FAILPOINT_EXIT = 137
+
+
+class Supervised:
+    """`meterstream <command>` as a child process that a supervisor restarts when it dies."""
+
+    def __init__(self, command: str, settings: Settings, log_dir: Path) -> None:
+        self.command = command
+        self.settings = settings
+        self.log_file = log_dir / f"{command}.log"
+        self.process: subprocess.Popen | None = None
+        self.starts = 0
+
+    def start(self, failpoints: str = "") -> None:
+        env = {**os.environ, **settings_env(self.settings), "METERSTREAM_FAILPOINTS": failpoints}
+        with open(self.log_file, "ab") as out:
+            out.write(f"\n--- start {self.starts} failpoints={failpoints!r}\n".encode())
+            self.process = subprocess.Popen([sys.executable, "-m", "meterstream", self.command], env=env,
+                                            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        self.starts += 1
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def kill(self) -> None:
+        if self.alive():
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait()
+
+    def stop(self, timeout: float = 60) -> None:
+        if self.alive():
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@dataclass
+class Sent:
+    events: list[UsageEvent] = field(default_factory=list)  # every accepted emit, duplicates included
+    malformed: list[bytes] = field(default_factory=list)
+
+    @property
+    def messages(self) -> int:
+        return len(self.events) + len(self.malformed)
+
+
+class ChaosRun:
+    def __init__(self, settings: Settings, log_dir: Path, seed: int) -> None:
+        self.settings = settings
+        self.rng = random.Random(seed)
+        self.worker = Supervised("worker", settings, log_dir)
+        self.sink = Supervised("sink", settings, log_dir)
+        self.sent = Sent()
+        self.faults: list[str] = []
+        self._supervising = threading.Event()
+        self._supervisor_lock = threading.Lock()
+        self._supervisor = threading.Thread(target=self._supervise, daemon=True)
+
+    # -- processes ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        ensure_topics(self.settings)
+        self.worker.start()
+        self.sink.start()
+        self._supervising.set()
+        self._supervisor.start()
+
+    def _supervise(self) -> None:
+        while True:
+            time.sleep(0.3)
+            with self._supervisor_lock:
+                if not self._supervising.is_set():
+                    continue
+                for part in (self.worker, self.sink):
+                    if not part.alive():
+                        part.start()
+
+    def pause_supervision(self) -> None:
+        with self._supervisor_lock:  # waits out a round in progress
+            self._supervising.clear()
+
+    def crash_at(self, part: Supervised, failpoint: str, timeout: float = 60) -> bool:
+        """Restart `part` armed with a failpoint and wait until it crashes there."""
+        self.pause_supervision()
+        part.kill()
+        part.start(failpoints=f"{failpoint}=crash")
+        deadline = time.monotonic() + timeout
+        while part.alive() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        crashed = not part.alive() and part.process.returncode == FAILPOINT_EXIT
+        self.faults.append(f"{part.command} crashed at {failpoint}" if crashed
+                           else f"{part.command} never reached {failpoint}")
+        part.kill()
+        part.start()
+        self._supervising.set()
+        return crashed
+
+    def with_failpoints(self, part: Supervised, failpoints: str) -> None:
+        self.pause_supervision()
+        part.kill()
+        part.start(failpoints=failpoints)
+        self._supervising.set()
+        self.faults.append(f"{part.command} restarted with {failpoints}")
+
+    # -- the stream --------------------------------------------------------------------------
+
+    def stream(self, events: int, seconds: float, sessions: int = 100) -> threading.Thread:
+        """Send `events` events, 10% of them twice and 2% malformed messages, over `seconds`."""
+        workload = list(studio_workload(events, sessions=sessions, seed=self.rng.randrange(1 << 30)))
+        plan: list[UsageEvent | bytes] = list(workload)
+        resent = self.rng.sample(workload, events // 10)
+        soon, late = resent[: len(resent) // 2], resent[len(resent) // 2:]
+        for event in soon:  # re-sent a little later in the stream
+            plan.insert(self.rng.randrange(workload.index(event) + 1, len(plan) + 1), event)
+        for n in range(events // 50):
+            plan.insert(self.rng.randrange(len(plan) + 1), MALFORMED[n % len(MALFORMED)])
+        plan += late  # and half of the re-sends at the very end, long after the originals
+
+        def send() -> None:
+            started = time.monotonic()
+            with UsageEmitter(self.settings, spool_dir=self.settings.data_dir / "spool",
+                              replay_interval=0.5) as emitter:
+                for n, item in enumerate(plan, 1):
+                    if isinstance(item, bytes):
+                        emitter.send_raw(b"bad", item)
+                        self.sent.malformed.append(item)
+                    else:
+                        emitter.emit(item)
+                        self.sent.events.append(item)
+                    ahead = n * seconds / len(plan) - (time.monotonic() - started)
+                    if ahead > 0:
+                        time.sleep(ahead)
+                # Wait for the spool (a broker outage) to drain before closing.
+                while emitter.spool.pending() or emitter.flush(1):
+                    time.sleep(0.5)
+
+        thread = threading.Thread(target=send, name="chaos-producer")
+        thread.start()
+        return thread
+
+    # -- settling and checking -----------------------------------------------------------------
+
+    def worker_get(self, path: str):
+        import urllib.request
+
+        with urllib.request.urlopen(f"{self.settings.worker_url}{path}", timeout=10) as response:
+            return json.loads(response.read())
+
+    def wait_settled(self, timeout: float) -> None:
+        """Until the worker metered every message and the sink committed everything priced."""
+        deadline = time.monotonic() + timeout
+        total = self.sent.messages
+        while time.monotonic() < deadline:
+            try:
+                metered = sum(sum(c.values()) for c in self.worker_get("/ledger").values())
+            except OSError:
+                metered = -1
+            if metered == total and self._sink_lag() == 0:
+                time.sleep(2)  # a last in-flight commit
+                if self._sink_lag() == 0:
+                    return
+            time.sleep(0.5)
+        raise AssertionError(f"not settled after {timeout}s: worker metered {metered} of {total}; "
+                             f"sink lag {self._sink_lag()}; logs in {self.worker.log_file.parent}")
+
+    def _sink_lag(self) -> int:
+        consumer = Consumer({"bootstrap.servers": self.settings.kafka_bootstrap,
+                             "group.id": self.settings.sink_group, "enable.auto.commit": False})
+        try:
+            topic = self.settings.topic_priced
+            partitions = [TopicPartition(topic, p) for p in
+                          consumer.list_topics(topic, timeout=10).topics[topic].partitions]
+            lag = 0
+            for tp in consumer.committed(partitions, timeout=10):
+                _, high = consumer.get_watermark_offsets(tp, timeout=10)
+                lag += high - max(tp.offset, 0)
+            return lag
+        finally:
+            consumer.close()
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "meterstream", *args],
+                              env={**os.environ, **settings_env(self.settings)},
+                              capture_output=True, text=True, timeout=300)
+
+    def stop(self) -> None:
+        self.pause_supervision()
+        self.sink.stop()
+        self.worker.stop()
+
+
+def spaced(actions: list[Callable[[], None]], gap: float, rng: random.Random) -> None:
+    """Run fault actions one after another with jittered gaps."""
+    for action in actions:
+        time.sleep(gap * rng.uniform(0.5, 1.5))
+        action()
