@@ -9,7 +9,8 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
 
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+# aiohttp sets the charset itself and refuses one inside content_type.
+CONTENT_TYPE = "text/plain; version=0.0.4"
 
 
 class CounterCollector(Collector):

@@ -69,7 +69,7 @@ class WorkerProcess:
                 time.sleep(0.3)
         raise InfrastructureUnavailable(f"the worker did not answer within {timeout:.0f}s; see {self.log_file}")
 
-    def _get(self, path: str) -> bytes:
+    def get(self, path: str) -> bytes:
         if self.process is not None and self.process.poll() is not None:
             raise InfrastructureUnavailable(
                 f"the worker exited with code {self.process.returncode}; see {self.log_file}"
@@ -79,7 +79,7 @@ class WorkerProcess:
 
     def ledger(self) -> dict[str, dict[str, int]]:
         """The worker's durable counts per tenant and outcome."""
-        return json.loads(self._get("/ledger"))
+        return json.loads(self.get("/ledger"))
 
     def counts(self) -> dict[str, int]:
         """The ledger summed over tenants, outcomes that occurred only."""
@@ -89,25 +89,30 @@ class WorkerProcess:
         return {outcome: n for outcome, n in total.items() if n}
 
     def sessions(self) -> dict[str, dict]:
-        return json.loads(self._get("/sessions"))
+        return json.loads(self.get("/sessions"))
 
     def session_totals(self, session_id: str) -> SessionTotals | None:
         try:
-            return SessionTotals.model_validate_json(self._get(f"/sessions/{session_id}"))
+            return SessionTotals.model_validate_json(self.get(f"/sessions/{session_id}"))
         except urllib.error.HTTPError as error:
             if error.code == 404:
                 return None
             raise
 
     def stop(self, timeout: float = 30.0) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        terminate(self.process, timeout)
+
+
+def terminate(process: subprocess.Popen | None, timeout: float) -> None:
+    """Stop a child cleanly (SIGTERM), forcefully (SIGKILL) if it does not stop in time."""
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 class SinkThread:

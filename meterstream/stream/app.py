@@ -7,12 +7,15 @@ import logging
 from datetime import timedelta
 
 import faust
+from aiokafka.partitioner import murmur2
+from faust.types import TP
 from faust.web import Request, Response, View
 
 from meterstream.failpoints import failpoint
 from meterstream.metrics import CONTENT_TYPE, CounterCollector, exposition, registry_of
 from meterstream.pricing import load_catalog
 from meterstream.settings import Settings
+from meterstream.stream.durable_commit import commit_only_sent_state
 from meterstream.stream.processor import MeteringProcessor, Outcome
 
 log = logging.getLogger(__name__)
@@ -40,6 +43,7 @@ def create_app(settings: Settings) -> faust.App:
         broker_session_timeout=settings.consumer_session_timeout,
         broker_heartbeat_interval=settings.consumer_session_timeout / 4,
     )
+    commit_only_sent_state(app)
     events = app.topic(settings.topic_events, key_type=bytes, value_type=bytes, key_serializer="raw",
                        value_serializer="raw", partitions=settings.topic_partitions)
     priced_topic = app.topic(settings.topic_priced, key_serializer="raw", value_serializer="raw",
@@ -90,10 +94,16 @@ def create_app(settings: Settings) -> faust.App:
         ("tenant", "partition", "outcome"), lambda: processor.counts,
     ))
 
+    def active_here(session_id: str) -> bool:
+        # With several workers a table also holds standby copies of other workers'
+        # partitions; answer only for sessions whose partition this worker owns.
+        partition = (murmur2(session_id.encode()) & 0x7FFFFFFF) % settings.topic_partitions
+        return TP(settings.topic_events, partition) in app.assignor.assigned_actives()
+
     @app.page("/sessions/{session_id}")
     class SessionView(View):
         async def get(self, request: Request, session_id: str) -> Response:
-            totals = processor.session_totals(session_id)
+            totals = processor.session_totals(session_id) if active_here(session_id) else None
             if totals is None:
                 return self.json({"detail": f"unknown session {session_id}"}, status=404)
             return self.bytes(totals.model_dump_json().encode(), content_type="application/json")

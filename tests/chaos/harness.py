@@ -15,13 +15,16 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from confluent_kafka import Consumer, TopicPartition
 
-from meterstream.devstack import ensure_topics
+from meterstream.devstack import ensure_topics, free_port
+from meterstream.devstack.pipeline import terminate
 from meterstream.producers import UsageEmitter
 from meterstream.producers.workload import studio_workload
 from meterstream.schemas import UsageEvent
@@ -34,10 +37,11 @@ FAILPOINT_EXIT = 137
 class Supervised:
     """`meterstream <command>` as a child process that a supervisor restarts when it dies."""
 
-    def __init__(self, command: str, settings: Settings, log_dir: Path) -> None:
+    def __init__(self, command: str, settings: Settings, log_dir: Path, name: str | None = None) -> None:
         self.command = command
+        self.name = name or command
         self.settings = settings
-        self.log_file = log_dir / f"{command}.log"
+        self.log_file = log_dir / f"{self.name}.log"
         self.process: subprocess.Popen | None = None
         self.starts = 0
 
@@ -58,13 +62,7 @@ class Supervised:
             self.process.wait()
 
     def stop(self, timeout: float = 60) -> None:
-        if self.alive():
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        terminate(self.process, timeout)
 
 
 @dataclass
@@ -81,7 +79,8 @@ class ChaosRun:
     def __init__(self, settings: Settings, log_dir: Path, seed: int) -> None:
         self.settings = settings
         self.rng = random.Random(seed)
-        self.worker = Supervised("worker", settings, log_dir)
+        self.log_dir = log_dir
+        self.workers = [Supervised("worker", settings, log_dir)]
         self.sink = Supervised("sink", settings, log_dir)
         self.sent = Sent()
         self.faults: list[str] = []
@@ -104,13 +103,30 @@ class ChaosRun:
             with self._supervisor_lock:
                 if not self._supervising.is_set():
                     continue
-                for part in (self.worker, self.sink):
+                for part in (*self.workers, self.sink):
                     if not part.alive():
                         part.start()
 
     def pause_supervision(self) -> None:
         with self._supervisor_lock:  # waits out a round in progress
             self._supervising.clear()
+
+    @property
+    def worker(self) -> Supervised:
+        return self.workers[0]
+
+    def add_worker(self) -> Supervised:
+        """Another worker in the same group: its own data folder and port (a rebalance)."""
+        n = len(self.workers) + 1
+        settings = self.settings.model_copy(update={"data_dir": self.settings.data_dir / f"worker{n}",
+                                                    "worker_port": free_port()})
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        worker = Supervised("worker", settings, self.log_dir, name=f"worker{n}")
+        with self._supervisor_lock:
+            worker.start()
+            self.workers.append(worker)
+        self.faults.append(f"{worker.name} joined")
+        return worker
 
     def crash_at(self, part: Supervised, failpoint: str, timeout: float = 60) -> bool:
         """Restart `part` armed with a failpoint and wait until it crashes there."""
@@ -173,11 +189,22 @@ class ChaosRun:
 
     # -- settling and checking -----------------------------------------------------------------
 
-    def worker_get(self, path: str):
-        import urllib.request
+    @property
+    def worker_urls(self) -> list[str]:
+        return [w.settings.worker_url for w in self.workers if w.alive()]
 
-        with urllib.request.urlopen(f"{self.settings.worker_url}{path}", timeout=10) as response:
-            return json.loads(response.read())
+    def ledger_total(self) -> int:
+        return sum(sum(sum(c.values()) for c in _get_json(f"{url}/ledger").values()) for url in self.worker_urls)
+
+    def session(self, session_id: str) -> dict:
+        """A session's live totals from whichever worker owns its partition."""
+        for url in self.worker_urls:
+            try:
+                return _get_json(f"{url}/sessions/{session_id}")
+            except urllib.error.HTTPError as error:
+                if error.code != 404:
+                    raise
+        raise AssertionError(f"no worker has session {session_id}")
 
     def wait_settled(self, timeout: float) -> None:
         """Until the worker metered every message and the sink committed everything priced."""
@@ -185,7 +212,7 @@ class ChaosRun:
         total = self.sent.messages
         while time.monotonic() < deadline:
             try:
-                metered = sum(sum(c.values()) for c in self.worker_get("/ledger").values())
+                metered = self.ledger_total()
             except OSError:
                 metered = -1
             if metered == total and self._sink_lag() == 0:
@@ -219,7 +246,13 @@ class ChaosRun:
     def stop(self) -> None:
         self.pause_supervision()
         self.sink.stop()
-        self.worker.stop()
+        for worker in self.workers:
+            worker.stop()
+
+
+def _get_json(url: str):
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.loads(response.read())
 
 
 def spaced(actions: list[Callable[[], None]], gap: float, rng: random.Random) -> None:

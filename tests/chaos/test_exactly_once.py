@@ -28,7 +28,7 @@ def assert_exactly_once(chaos: ChaosRun) -> None:
     expected = expectations(chaos.sent.events)
 
     for session_id, want in expected.items():
-        live = chaos.worker_get(f"/sessions/{session_id}")
+        live = chaos.session(session_id)
         assert Decimal(live["total_cost"]) == want.cost, session_id
         assert live["operations"] == want.operations, session_id
         assert (live["images"], Decimal(live["video_seconds"]), live["characters"]) == (
@@ -52,7 +52,7 @@ def assert_exactly_once(chaos: ChaosRun) -> None:
     by_position = {record.source: record.value or b"" for record in dead}  # a replay may repeat one
     assert sorted(by_position.values()) == sorted(chaos.sent.malformed)
 
-    reconciled = chaos.cli("reconcile")
+    reconciled = chaos.cli("reconcile", *(f"--worker-url={url}" for url in chaos.worker_urls))
     assert reconciled.returncode == 0, reconciled.stdout + reconciled.stderr
     assert reconciled.stdout.startswith("consistent:"), reconciled.stdout
     print(f"\n{len(chaos.sent.events)} events sent ({len(chaos.sent.events) - sum(e.operations for e in expected.values())}"
@@ -100,5 +100,19 @@ def test_a_broker_restart_and_a_clickhouse_outage_during_the_stream(chaos: Chaos
     time.sleep(5)
     chaos_broker.start()
     chaos.faults.append("broker started")
+    stream.join()
+    assert_exactly_once(chaos)
+
+
+def test_rebalances_across_two_workers(chaos: ChaosRun):
+    stream = chaos.stream(CHAOS_EVENTS, seconds=STREAM_SECONDS)
+    time.sleep(STREAM_SECONDS / 5)
+    second = chaos.add_worker()  # partitions split between two workers
+    time.sleep(STREAM_SECONDS / 5)
+    chaos.worker.kill()  # the first dies: the second takes everything, the first comes back
+    chaos.faults.append("kill -9 worker")
+    time.sleep(STREAM_SECONDS / 5)
+    second.kill()
+    chaos.faults.append(f"kill -9 {second.name}")
     stream.join()
     assert_exactly_once(chaos)
