@@ -54,6 +54,11 @@ def ch_time(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
+# Measures are named after the columns they add up (sum(images) AS images); this setting
+# keeps `thinking_tokens` inside sum(output_tokens + thinking_tokens) the column, not the alias.
+_COLUMNS_OVER_ALIASES = " SETTINGS prefer_column_name_to_alias = 1"
+
+
 def _measures() -> str:
     return ", ".join(f"{expression} AS {name}" for name, expression in MEASURES)
 
@@ -89,7 +94,7 @@ class SessionServices:
             " min(occurred_at) AS first_event_at, max(occurred_at) AS last_event_at"
             f" FROM {self.database}.usage_events FINAL"
             " WHERE session_id = {session_id:String} AND tenant_id = {tenant_id:String}"
-            " GROUP BY service ORDER BY service"
+            " GROUP BY service ORDER BY service" + _COLUMNS_OVER_ALIASES
         )
         return sql, {"session_id": self.session_id, "tenant_id": self.tenant_id}
 
@@ -150,7 +155,7 @@ class UsageReport:
             f"SELECT {', '.join(keys)}, {_measures()} FROM {self.database}.usage_events FINAL"
             " WHERE tenant_id = {tenant_id:String}"
             " AND occurred_at >= {start:DateTime64(6, 'UTC')} AND occurred_at < {end:DateTime64(6, 'UTC')}"
-            f" GROUP BY {', '.join(names)} ORDER BY {', '.join(names)}"
+            f" GROUP BY {', '.join(names)} ORDER BY {', '.join(names)}" + _COLUMNS_OVER_ALIASES
         )
         return sql, params
 
