@@ -20,8 +20,9 @@ SessionIdQuery = Annotated[str | None, Query(**_SESSION_ID)]
 
 
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI entries for error answers: always 401 and 422, plus the given statuses."""
+    """OpenAPI entries for error answers: always 400, 401 and 422, plus the given statuses."""
     descriptions = {
+        400: "The body is not JSON.",
         401: "Missing, unknown or revoked API key.",
         403: "The session id belongs to another tenant.",
         404: "No such session for this tenant.",
@@ -29,7 +30,7 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
         422: "Invalid input; `errors` names each field.",
         503: "Kafka, the worker or ClickHouse did not answer.",
     }
-    return {code: {"model": Problem, "description": descriptions[code]} for code in sorted({401, 422, *statuses})}
+    return {code: {"model": Problem, "description": descriptions[code]} for code in sorted({400, 401, 422, *statuses})}
 
 
 async def blocking(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
