@@ -46,6 +46,7 @@ try {
   // Each event is recorded from inside the page, and the page's own clock times the
   // moment the tracker's operation count shows it: one clock for both ends.
   const latencies = [];
+  const acceptedAfter = []; // how long the POST itself took (Kafka acknowledged the event)
   for (let n = 1; n <= events; n++) {
     const latency = await page.evaluate(async ({ sessionId, apiKey, n, waitMs }) => {
       const card = document.querySelector('[data-testid="stat-operations"]');
@@ -69,11 +70,14 @@ try {
         }),
       });
       if (response.status !== 202) throw new Error(`recording failed: ${response.status} ${await response.text()}`);
-      return (await shown) - start;
+      const accepted = performance.now();
+      return { push: (await shown) - start, accepted: accepted - start };
     }, { sessionId, apiKey, n, waitMs });
-    latencies.push(latency);
+    latencies.push(latency.push);
+    acceptedAfter.push(latency.accepted);
   }
   result.latencies_ms = latencies;
+  result.accepted_ms = acceptedAfter;
   result.tracker_cost = await page.getByTestId("stat-cost").getAttribute("data-value");
   result.tracker_operations = Number(await page.getByTestId("stat-operations").getAttribute("data-value"));
   result.tracker_headline = (await page.getByTestId("tracker-headline").textContent()).trim();
