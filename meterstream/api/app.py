@@ -8,7 +8,8 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from meterstream.api.errors import ApiError, InvalidRequest, Unauthorized
@@ -21,7 +22,7 @@ from meterstream.errors import InvalidUsageEvent
 from meterstream.settings import Settings
 
 NOT_BUILT = """<!doctype html><meta charset="utf-8"><title>meterstream</title>
-<p>The dashboard is not built. Run <code>npm --prefix web ci && npm --prefix web run build</code>
+<p>The dashboard is not built. Run <code>web/setup.sh</code> (npm --prefix web ci, then npm --prefix web run build)
 and restart <code>meterstream serve</code>. The API is at <a href="/docs">/docs</a>.</p>"""
 
 
@@ -59,6 +60,9 @@ def create_app(settings: Settings, api_settings: ApiSettings | None = None) -> F
         lifespan=lifespan,
     )
     app.middleware("http")(metrics.middleware)
+    if api_settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=api_settings.cors_origins, allow_methods=["GET", "POST"],
+                           allow_headers=["Authorization", "Content-Type"])
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, error: ApiError) -> JSONResponse:
@@ -78,11 +82,16 @@ def create_app(settings: Settings, api_settings: ApiSettings | None = None) -> F
     for router in (sessions.router, usage.router, pricing.router, reports.router, system.router):
         app.include_router(router)
 
-    if (api_settings.dashboard_dir / "index.html").exists():
-        app.mount("/", StaticFiles(directory=api_settings.dashboard_dir, html=True), name="dashboard")
-    else:
-        @app.get("/", include_in_schema=False)
-        async def dashboard_missing() -> HTMLResponse:
-            return HTMLResponse(NOT_BUILT, status_code=503)
+    # The dashboard: index.html at `/`, its bundle under /assets. Not a catch-all mount at
+    # `/`, which would answer 404 instead of 405 to a wrong method on an API path.
+    index = api_settings.dashboard_dir / "index.html"
+    if index.exists():
+        app.mount("/assets", StaticFiles(directory=api_settings.dashboard_dir / "assets"), name="dashboard-assets")
+
+    @app.get("/", include_in_schema=False)
+    async def dashboard() -> Response:
+        if index.exists():
+            return FileResponse(index)
+        return HTMLResponse(NOT_BUILT, status_code=503)
 
     return app

@@ -28,7 +28,8 @@ class ApiSettings(BaseSettings):
     # How long a usage request waits for Kafka to acknowledge its events (seconds).
     publish_timeout_seconds: float = Field(default=15.0, gt=0)
     dashboard_dir: Path = DEFAULT_DASHBOARD_DIR
-    max_batch: int = Field(default=1000, ge=1)
+    # Origins whose pages may call the API (an app embedding the tracker), e.g. ["https://studio.example.com"].
+    cors_origins: list[str] = Field(default_factory=list)
 
     def state_file(self, settings: Settings) -> Path:
         return self.state_path or settings.data_dir / "api.sqlite3"

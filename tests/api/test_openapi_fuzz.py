@@ -35,7 +35,7 @@ schema = schemathesis.openapi.from_dict(create_app(Settings()).openapi()).exclud
 
 
 @schema.parametrize()
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
 def test_no_server_errors_and_answers_match_the_schema(case, api_stack: ApiStack, fuzz_key: str) -> None:
     case.call_and_validate(
         base_url=api_stack.url, headers={"Authorization": f"Bearer {fuzz_key}"},
