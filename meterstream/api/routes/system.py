@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from meterstream.api.models import Health
 from meterstream.api.services import ServicesDep
+from meterstream.metrics import CONTENT_TYPE, exposition
 
 router = APIRouter(tags=["system"])
 
@@ -21,4 +21,4 @@ async def healthz() -> Health:
             responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}})
 async def metrics(services: ServicesDep) -> Response:
     """Prometheus metrics: requests by route and status, usage events by outcome, live streams."""
-    return Response(generate_latest(services.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(exposition(services.metrics.registry), media_type=CONTENT_TYPE)
