@@ -64,39 +64,37 @@ def _measures() -> str:
 
 
 @dataclass(frozen=True)
-class SessionOperations:
+class _SessionQuery:
+    """A query over one session of one tenant."""
+
+    database: str
+    tenant_id: str
+    session_id: str
+
+    def _sql(self, select: str, tail: str) -> tuple[str, dict[str, Any]]:
+        sql = (
+            f"SELECT {select} FROM {self.database}.usage_events FINAL"
+            " WHERE session_id = {session_id:String} AND tenant_id = {tenant_id:String} " + tail
+        )
+        return sql, {"session_id": self.session_id, "tenant_id": self.tenant_id}
+
+
+class SessionOperations(_SessionQuery):
     """Every operation of one session, oldest first, with its cost breakdown."""
 
-    database: str
-    tenant_id: str
-    session_id: str
-
     def to_sql(self) -> tuple[str, dict[str, Any]]:
-        sql = (
-            f"SELECT {', '.join(OPERATION_COLUMNS)} FROM {self.database}.usage_events FINAL"
-            " WHERE session_id = {session_id:String} AND tenant_id = {tenant_id:String}"
-            " ORDER BY occurred_at, event_id"
-        )
-        return sql, {"session_id": self.session_id, "tenant_id": self.tenant_id}
+        return self._sql(", ".join(OPERATION_COLUMNS), "ORDER BY occurred_at, event_id")
 
 
-@dataclass(frozen=True)
-class SessionServices:
+class SessionServices(_SessionQuery):
     """One session's totals per service: operations, cost, quantities, models, first and last time."""
 
-    database: str
-    tenant_id: str
-    session_id: str
-
     def to_sql(self) -> tuple[str, dict[str, Any]]:
-        sql = (
-            f"SELECT service, {_measures()}, arraySort(groupUniqArray(model)) AS models,"
-            " min(occurred_at) AS first_event_at, max(occurred_at) AS last_event_at"
-            f" FROM {self.database}.usage_events FINAL"
-            " WHERE session_id = {session_id:String} AND tenant_id = {tenant_id:String}"
-            " GROUP BY service ORDER BY service" + _COLUMNS_OVER_ALIASES
+        return self._sql(
+            f"service, {_measures()}, arraySort(groupUniqArray(model)) AS models,"
+            " min(occurred_at) AS first_event_at, max(occurred_at) AS last_event_at",
+            "GROUP BY service ORDER BY service" + _COLUMNS_OVER_ALIASES,
         )
-        return sql, {"session_id": self.session_id, "tenant_id": self.tenant_id}
 
 
 @dataclass(frozen=True)
