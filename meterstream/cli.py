@@ -143,6 +143,40 @@ def _reconcile(args: argparse.Namespace, settings: Settings) -> int:
     return 1
 
 
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from meterstream.api import ApiSettings
+    from meterstream.api.serve import serve
+
+    overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    api_settings = ApiSettings().model_copy(update=overrides)
+    console.print(f"meterstream API on http://{api_settings.host}:{api_settings.port} "
+                  f"({'with' if args.sink else 'without'} the ClickHouse sink; {settings.clickhouse_url})")
+    serve(settings, api_settings, with_sink=args.sink)
+    return 0
+
+
+def _keys(args: argparse.Namespace, settings: Settings) -> int:
+    from meterstream.api import ApiSettings
+    from meterstream.api.store import ApiStore
+
+    store = ApiStore(ApiSettings().state_file(settings))
+    if args.action == "create":
+        key, record = store.create_key(args.tenant, args.name)
+        console.print(f"key {record.key_id} for tenant {record.tenant_id}; it is shown once, store it now:")
+        print(key)
+    elif args.action == "revoke":
+        record = store.revoke_key(args.key_id)
+        if record is None:
+            console.print(f"no key {args.key_id} in {store.path}")
+            return 4
+        console.print(f"key {record.key_id} of tenant {record.tenant_id} revoked at {record.revoked_at:%Y-%m-%d %H:%M:%S}")
+    else:
+        for k in store.list_keys(args.tenant):
+            state = f"revoked {k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else "active"
+            print(f"{k.key_id}\t{k.tenant_id}\t{k.name}\t{k.created_at:%Y-%m-%d %H:%M}\t{state}")
+    return 0
+
+
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
     from meterstream.demo import run_demo
 
@@ -185,6 +219,25 @@ def build_parser() -> argparse.ArgumentParser:
     reconcile = commands.add_parser("reconcile", help="check that the topic, the worker and ClickHouse agree")
     reconcile.add_argument("--worker-url", action="append", help="a worker's HTTP address (repeat for several)")
     reconcile.set_defaults(handler=_reconcile)
+
+
+    serve = commands.add_parser("serve", help="run the HTTP API and dashboard (with the ClickHouse sink)")
+    serve.add_argument("--host", help="default METERSTREAM_API_HOST or 127.0.0.1")
+    serve.add_argument("--port", type=int, help="default METERSTREAM_API_PORT or 8000")
+    serve.add_argument("--no-sink", dest="sink", action="store_false",
+                       help="do not run the sink here (for a ClickHouse server, with `meterstream sink` elsewhere)")
+    serve.set_defaults(handler=_serve)
+
+    keys = commands.add_parser("keys", help="create, list and revoke API keys (stored hashed)")
+    key_actions = keys.add_subparsers(dest="action", required=True)
+    create = key_actions.add_parser("create", help="make a key for a tenant; prints it once")
+    create.add_argument("--tenant", required=True)
+    create.add_argument("--name", default="", help="what the key is for")
+    revoke = key_actions.add_parser("revoke", help="revoke a key by its id")
+    revoke.add_argument("key_id")
+    listing = key_actions.add_parser("list", help="list keys (never their secrets)")
+    listing.add_argument("--tenant")
+    keys.set_defaults(handler=_keys)
 
     demo = commands.add_parser("demo", help="run the whole pipeline on a realistic workload")
     demo.add_argument("--events", type=int, default=5000)

@@ -1,0 +1,97 @@
+"""The FastAPI application: routers, error mapping, metrics and the dashboard at `/`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from meterstream.api.errors import ApiError, InvalidRequest, Unauthorized
+from meterstream.api.metrics import ApiMetrics
+from meterstream.api.models import Problem
+from meterstream.api.routes import pricing, reports, sessions, system, usage
+from meterstream.api.services import Services
+from meterstream.api.settings import ApiSettings
+from meterstream.errors import InvalidUsageEvent
+from meterstream.settings import Settings
+
+NOT_BUILT = """<!doctype html><meta charset="utf-8"><title>meterstream</title>
+<p>The dashboard is not built. Run <code>web/setup.sh</code> (npm --prefix web ci, then npm --prefix web run build)
+and restart <code>meterstream serve</code>. The API is at <a href="/docs">/docs</a>.</p>"""
+
+
+def _problem(status: int, detail: str, errors: list[dict[str, str]] | None = None,
+             headers: dict[str, str] | None = None) -> JSONResponse:
+    body = Problem(detail=detail, errors=errors or [])  # type: ignore[arg-type]
+    return JSONResponse(body.model_dump(mode="json"), status_code=status, headers=headers)
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    parts = [str(part) for part in loc]
+    if parts and parts[0] == "body":
+        parts = parts[1:]
+    return ".".join(parts) or "(body)"
+
+
+def create_app(settings: Settings, api_settings: ApiSettings | None = None) -> FastAPI:
+    api_settings = api_settings or ApiSettings()
+    metrics = ApiMetrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.services = Services.start(settings, api_settings, metrics)
+        try:
+            yield
+        finally:
+            await app.state.services.close()
+
+    app = FastAPI(
+        title="meterstream",
+        version="1",
+        summary="Real-time metering of generative-AI usage and cost.",
+        description="Every `/v1` endpoint needs `Authorization: Bearer <API key>` and sees only the key's tenant. "
+                    "Money is a decimal string.",
+        lifespan=lifespan,
+    )
+    app.middleware("http")(metrics.middleware)
+    if api_settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=api_settings.cors_origins, allow_methods=["GET", "POST"],
+                           allow_headers=["Authorization", "Content-Type"])
+
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, error: ApiError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, Unauthorized) else None
+        errors = error.errors if isinstance(error, InvalidRequest) else None
+        return _problem(error.status, str(error), errors, headers)
+
+    @app.exception_handler(InvalidUsageEvent)
+    async def invalid_event(request: Request, error: InvalidUsageEvent) -> JSONResponse:
+        return _problem(422, "invalid usage event", error.errors)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+        errors = [{"field": _field(item["loc"]), "reason": item["msg"]} for item in error.errors()]
+        return _problem(422, "invalid request", errors)
+
+    for router in (sessions.router, usage.router, pricing.router, reports.router, system.router):
+        app.include_router(router)
+
+    # The dashboard: index.html at `/`, its bundle under /assets. Not a catch-all mount at
+    # `/`, which would answer 404 instead of 405 to a wrong method on an API path.
+    index = api_settings.dashboard_dir / "index.html"
+    if index.exists():
+        app.mount("/assets", StaticFiles(directory=api_settings.dashboard_dir / "assets"), name="dashboard-assets")
+
+    @app.get("/", include_in_schema=False)
+    async def dashboard() -> Response:
+        if index.exists():
+            return FileResponse(index)
+        return HTMLResponse(NOT_BUILT, status_code=503)
+
+    return app

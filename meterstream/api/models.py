@@ -1,0 +1,292 @@
+"""Request and response bodies of the HTTP API (the OpenAPI schema is generated from these).
+
+Money is exact: Decimal inside, a decimal string in JSON ("0.0003", never a float, never
+an exponent).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer
+
+from meterstream.schemas import BillingMode, Service, SessionTotals, Usage, UsageEvent
+from meterstream.schemas.usage import Identifier
+
+
+def money_text(value: Decimal) -> str:
+    """Plain decimal text without exponent or trailing zeros: Decimal('3E-7') -> '0.0000003'."""
+    text = format(value.normalize(), "f")
+    return "0" if text in ("-0", "") else text
+
+
+Money = Annotated[Decimal, PlainSerializer(money_text, return_type=str, when_used="json")]
+Quantity = Annotated[Decimal, PlainSerializer(money_text, return_type=str, when_used="json")]
+Labels = dict[Annotated[str, Field(max_length=64)], Annotated[str, Field(max_length=256)]]
+
+
+class Problem(BaseModel):
+    """An error answer: what went wrong, and for invalid input each field and reason."""
+
+    detail: str
+    errors: list[FieldError] = Field(default_factory=list)
+
+
+class FieldError(BaseModel):
+    field: str
+    reason: str
+
+
+Problem.model_rebuild()
+
+
+# --- sessions -----------------------------------------------------------------------------
+
+class SessionStart(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: Identifier | None = None
+    labels: Labels = Field(default_factory=dict, max_length=32)
+
+
+class SessionOut(BaseModel):
+    session_id: str
+    user_id: str | None
+    labels: dict[str, str]
+    status: Literal["active", "ended"]
+    started_by: Literal["explicit", "implicit"]
+    started_at: datetime
+    ended_at: datetime | None
+
+
+class ServiceStats(BaseModel):
+    operations: int
+    cost: Money
+    models: list[str]
+
+
+class SessionStats(BaseModel):
+    """Live totals from the stream (the SessionTotals shape, money as strings)."""
+
+    session_id: str
+    currency: str
+    total_cost: Money
+    operations: int
+    unpriced_operations: int
+    input_tokens: int
+    output_tokens: int
+    cached_input_tokens: int
+    thinking_tokens: int
+    images: int
+    video_seconds: Quantity
+    characters: int
+    by_service: dict[str, ServiceStats]
+    first_event_at: datetime | None
+    last_event_at: datetime | None
+
+    @classmethod
+    def of(cls, totals: SessionTotals) -> SessionStats:
+        return cls.model_validate(totals.model_dump(exclude={"tenant_id"}))
+
+    @classmethod
+    def empty(cls, session_id: str, currency: str) -> SessionStats:
+        return cls.of(SessionTotals(tenant_id="", session_id=session_id, currency=currency))
+
+
+class ServiceSummary(BaseModel):
+    service: str
+    operations: int
+    cost: Money
+    models: list[str]
+
+
+class SessionSummary(BaseModel):
+    """A session as stored in ClickHouse: when it ran, how many operations, what it cost."""
+
+    session_id: str
+    status: Literal["active", "ended", "unknown"]
+    started_at: datetime | None
+    ended_at: datetime | None
+    first_event_at: datetime | None
+    last_event_at: datetime | None
+    operations: int
+    unpriced_operations: int
+    total_cost: Money
+    currency: str
+    services: list[ServiceSummary]
+    models: list[str]
+
+
+# --- usage --------------------------------------------------------------------------------
+
+class UsageIn(UsageEvent):
+    """A usage event as a client sends it. `tenant_id` comes from the API key and may be
+    left out; `event_id` is the idempotency key: send the same one again to retry safely."""
+
+    tenant_id: Identifier | None = None  # type: ignore[assignment]  # filled from the API key
+
+
+class UsageBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # Items are validated one by one, so one bad item does not reject the batch.
+    events: list[dict[str, Any]] = Field(
+        min_length=1, max_length=1000,
+        json_schema_extra={"items": {"$ref": "#/components/schemas/UsageIn"}},
+    )
+
+
+class Accepted(BaseModel):
+    status: Literal["accepted"] = "accepted"
+    event_id: uuid.UUID
+    session_id: str
+
+
+class BatchItem(BaseModel):
+    index: int
+    status: Literal["accepted", "rejected"]
+    event_id: uuid.UUID | None = None
+    session_id: str | None = None
+    errors: list[FieldError] = Field(default_factory=list)
+
+
+class BatchResult(BaseModel):
+    accepted: int
+    rejected: int
+    items: list[BatchItem]
+
+
+# --- pricing ------------------------------------------------------------------------------
+
+class EstimateIn(BaseModel):
+    """A planned operation: what would it cost?"""
+
+    model_config = ConfigDict(extra="forbid")
+
+    service: Service
+    model: str = Field(min_length=1, max_length=128)
+    usage: Usage
+    billing_mode: BillingMode = BillingMode.STANDARD
+    occurred_at: AwareDatetime | None = Field(default=None, description="When it would run; default now.")
+
+
+class CostLineOut(BaseModel):
+    component: str
+    quantity: Quantity
+    unit: str
+    unit_price: Money
+    cost: Money
+
+
+class EstimateOut(BaseModel):
+    status: Literal["priced", "unpriced"]
+    model: str
+    total_cost: Money
+    currency: str
+    lines: list[CostLineOut]
+    catalog_version: str
+    reason: str | None = None
+
+
+class PriceOut(BaseModel):
+    model: str
+    billing_unit: str
+    per: int
+    prices: dict[str, Money]
+    currency: str
+    source: str
+    effective_from: str
+    read_on: str
+    in_force: bool
+
+
+class PricingOut(BaseModel):
+    catalog_version: str
+    currency: str
+    prices: list[PriceOut]
+
+
+# --- activity and reports -----------------------------------------------------------------
+
+class OperationOut(BaseModel):
+    event_id: uuid.UUID
+    occurred_at: datetime
+    session_id: str
+    user_id: str | None
+    service: str
+    operation: str
+    provider: str
+    model: str
+    billing_unit: str
+    billing_mode: str
+    input_tokens: int
+    output_tokens: int
+    cached_input_tokens: int
+    thinking_tokens: int
+    audio_input_tokens: int
+    tool_use_prompt_tokens: int
+    images: int
+    video_seconds: Quantity
+    characters: int
+    cost: Money
+    cost_lines: dict[str, Money]
+    currency: str
+    catalog_version: str
+    pricing_status: str
+    unpriced_reason: str | None
+    attributes: dict[str, str]
+
+
+class SessionExport(BaseModel):
+    session_id: str
+    currency: str
+    total_cost: Money
+    operations: list[OperationOut]
+
+
+class UsageMeasures(BaseModel):
+    operations: int = 0
+    cost: Money = Decimal(0)
+    unpriced_operations: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_input_tokens: int = 0
+    thinking_tokens: int = 0
+    images: int = 0
+    video_seconds: Quantity = Decimal(0)
+    characters: int = 0
+
+
+class ReportRow(UsageMeasures):
+    keys: dict[str, str]
+    currency: str
+
+
+class ReportPeriod(BaseModel):
+    start: datetime
+    end: datetime
+    rows: list[ReportRow]
+    totals: dict[str, UsageMeasures] = Field(description="Per currency.")
+
+
+class PeriodChange(BaseModel):
+    currency: str
+    cost: Money = Field(description="This period's cost minus the previous period's.")
+    cost_ratio: Quantity | None = Field(
+        description="This period's cost over the previous one's, to 6 decimal places; null if that was 0.")
+    operations: int
+
+
+class UsageReportOut(BaseModel):
+    group_by: list[str]
+    attribute: str | None
+    current: ReportPeriod
+    previous: ReportPeriod | None
+    change: list[PeriodChange]
+
+
+class Health(BaseModel):
+    status: Literal["ok"]

@@ -1,0 +1,75 @@
+"""Sending validated usage events to Kafka from async request handlers.
+
+Each event is produced with a delivery callback that resolves an asyncio future, so a
+request answers only after the broker acknowledged its events (acks=all, idempotent
+producer), and a slow or absent broker becomes a clear 503 instead of a lost event.
+A background thread serves librdkafka's callbacks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Sequence
+
+from confluent_kafka import KafkaError, Message, Producer
+
+from meterstream.schemas import UsageEvent
+from meterstream.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class UsagePublisher:
+    def __init__(self, settings: Settings, timeout_seconds: float) -> None:
+        self.topic = settings.topic_events
+        timeout_ms = int(timeout_seconds * 1000)
+        self._producer = Producer({
+            **settings.kafka_producer_config(),
+            "message.timeout.ms": timeout_ms,
+            "request.timeout.ms": min(timeout_ms, 30000),
+        })
+        self._stop = threading.Event()
+        self._poller = threading.Thread(target=self._poll, name="usage-publisher", daemon=True)
+        self._poller.start()
+
+    def _poll(self) -> None:
+        while not self._stop.is_set():
+            self._producer.poll(0.05)
+
+    async def publish(self, events: Sequence[UsageEvent]) -> list[str | None]:
+        """Send events keyed by session_id; per event, None when acknowledged or the error text."""
+        loop = asyncio.get_running_loop()
+        futures: list[asyncio.Future[str | None]] = []
+        for event in events:
+            future: asyncio.Future[str | None] = loop.create_future()
+            futures.append(future)
+
+            def delivered(error: KafkaError | None, message: Message, future=future) -> None:
+                result = None if error is None else f"{message.topic()}: {error.str()}"
+                loop.call_soon_threadsafe(_resolve, future, result)
+
+            self._produce(event, delivered)
+        return list(await asyncio.gather(*futures))
+
+    def _produce(self, event: UsageEvent, on_delivery) -> None:
+        key, value = event.session_id.encode(), event.model_dump_json().encode()
+        try:
+            self._producer.produce(self.topic, value=value, key=key, on_delivery=on_delivery)
+        except BufferError:
+            # librdkafka's queue is full: let deliveries drain, then try once more.
+            self._producer.flush(1.0)
+            self._producer.produce(self.topic, value=value, key=key, on_delivery=on_delivery)
+
+    def close(self, timeout: float = 10.0) -> None:
+        remaining = self._producer.flush(timeout)
+        if remaining:
+            log.error("%d usage events were still undelivered when the API stopped", remaining)
+        self._stop.set()
+        self._poller.join(5)
+
+
+def _resolve(future: asyncio.Future[str | None], result: str | None) -> None:
+    if not future.done():
+        future.set_result(result)

@@ -1,0 +1,52 @@
+"""Pieces the routers share: documented error answers, path parameters, row conversion."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Annotated, Any, ParamSpec, TypeVar
+
+from fastapi import Path, Query
+from starlette.concurrency import run_in_threadpool
+
+from meterstream.api.models import OperationOut, Problem
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+_SESSION_ID: dict[str, Any] = {"min_length": 1, "max_length": 128, "pattern": r"^[A-Za-z0-9_.:@/+-]+$"}
+SessionIdPath = Annotated[str, Path(**_SESSION_ID)]
+SessionIdQuery = Annotated[str | None, Query(**_SESSION_ID)]
+
+
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for error answers: always 400, 401 and 422, plus the given statuses."""
+    descriptions = {
+        400: "The body is not JSON.",
+        401: "Missing, unknown or revoked API key.",
+        403: "The session id belongs to another tenant.",
+        404: "No such session for this tenant.",
+        409: "The session has ended.",
+        422: "Invalid input; `errors` names each field.",
+        503: "Kafka, the worker or ClickHouse did not answer.",
+    }
+    return {code: {"model": Problem, "description": descriptions[code]} for code in sorted({400, 401, 422, *statuses})}
+
+
+async def blocking(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """Run a short blocking call (SQLite) off the event loop."""
+    return await run_in_threadpool(function, *args, **kwargs)
+
+
+def utc(value: datetime) -> datetime:
+    """ClickHouse may hand back a naive UTC time; make it aware."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def operation(row: dict[str, Any]) -> OperationOut:
+    return OperationOut.model_validate({
+        **row,
+        "occurred_at": utc(row["occurred_at"]),
+        "user_id": row["user_id"] or None,
+        "unpriced_reason": row["unpriced_reason"] or None,
+    })

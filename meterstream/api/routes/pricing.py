@@ -1,0 +1,50 @@
+"""Prices: the catalog in force and the cost of a planned operation."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter
+
+from meterstream.api.auth import CallerDep
+from meterstream.api.errors import InvalidRequest
+from meterstream.api.models import CostLineOut, EstimateIn, EstimateOut, PriceOut, PricingOut
+from meterstream.api.pricing import ESTIMATE_SESSION, ESTIMATE_TENANT
+from meterstream.api.routes.common import problems
+from meterstream.api.services import ServicesDep
+from meterstream.errors import InvalidUsageEvent
+from meterstream.schemas import parse_usage_event
+
+router = APIRouter(prefix="/v1", tags=["pricing"])
+
+
+@router.post("/estimate", responses=problems())
+async def estimate(body: EstimateIn, caller: CallerDep, services: ServicesDep) -> EstimateOut:
+    """What a planned operation would cost, with the prices in force when it would run."""
+    try:
+        planned = parse_usage_event({
+            **body.model_dump(exclude_none=True), "tenant_id": ESTIMATE_TENANT, "session_id": ESTIMATE_SESSION,
+        })
+    except InvalidUsageEvent as error:
+        raise InvalidRequest(error.errors) from None
+    priced = services.pricing.estimate(planned)
+    return EstimateOut(
+        status=priced.status.value, model=planned.model, total_cost=priced.total_cost, currency=priced.currency,
+        lines=[CostLineOut.model_validate(line.model_dump()) for line in priced.lines],
+        catalog_version=priced.catalog_version, reason=priced.reason,
+    )
+
+
+@router.get("/pricing", responses=problems())
+async def pricing(caller: CallerDep, services: ServicesDep) -> PricingOut:
+    """The price catalog: each model's billing unit and prices, their source and effective date."""
+    catalog = services.pricing.catalog
+    now = datetime.now(UTC)
+    return PricingOut(catalog_version=catalog.version, currency=catalog.currency, prices=[
+        PriceOut(
+            model=entry.model, billing_unit=entry.unit, per=entry.per, prices=entry.prices,
+            currency=catalog.currency, source=entry.source, effective_from=entry.effective_from.isoformat(),
+            read_on=entry.read_on.isoformat(), in_force=catalog.entry_for(entry.model, now) == entry,
+        )
+        for entry in services.pricing.entries()
+    ])

@@ -1,0 +1,97 @@
+"""Recording usage: one event or a batch, validated, checked against the session, then sent to Kafka."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, status
+
+from meterstream.api.auth import Caller, CallerDep
+from meterstream.api.errors import ApiError, InvalidRequest, UpstreamUnavailable
+from meterstream.api.models import Accepted, BatchItem, BatchResult, FieldError, UsageBatch, UsageIn
+from meterstream.api.routes.common import blocking, problems
+from meterstream.api.services import Services, ServicesDep
+from meterstream.errors import InvalidUsageEvent
+from meterstream.schemas import UsageEvent, parse_usage_event
+
+router = APIRouter(prefix="/v1/usage", tags=["usage"])
+
+
+def _tenant_mismatch(caller: Caller, tenant_id: object) -> dict[str, str] | None:
+    if tenant_id is None or tenant_id == caller.tenant_id:
+        return None
+    return {"field": "tenant_id", "reason": "does not match the API key's tenant (leave it out)"}
+
+
+def as_event(caller: Caller, item: dict[str, Any]) -> UsageEvent:
+    """Validate one raw item as the caller's usage event; InvalidUsageEvent names the fields."""
+    mismatch = _tenant_mismatch(caller, item.get("tenant_id"))
+    if mismatch is not None:
+        raise InvalidUsageEvent([mismatch])
+    return parse_usage_event({**item, "tenant_id": caller.tenant_id})
+
+
+async def _admit(services: Services, caller: Caller, event: UsageEvent) -> None:
+    """Start the session implicitly if new; refuse an ended or foreign session."""
+    await blocking(services.store.session_for_usage, caller.tenant_id, event.session_id, event.user_id)
+
+
+@router.post("", status_code=status.HTTP_202_ACCEPTED, responses=problems(403, 409, 503))
+async def record_usage(body: UsageIn, caller: CallerDep, services: ServicesDep) -> Accepted:
+    """Record one usage event. Answers once Kafka has it; re-sending the same `event_id` is harmless."""
+    try:
+        event = as_event(caller, body.model_dump())
+    except InvalidUsageEvent as error:
+        services.metrics.usage_events.labels("rejected").inc()
+        raise InvalidRequest(error.errors) from None
+    await _admit(services, caller, event)
+    [failure] = await services.publisher.publish([event])
+    if failure is not None:
+        raise UpstreamUnavailable(f"Kafka did not take the event: {failure}")
+    services.metrics.usage_events.labels("accepted").inc()
+    return Accepted(event_id=event.event_id, session_id=event.session_id)
+
+
+@router.post("/batch", responses=problems(503))
+async def record_usage_batch(body: UsageBatch, caller: CallerDep, services: ServicesDep) -> BatchResult:
+    """Record up to 1,000 events. Each item is accepted or rejected on its own, with the fields at fault."""
+    items: list[BatchItem] = []
+    valid: list[tuple[int, UsageEvent]] = []
+    session_refusals: dict[str, str | None] = {}  # each session is checked once per batch
+    for index, raw in enumerate(body.events):
+        try:
+            event = as_event(caller, raw)
+        except InvalidUsageEvent as error:
+            items.append(_rejected(index, raw, error.errors))
+            continue
+        if event.session_id not in session_refusals:
+            try:
+                await _admit(services, caller, event)
+                session_refusals[event.session_id] = None
+            except ApiError as error:
+                session_refusals[event.session_id] = str(error)
+        refusal = session_refusals[event.session_id]
+        if refusal is not None:
+            items.append(_rejected(index, raw, [{"field": "session_id", "reason": refusal}]))
+            continue
+        valid.append((index, event))
+        items.append(BatchItem(index=index, status="accepted", event_id=event.event_id, session_id=event.session_id))
+    failures = await services.publisher.publish([event for _, event in valid]) if valid else []
+    if valid and all(failures):
+        raise UpstreamUnavailable(f"Kafka did not take the batch: {failures[0]}")
+    for (index, event), failure in zip(valid, failures):
+        if failure is not None:
+            items[index] = _rejected(index, {"session_id": event.session_id},
+                                     [{"field": "(event)", "reason": f"not delivered to Kafka: {failure}"}])
+    accepted = sum(1 for item in items if item.status == "accepted")
+    services.metrics.usage_events.labels("accepted").inc(accepted)
+    services.metrics.usage_events.labels("rejected").inc(len(items) - accepted)
+    return BatchResult(accepted=accepted, rejected=len(items) - accepted, items=items)
+
+
+def _rejected(index: int, raw: dict[str, Any], errors: list[dict[str, str]]) -> BatchItem:
+    session_id = raw.get("session_id")
+    return BatchItem(
+        index=index, status="rejected", session_id=session_id if isinstance(session_id, str) else None,
+        errors=[FieldError(**e) for e in errors],
+    )

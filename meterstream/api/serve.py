@@ -1,0 +1,74 @@
+"""`meterstream serve`: the API, and beside it in the same process the ClickHouse sink.
+
+Boot order: topics, sink, API; stopped in reverse. With an embedded ClickHouse
+(chdb://) only one process may open the folder, so the sink that writes it and the API
+that reads it must share this process. With a ClickHouse server (http://) the sink can
+run on its own (`meterstream sink`) and the API here with `--no-sink`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import uvicorn
+
+from meterstream.api.app import create_app
+from meterstream.api.settings import ApiSettings
+from meterstream.devstack import ensure_topics
+from meterstream.devstack.pipeline import SinkThread
+from meterstream.errors import InfrastructureUnavailable
+from meterstream.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def _server(settings: Settings, api_settings: ApiSettings, host: str, port: int) -> uvicorn.Server:
+    config = uvicorn.Config(create_app(settings, api_settings), host=host, port=port, log_level="warning",
+                            lifespan="on", timeout_graceful_shutdown=3)
+    return uvicorn.Server(config)
+
+
+def serve(settings: Settings, api_settings: ApiSettings, with_sink: bool = True) -> None:
+    """Run until SIGTERM / Ctrl-C."""
+    if not with_sink and settings.clickhouse_url.startswith("chdb://"):
+        log.warning("no sink in this process: nothing will store priced usage into the embedded ClickHouse "
+                    "at %s (only this process can open it)", settings.clickhouse_url)
+    ensure_topics(settings)
+    sink = SinkThread(settings) if with_sink else None
+    if sink is not None:
+        sink.start()
+    try:
+        _server(settings, api_settings, api_settings.host, api_settings.port).run()
+    finally:
+        if sink is not None:
+            sink.stop()
+
+
+class ApiServer:
+    """The API on a background thread of this process (tests, benchmarks)."""
+
+    def __init__(self, settings: Settings, api_settings: ApiSettings) -> None:
+        self.server = _server(settings, api_settings, api_settings.host, api_settings.port)
+        self.url = f"http://{api_settings.host}:{api_settings.port}"
+        self._thread = threading.Thread(target=self.server.run, name="api-server", daemon=True)
+
+    def start(self, timeout: float = 30.0) -> ApiServer:
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise InfrastructureUnavailable(f"the API did not start on {self.url}")
+            time.sleep(0.05)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self._thread.join(15)
+
+    def __enter__(self) -> ApiServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()

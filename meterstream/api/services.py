@@ -1,0 +1,60 @@
+"""What the routes use, built once per app in boot order and closed in reverse."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from meterstream.api.live import LiveHub, WorkerClient
+from meterstream.api.metrics import ApiMetrics
+from meterstream.api.pricing import PricingAdapter
+from meterstream.api.publisher import UsagePublisher
+from meterstream.api.settings import ApiSettings
+from meterstream.api.store import ApiStore
+from meterstream.api.warehouse import Warehouse
+from meterstream.settings import Settings
+from meterstream.sinks.clickhouse import connect, migrate
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    api: ApiSettings
+    metrics: ApiMetrics
+    store: ApiStore
+    pricing: PricingAdapter
+    warehouse: Warehouse
+    publisher: UsagePublisher
+    worker: WorkerClient
+    live: LiveHub
+
+    @classmethod
+    def start(cls, settings: Settings, api: ApiSettings, metrics: ApiMetrics) -> Services:
+        store = ApiStore(api.state_file(settings))
+        pricing = PricingAdapter.named(settings.catalog)
+        client = connect(settings.clickhouse_url)
+        migrate(client, settings.clickhouse_database)
+        warehouse = Warehouse(client, settings.clickhouse_database)
+        publisher = UsagePublisher(settings, api.publish_timeout_seconds)
+        worker = WorkerClient(settings.worker_url)
+        live = LiveHub(worker, api.live_poll_seconds)
+        log.info("API services up: state %s, ClickHouse %s (%s), worker %s", store.path,
+                 settings.clickhouse_url, settings.clickhouse_database, settings.worker_url)
+        return cls(settings, api, metrics, store, pricing, warehouse, publisher, worker, live)
+
+    async def close(self) -> None:
+        await self.live.close()
+        await self.worker.close()
+        self.publisher.close()
+
+
+def get_services(request: Request) -> Services:
+    return request.app.state.services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]

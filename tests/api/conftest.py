@@ -1,0 +1,105 @@
+"""The API on the real pipeline: the session's Kafka broker, a worker process, the sink and
+the API in this process (they share the embedded ClickHouse engine, as `meterstream serve` does).
+
+One pipeline serves every API test (starting a worker per test would dominate the run);
+tests keep apart by tenant, each getting a fresh tenant and API key, which is the isolation
+the API itself promises.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import httpx
+import pytest
+
+from meterstream.api import ApiSettings
+from meterstream.api.serve import ApiServer
+from meterstream.api.store import ApiStore
+from meterstream.devstack import KafkaBroker, free_port
+from meterstream.devstack.pipeline import LocalPipeline
+from meterstream.settings import Settings
+from tests.conftest import unique_name
+
+T = TypeVar("T")
+
+
+@dataclass
+class ApiStack:
+    settings: Settings
+    api_settings: ApiSettings
+    pipeline: LocalPipeline
+    server: ApiServer
+    store: ApiStore
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def client(self, key: str | None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30)
+
+    def new_tenant(self) -> tuple[str, str]:
+        """A fresh tenant id and an API key for it."""
+        tenant = f"tenant-{uuid.uuid4().hex[:8]}"
+        key, _ = self.store.create_key(tenant, "test")
+        return tenant, key
+
+    def wait_stored(self, count: int) -> None:
+        """Wait until the sink has stored `count` rows in total since the stack started."""
+        assert self.pipeline.sink is not None
+        assert self.pipeline.sink.wait_stored(count, timeout=60), "the sink did not store the events in time"
+
+
+def api_settings_for(tmp: Path, dashboard_dir: Path | None = None) -> ApiSettings:
+    values = {"port": free_port(), "state_path": tmp / "api.sqlite3", "live_poll_seconds": 0.05}
+    if dashboard_dir is not None:
+        values["dashboard_dir"] = dashboard_dir
+    return ApiSettings(**values)
+
+
+def stack_settings(kafka_broker: KafkaBroker, clickhouse_dsn: str, data_dir: Path) -> Settings:
+    run = unique_name("api")
+    return Settings(
+        data_dir=data_dir, kafka_bootstrap=kafka_broker.bootstrap,
+        topic_events=f"{run}.usage.events", topic_priced=f"{run}.usage.priced", topic_dlq=f"{run}.usage.dlq",
+        app_id=f"meterstream-{run}", sink_group=f"sink-{run}", worker_port=free_port(),
+        clickhouse_dsn=clickhouse_dsn, clickhouse_database=run, sink_batch_seconds=0.2, store="memory://",
+    )
+
+
+@pytest.fixture(scope="package")
+def api_stack(kafka_broker: KafkaBroker, clickhouse_dsn: str,
+              tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiStack]:
+    tmp = tmp_path_factory.mktemp("api")
+    settings = stack_settings(kafka_broker, clickhouse_dsn, tmp / "data")
+    api_settings = api_settings_for(tmp)
+    with LocalPipeline(settings, own_broker=False) as pipeline:
+        with ApiServer(settings, api_settings) as server:
+            yield ApiStack(settings, api_settings, pipeline, server, ApiStore(api_settings.state_file(settings)))
+
+
+@pytest.fixture
+def tenant(api_stack: ApiStack) -> Iterator[tuple[str, httpx.Client]]:
+    """A fresh tenant and an HTTP client that authenticates as it."""
+    tenant_id, key = api_stack.new_tenant()
+    with api_stack.client(key) as client:
+        yield tenant_id, client
+
+
+def eventually(probe: Callable[[], T | None], timeout: float = 30.0, what: str = "condition") -> T:
+    """Poll `probe` until it returns something truthy; fail with `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)

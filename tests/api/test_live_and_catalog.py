@@ -1,0 +1,88 @@
+"""Server-sent totals, estimates, the price catalog, health and metrics."""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections.abc import Iterator
+from decimal import Decimal
+
+import pytest
+
+from tests.api.conftest import ApiStack
+
+pytestmark = pytest.mark.integration
+
+IMAGE = {"service": "image", "model": "imagen-4.0-generate", "usage": {"unit": "images", "images": 1}}
+
+
+def sse_events(response) -> Iterator[tuple[str, dict]]:
+    """The named events of an SSE response, parsed, as they arrive."""
+    name = None
+    for line in response.iter_lines():
+        if line.startswith("event:"):
+            name = line.split(":", 1)[1].strip()
+        elif line.startswith("data:"):
+            yield name, json.loads(line.split(":", 1)[1])
+
+
+def test_the_event_stream_pushes_new_totals_on_every_change(api_stack: ApiStack, tenant) -> None:
+    _, client = tenant
+    session_id = client.post("/v1/sessions", json={}).json()["session_id"]
+    with client.stream("GET", f"/v1/sessions/{session_id}/events", timeout=60) as stream:
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        events = sse_events(stream)
+        (kind, session), (_, initial) = next(events), next(events)
+        assert kind == "session" and session["session_id"] == session_id
+        assert initial["operations"] == 0
+        sender = threading.Thread(target=lambda: [
+            client.post("/v1/usage", json={**IMAGE, "session_id": session_id}) for _ in range(2)])
+        sender.start()
+        seen = [initial]
+        while seen[-1]["operations"] < 2:
+            kind, totals = next(events)
+            assert kind == "totals"
+            seen.append(totals)
+        sender.join()
+    assert seen[-1]["total_cost"] == "0.08"
+    assert [t["operations"] for t in seen] == sorted({t["operations"] for t in seen})  # each push is a change
+
+
+def test_an_estimate_prices_a_planned_operation_without_recording_it(tenant) -> None:
+    _, client = tenant
+    estimate = client.post("/v1/estimate", json={
+        "service": "video", "model": "veo-3.0-generate", "usage": {"unit": "video", "seconds": "6", "with_audio": False},
+    }).json()
+    assert (estimate["status"], estimate["total_cost"], estimate["currency"]) == ("priced", "1.2", "USD")
+    assert estimate["lines"] == [{"component": "second", "quantity": "6", "unit": "second", "unit_price": "0.2",
+                                  "cost": "1.2"}]
+    assert client.get("/v1/activity").json() == []
+
+
+def test_an_estimate_for_an_unknown_model_says_it_is_unpriced(tenant) -> None:
+    _, client = tenant
+    estimate = client.post("/v1/estimate", json={
+        "service": "text", "model": "gemini-9-ultra", "usage": {"unit": "tokens", "input_tokens": 10}}).json()
+    assert estimate["status"] == "unpriced" and estimate["total_cost"] == "0"
+    assert "gemini-9-ultra" in estimate["reason"]
+
+
+def test_the_price_list_gives_unit_price_source_and_effective_date(tenant) -> None:
+    _, client = tenant
+    pricing = client.get("/v1/pricing").json()
+    imagen = next(p for p in pricing["prices"] if p["model"] == "imagen-4.0-generate" and p["in_force"])
+    assert imagen["billing_unit"] == "images" and imagen["prices"] == {"image": "0.04"} and imagen["per"] == 1
+    assert imagen["source"].startswith("https://") and imagen["effective_from"] == "2025-08-14"
+    assert all(Decimal(price) >= 0 for p in pricing["prices"] for price in p["prices"].values())
+
+
+def test_health_and_prometheus_metrics_need_no_key(api_stack: ApiStack, tenant) -> None:
+    _, client = tenant
+    client.post("/v1/usage", json={**IMAGE, "session_id": f"m-{uuid.uuid4().hex[:6]}"})
+    with api_stack.client(None) as anonymous:
+        assert anonymous.get("/healthz").json() == {"status": "ok"}
+        metrics = anonymous.get("/metrics")
+    assert metrics.status_code == 200
+    assert 'meterstream_api_usage_events_total{outcome="accepted"}' in metrics.text
+    assert 'route="/v1/usage"' in metrics.text

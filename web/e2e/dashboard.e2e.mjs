@@ -1,0 +1,110 @@
+// Drives the dashboard in Debian's headless Chromium with playwright-core:
+//   enter the API key, start a session, record usage through the API from the page and
+//   time each push (event recorded -> tracker shows the new operation count), switch to
+//   Arabic and check the page is right to left, save a screenshot of each language,
+//   reload and check the last active session is restored.
+// Inputs (environment): API_URL, API_KEY, OUT_DIR, EVENTS (default 5), CHROMIUM (default
+// /usr/bin/chromium). Prints one JSON object with the results on stdout.
+import { mkdirSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+import { chromium } from "playwright-core";
+
+const apiUrl = process.env.API_URL;
+const apiKey = process.env.API_KEY;
+const outDir = process.env.OUT_DIR ?? "test-output/dashboard";
+const events = Number(process.env.EVENTS ?? 5);
+const waitMs = Number(process.env.PUSH_WAIT_MS ?? 10000);
+if (!apiUrl || !apiKey) throw new Error("set API_URL and API_KEY");
+mkdirSync(outDir, { recursive: true });
+
+// A fresh profile each run (playwright passes it to Chromium as --user-data-dir).
+const context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), "meterstream-chromium-")), {
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  headless: true,
+  viewport: { width: 1360, height: 1000 },
+  args: [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+  ],
+});
+const result = {};
+try {
+  const page = context.pages()[0] ?? (await context.newPage());
+  const consoleErrors = [];
+  page.on("console", (m) => m.type() === "error" && consoleErrors.push(m.text()));
+  await page.goto(apiUrl);
+  await page.getByTestId("api-key").fill(apiKey);
+  await page.getByTestId("save-key").click();
+  await page.getByTestId("start-session").click();
+  const sessionId = (await page.getByTestId("tracker-session-id").textContent()).trim();
+  await page.waitForSelector('[data-testid="stat-operations"][data-value="0"]');
+  await page.waitForSelector('[data-testid="tracker-status"]:has-text("Active")');
+  result.session_id = sessionId;
+
+  // Each event is recorded from inside the page, and the page's own clock times the
+  // moment the tracker's operation count shows it: one clock for both ends.
+  const latencies = [];
+  const acceptedAfter = []; // how long the POST itself took (Kafka acknowledged the event)
+  for (let n = 1; n <= events; n++) {
+    const latency = await page.evaluate(async ({ sessionId, apiKey, n, waitMs }) => {
+      const card = document.querySelector('[data-testid="stat-operations"]');
+      const shown = new Promise((resolve, reject) => {
+        const observer = new MutationObserver(() => {
+          if (card.getAttribute("data-value") === String(n)) {
+            observer.disconnect();
+            resolve(performance.now());
+          }
+        });
+        observer.observe(card, { attributes: true, attributeFilter: ["data-value"] });
+        setTimeout(() => reject(new Error(`operation ${n} not shown within ${waitMs} ms`)), waitMs);
+      });
+      const start = performance.now();
+      const response = await fetch("/v1/usage", {
+        method: "POST",
+        headers: { Authorization: `Bearer ${apiKey}`, "Content-Type": "application/json" },
+        body: JSON.stringify({
+          session_id: sessionId, service: "image", model: "imagen-4.0-generate", operation: "generate_images",
+          usage: { unit: "images", images: 1 },
+        }),
+      });
+      if (response.status !== 202) throw new Error(`recording failed: ${response.status} ${await response.text()}`);
+      const accepted = performance.now();
+      return { push: (await shown) - start, accepted: accepted - start };
+    }, { sessionId, apiKey, n, waitMs });
+    latencies.push(latency.push);
+    acceptedAfter.push(latency.accepted);
+  }
+  result.latencies_ms = latencies;
+  result.accepted_ms = acceptedAfter;
+  result.tracker_cost = await page.getByTestId("stat-cost").getAttribute("data-value");
+  result.tracker_operations = Number(await page.getByTestId("stat-operations").getAttribute("data-value"));
+  result.tracker_headline = (await page.getByTestId("tracker-headline").textContent()).trim();
+
+  await page.waitForSelector('[data-testid="activity"] li');
+  await page.waitForSelector('[data-testid="chart-cost-over-time"] .recharts-bar-rectangle');
+  result.screenshot_en = join(outDir, "dashboard-en.png");
+  await page.screenshot({ path: result.screenshot_en, fullPage: true });
+
+  await page.getByTestId("language-toggle").click();
+  await page.waitForFunction(() => document.documentElement.dir === "rtl");
+  result.ar = await page.evaluate(() => ({
+    dir: document.documentElement.dir,
+    lang: document.documentElement.lang,
+    tracker_dir: getComputedStyle(document.querySelector('[data-testid="usage-tracker"]')).direction,
+    body_dir: getComputedStyle(document.body).direction,
+    tracker_title: document.querySelector(".ms-tracker__title").textContent,
+  }));
+  result.screenshot_ar = join(outDir, "dashboard-ar.png");
+  await page.screenshot({ path: result.screenshot_ar, fullPage: true });
+
+  await page.reload();
+  await page.waitForSelector('[data-testid="tracker-session-id"]');
+  result.restored_session_id = (await page.getByTestId("tracker-session-id").textContent()).trim();
+  result.restored_dir = await page.evaluate(() => document.documentElement.dir);
+  result.console_errors = consoleErrors;
+} finally {
+  await context.close();
+}
+console.log(JSON.stringify(result));

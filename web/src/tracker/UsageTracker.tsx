@@ -1,0 +1,110 @@
+import { useEffect, useState } from "react";
+
+import type { SessionStats } from "../api";
+import { direction, formatCount, formatDuration, formatTime, modelName, translator, type Locale } from "../i18n";
+import { formatMoney } from "../money";
+import "./tracker.css";
+import { useSessionTotals } from "./useSessionTotals";
+
+export interface UsageTrackerProps {
+  /** The session to watch. */
+  sessionId: string;
+  /** Where the meterstream API is, e.g. "https://meter.example.com" ("" for the same origin). */
+  apiBaseUrl: string;
+  /** An API key of the session's tenant, sent as `Authorization: Bearer`. */
+  apiKey?: string;
+  locale?: Locale;
+  defaultCollapsed?: boolean;
+  /** Called with every pushed set of totals (the dashboard refreshes its activity list). */
+  onTotals?: (totals: SessionStats) => void;
+}
+
+/** A collapsible live usage tracker for one session: cost, operations, tokens, video, per service. */
+export function UsageTracker({
+  sessionId, apiBaseUrl, apiKey, locale = "en", defaultCollapsed = false, onTotals,
+}: UsageTrackerProps) {
+  const t = translator(locale);
+  const [collapsed, setCollapsed] = useState(defaultCollapsed);
+  const live = useSessionTotals(apiBaseUrl, sessionId, apiKey);
+  const totals = live.totals;
+
+  useEffect(() => {
+    if (totals && onTotals) onTotals(totals);
+  }, [totals, onTotals]);
+
+  const active = live.session ? live.session.status === "active" : live.connected;
+  const currency = totals?.currency ?? "USD";
+  const services = Object.entries(totals?.by_service ?? {}).sort(([a], [b]) => a.localeCompare(b));
+
+  return (
+    <section className="ms-tracker" dir={direction(locale)} lang={locale} data-testid="usage-tracker">
+      <header className="ms-tracker__header">
+        <button
+          type="button"
+          className="ms-tracker__toggle"
+          aria-expanded={!collapsed}
+          onClick={() => setCollapsed((c) => !c)}
+          title={collapsed ? t("expand") : t("collapse")}
+        >
+          <span className={`ms-tracker__dot${active ? " ms-tracker__dot--active" : ""}`} aria-hidden="true" />
+          <span className="ms-tracker__title">{t("tracker")}</span>
+          <span className="ms-tracker__status" data-testid="tracker-status">
+            {live.connected ? (active ? t("active") : t("ended")) : t("connecting")}
+          </span>
+          <span className="ms-tracker__headline" data-testid="tracker-headline">
+            <bdi>{formatMoney(totals?.total_cost ?? "0", currency)}</bdi>
+          </span>
+          <span className="ms-tracker__chevron" aria-hidden="true">{collapsed ? "▾" : "▴"}</span>
+        </button>
+      </header>
+      {!collapsed && (
+        <div className="ms-tracker__body">
+          <div className="ms-tracker__cards">
+            <Stat testId="stat-cost" label={t("cost")} value={totals?.total_cost ?? "0"}
+                  text={formatMoney(totals?.total_cost ?? "0", currency)} />
+            <Stat testId="stat-operations" label={t("operations")} value={String(totals?.operations ?? 0)}
+                  text={formatCount(totals?.operations ?? 0, locale)} />
+            <Stat testId="stat-tokens" label={t("tokens")}
+                  value={String((totals?.input_tokens ?? 0) + (totals?.output_tokens ?? 0))}
+                  text={formatCount((totals?.input_tokens ?? 0) + (totals?.output_tokens ?? 0), locale)} />
+            <Stat testId="stat-video" label={t("videoDuration")} value={totals?.video_seconds ?? "0"}
+                  text={formatDuration(totals?.video_seconds ?? "0", locale)} />
+          </div>
+          <h4 className="ms-tracker__subtitle">{t("byService")}</h4>
+          {services.length === 0 ? (
+            <p className="ms-tracker__empty">{t("noUsage")}</p>
+          ) : (
+            <ul className="ms-tracker__services">
+              {services.map(([service, stats]) => (
+                <li key={service} data-testid={`service-${service}`}>
+                  <span className="ms-tracker__service">{t(`service.${service}`)}</span>
+                  <span className="ms-tracker__models">{stats.models.map(modelName).join(", ")}</span>
+                  <span className="ms-tracker__ops">× {formatCount(stats.operations, locale)}</span>
+                  <bdi className="ms-tracker__money">{formatMoney(stats.cost, currency)}</bdi>
+                </li>
+              ))}
+            </ul>
+          )}
+          <dl className="ms-tracker__meta">
+            <dt>{t("session")}</dt>
+            <dd><bdi data-testid="tracker-session-id">{sessionId}</bdi></dd>
+            <dt>{t("started")}</dt>
+            <dd>{formatTime(live.session?.started_at ?? totals?.first_event_at ?? null, locale)}</dd>
+            <dt>{t("lastUpdate")}</dt>
+            <dd data-testid="tracker-updated">{live.updatedAt ? formatTime(live.updatedAt.toISOString(), locale) : "—"}</dd>
+          </dl>
+          {live.error && !live.connected && <p className="ms-tracker__error">{t("error")}: {live.error}</p>}
+        </div>
+      )}
+    </section>
+  );
+}
+
+function Stat({ label, value, text, testId }: { label: string; value: string; text: string; testId: string }) {
+  return (
+    <div className="ms-tracker__card" data-testid={testId} data-value={value}>
+      <span className="ms-tracker__label">{label}</span>
+      <bdi className="ms-tracker__value">{text}</bdi>
+    </div>
+  );
+}

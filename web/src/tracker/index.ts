@@ -1,0 +1,5 @@
+// The embeddable usage tracker: <UsageTracker sessionId="…" apiBaseUrl="…" apiKey="…" />
+export { UsageTracker, type UsageTrackerProps } from "./UsageTracker";
+export { useSessionTotals, type LiveTotals } from "./useSessionTotals";
+export type { SessionStats, Session } from "../api";
+export type { Locale } from "../i18n";
