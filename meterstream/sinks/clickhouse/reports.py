@@ -11,8 +11,10 @@ from typing import Any
 
 from clickhouse_connect.driver.client import Client
 
+# Counted as SessionTotals counts them: tool-use prompts are input, thinking is output.
 QUANTITIES = (
-    "sum(input_tokens) AS input_tokens, sum(output_tokens + thinking_tokens) AS output_tokens, "
+    "sum(input_tokens + tool_use_prompt_tokens) AS input_tokens, "
+    "sum(output_tokens + thinking_tokens) AS output_tokens, "
     "sum(images) AS images, sum(video_seconds) AS video_seconds, sum(characters) AS characters"
 )
 GROUPABLE = ("tenant_id", "session_id", "user_id", "service", "model", "operation", "pricing_status")
