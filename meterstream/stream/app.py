@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from datetime import timedelta
 
 import faust
@@ -16,7 +17,7 @@ from meterstream.metrics import CONTENT_TYPE, CounterCollector, exposition, regi
 from meterstream.pricing import load_catalog
 from meterstream.settings import Settings
 from meterstream.stream.durable_commit import commit_only_sent_state
-from meterstream.stream.processor import MeteringProcessor, Outcome
+from meterstream.stream.processor import MeteringProcessor, OffsetGap, Outcome
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,7 @@ def create_app(settings: Settings) -> faust.App:
     window_s = int(window.total_seconds())
     sessions = app.Table("sessions", partitions=settings.topic_partitions, key_type=str)
     ledger = app.Table("ledger", partitions=settings.topic_partitions, key_type=str)
+    positions = app.Table("positions", partitions=settings.topic_partitions, key_type=str)
     # De-duplication entries expire after the window, never before: RocksDB drops them at
     # compaction once older than the TTL, and the changelog deletes segments older than it,
     # so neither the local store nor a recovery keeps ids forever.
@@ -63,6 +65,7 @@ def create_app(settings: Settings) -> faust.App:
     )
     processor = MeteringProcessor(
         load_catalog(settings.catalog), sessions, seen, settings.topic_events, dedup_window=window, ledger=ledger,
+        positions=positions,
     )
 
     async def publish(outcome: Outcome, message: faust.types.Message) -> None:
@@ -84,7 +87,14 @@ def create_app(settings: Settings) -> faust.App:
         async for event in stream.events():
             message = event.message
             failpoint("worker.before_process")
-            outcome = processor.process(message.value, message.partition, message.offset)
+            try:
+                outcome = processor.process(message.value, message.partition, message.offset)
+            except OffsetGap as gap:
+                # Nothing from here on may be acked: stop at once, so the restarted worker
+                # resumes from the last committed offset, before the gap.
+                log.critical("%s; stopping so that a restart re-reads them", gap)
+                logging.shutdown()
+                os._exit(75)
             failpoint("worker.after_state")
             await publish(outcome, message)
             failpoint("worker.after_send")

@@ -13,6 +13,9 @@ re-delivers everything after the last committed offset):
   offsets in one session's value are comparable.
 - `ledger` maps "partition:tenant" -> counts of each outcome, with the same offset guard:
   the reconciliation ledger, exact across crashes.
+- `positions` maps partition -> the last offset processed. A message further ahead than
+  the next offset means the consumer skipped some (faust-streaming can, around rebalances:
+  faust #216, #221); processing it would commit past them, so it raises OffsetGap instead.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from meterstream.errors import InvalidUsageEvent
+from meterstream.errors import InvalidUsageEvent, MeterstreamError
 from meterstream.pricing import Catalog, price_event
 from meterstream.schemas import PricedUsage, SessionTotals, SourcePosition, UsageEvent, parse_usage_event
 
@@ -32,6 +35,15 @@ from meterstream.schemas import PricedUsage, SessionTotals, SourcePosition, Usag
 MAX_MESSAGE_BYTES = 64 * 1024
 UNKNOWN_TENANT = "(unknown)"
 OUTCOMES = ("priced", "unpriced", "duplicate", "dead_letter")
+
+
+class OffsetGap(MeterstreamError):
+    """The worker was handed a message beyond the next unprocessed offset of its partition."""
+
+    def __init__(self, partition: int, expected: int, got: int) -> None:
+        self.partition, self.expected, self.got = partition, expected, got
+        super().__init__(f"partition {partition}: expected offset {expected}, was given {got}; "
+                         f"offsets {expected}..{got - 1} would be skipped")
 
 
 @dataclass(frozen=True)
@@ -63,12 +75,14 @@ class MeteringProcessor:
         topic: str,
         dedup_window: timedelta = timedelta(days=7),
         ledger: MutableMapping[str, Any] | None = None,
+        positions: MutableMapping[str, int] | None = None,
         clock=time.time,
     ) -> None:
         self.catalog = catalog
         self.sessions = sessions
         self.seen = seen
         self.ledger: MutableMapping[str, Any] = {} if ledger is None else ledger
+        self.positions: MutableMapping[str, int] = {} if positions is None else positions
         self.topic = topic
         self.dedup_window_s = dedup_window.total_seconds()
         self.clock = clock
@@ -76,7 +90,12 @@ class MeteringProcessor:
         self.counts: Counter[tuple[str, int, str]] = Counter()
 
     def process(self, value: bytes | None, partition: int, offset: int) -> Outcome:
+        last = self.positions.get(str(partition))
+        if last is not None and offset > last + 1:
+            raise OffsetGap(partition, last + 1, offset)
         outcome = self._process(value, partition, offset)
+        if last is None or offset > last:
+            self.positions[str(partition)] = offset
         self.counts[(outcome.tenant_id, partition, outcome.status)] += 1
         key = f"{partition}:{outcome.tenant_id}"
         entry = self.ledger.get(key)

@@ -3,12 +3,14 @@
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from meterstream.pricing import load_catalog
 from meterstream.schemas import ImageUsage, Service, UsageEvent
 from meterstream.stream import MeteringProcessor
+from meterstream.stream.processor import OffsetGap
 from tests.fuzz_payloads import payloads
 
 CATALOG = load_catalog()
@@ -168,3 +170,19 @@ def test_any_payload_is_metered_or_dead_lettered_never_raised(payload):
     assert (outcome.dead_letter is not None) == (outcome.status == "dead_letter")
     if outcome.dead_letter is not None:
         assert outcome.dead_letter.reason
+
+
+def test_a_message_beyond_the_next_offset_is_refused_as_a_gap():
+    p = processor()
+    p.process(raw(image_event()), partition=1, offset=10)
+    p.process(raw(image_event()), partition=1, offset=11)
+    with pytest.raises(OffsetGap, match="expected offset 12, was given 15"):
+        p.process(raw(image_event()), partition=1, offset=15)
+    assert p.session_totals("s1").operations == 2  # the message after the gap was not applied
+
+
+def test_replays_below_the_last_offset_are_not_gaps():
+    p = processor()
+    for offset in (5, 6, 7, 5, 6, 7, 8):
+        p.process(raw(image_event()), partition=0, offset=offset)
+    assert p.positions == {"0": 8}
