@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
@@ -51,6 +52,11 @@ class PricedUsage(BaseModel):
         description="Emitted again for a message the worker had already processed (a replay after a crash); "
         "the sink checks such records against what it already stored.",
     )
+    priced_as: str | None = Field(
+        default=None, description="The catalog model whose prices applied (canonical name of an alias, or a fallback)."
+    )
+    price_effective_from: date | None = Field(default=None, description="Start of the price version that applied.")
+    rules: tuple[str, ...] = Field(default=(), description="Billing rules that shaped the price, in words.")
 
     @model_validator(mode="after")
     def _total_is_sum_of_lines(self) -> PricedUsage:

@@ -40,7 +40,13 @@ class _Strict(BaseModel):
 
 
 class TokenUsage(_Strict):
-    """Token counts as Gemini reports them: `input_tokens` includes cached and audio input."""
+    """Token counts as Gemini reports them: `input_tokens` includes cached and audio input.
+
+    The parts are subsets, the way `usage_metadata` reports them: `cached_input_tokens` and
+    `audio_input_tokens` are parts of `input_tokens`; `cached_audio_input_tokens` is the audio
+    part of the cached tokens; `image_output_tokens` is the image part of `output_tokens`
+    (native image output). `thinking_tokens` and `tool_use_prompt_tokens` come on top.
+    """
 
     unit: Literal["tokens"] = "tokens"
     input_tokens: Quantity = 0
@@ -49,6 +55,8 @@ class TokenUsage(_Strict):
     thinking_tokens: Quantity = 0
     audio_input_tokens: Quantity = 0
     tool_use_prompt_tokens: Quantity = 0
+    cached_audio_input_tokens: Quantity = 0
+    image_output_tokens: Quantity = 0
 
     @model_validator(mode="after")
     def _parts_within_input(self) -> TokenUsage:
@@ -56,6 +64,10 @@ class TokenUsage(_Strict):
             raise ValueError("cached_input_tokens cannot exceed input_tokens (the prompt count includes cached tokens)")
         if self.audio_input_tokens > self.input_tokens:
             raise ValueError("audio_input_tokens cannot exceed input_tokens (the prompt count includes audio tokens)")
+        if self.cached_audio_input_tokens > min(self.cached_input_tokens, self.audio_input_tokens):
+            raise ValueError("cached_audio_input_tokens is part of both cached_input_tokens and audio_input_tokens")
+        if self.image_output_tokens > self.output_tokens:
+            raise ValueError("image_output_tokens cannot exceed output_tokens (they are part of them)")
         return self
 
 
