@@ -1,6 +1,32 @@
-"""The price catalog and pure cost functions. Imports no infrastructure."""
+"""The price catalog and pure cost functions. Imports no infrastructure.
 
-from meterstream.pricing.catalog import Catalog, PriceEntry, load_catalog
-from meterstream.pricing.engine import price_event
+    catalog = load_catalog()                       # packaged default (Google list prices)
+    priced = price_event(catalog, event)           # list prices, unknown models unpriced
+    pricer = Pricer(catalog, load_tenants(path))   # with per-tenant pricing
+    estimate("gemini-2.5-pro", TokenUsage(...), tenant="acme", pricer=pricer)
+"""
 
-__all__ = ["Catalog", "PriceEntry", "load_catalog", "price_event"]
+from meterstream.pricing.catalog import Catalog, Version, load_catalog
+from meterstream.pricing.engine import Pricer, price_event
+from meterstream.pricing.entry import PriceEntry
+from meterstream.pricing.errors import CatalogError, PricingError, UnknownModelRejected
+from meterstream.pricing.estimate import Estimate, estimate
+from meterstream.pricing.tenants import TenantBook, TenantPricing, UnknownModelPolicy, load_tenants
+
+__all__ = [
+    "Catalog",
+    "CatalogError",
+    "Estimate",
+    "PriceEntry",
+    "Pricer",
+    "PricingError",
+    "TenantBook",
+    "TenantPricing",
+    "UnknownModelPolicy",
+    "UnknownModelRejected",
+    "Version",
+    "estimate",
+    "load_catalog",
+    "load_tenants",
+    "price_event",
+]

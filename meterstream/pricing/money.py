@@ -1,0 +1,51 @@
+"""Exact money arithmetic: the decimal contexts every cost computation goes through.
+
+The thread's default decimal context has 28 digits and silently rounds beyond that; the
+pricing code never uses it. `EXACT` traps any inexact result, so a product or sum that
+would round raises instead. `to_storage` is the one place where rounding happens: a line
+cost with more than 12 decimal places is rounded half-to-even to 12, the scale of
+ClickHouse's Decimal128(12) cost columns.
+"""
+
+from __future__ import annotations
+
+from decimal import (
+    ROUND_HALF_EVEN,
+    Context,
+    Decimal,
+    DivisionByZero,
+    Inexact,
+    InvalidOperation,
+    Overflow,
+)
+
+COST_PLACES = 12
+COST_QUANTUM = Decimal(1).scaleb(-COST_PLACES)
+EXACT = Context(prec=80, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, DivisionByZero, Overflow, Inexact])
+_ROUNDING = Context(prec=80, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, DivisionByZero, Overflow])
+
+ZERO = Decimal(0)
+
+
+def places(value: Decimal) -> int:
+    """How many decimal places `value` is written with (0 for integers and 1E+3)."""
+    return max(0, -value.as_tuple().exponent)  # type: ignore[operator]
+
+
+def line_cost(quantity: Decimal, unit_price: Decimal, may_round: bool = True) -> Decimal:
+    """quantity × unit price, exact, then rounded half-to-even to 12 places if it has more.
+
+    `may_round=False` is the caller's promise that the product has at most 12 places (an
+    integer quantity times a price with at most 12 places); it skips the check.
+    """
+    cost = EXACT.multiply(quantity, unit_price)
+    if may_round and places(cost) > COST_PLACES:
+        return cost.quantize(COST_QUANTUM, context=_ROUNDING)
+    return cost
+
+
+def exact_sum(values: list[Decimal]) -> Decimal:
+    total = ZERO
+    for value in values:
+        total = EXACT.add(total, value)
+    return total
