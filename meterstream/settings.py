@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     kafka_cache_dir: Path = Path.home() / ".cache" / "meterstream" / "kafka"
 
     catalog: Literal["default", "demo"] = "default"
+    # Per-tenant discounts, custom prices and unknown-model policies (TOML, see pricing/tenants.py).
+    tenant_pricing_file: Path | None = None
 
     @field_validator("data_dir", "kafka_cache_dir")
     @classmethod

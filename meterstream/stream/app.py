@@ -14,7 +14,7 @@ from faust.web import Request, Response, View
 
 from meterstream.failpoints import failpoint
 from meterstream.metrics import CONTENT_TYPE, CounterCollector, exposition, registry_of
-from meterstream.pricing import load_catalog
+from meterstream.pricing import Pricer, load_catalog, load_tenants
 from meterstream.settings import Settings
 from meterstream.stream.durable_commit import commit_only_sent_state
 from meterstream.stream.processor import MeteringProcessor, OffsetGap, Outcome
@@ -64,8 +64,8 @@ def create_app(settings: Settings) -> faust.App:
         extra_topic_configs={"cleanup.policy": "compact,delete", "retention.ms": str(window_s * 1000)},
     )
     processor = MeteringProcessor(
-        load_catalog(settings.catalog), sessions, seen, settings.topic_events, dedup_window=window, ledger=ledger,
-        positions=positions,
+        Pricer(load_catalog(settings.catalog), load_tenants(settings.tenant_pricing_file)), sessions, seen,
+        settings.topic_events, dedup_window=window, ledger=ledger, positions=positions,
     )
 
     async def publish(outcome: Outcome, message: faust.types.Message) -> None:

@@ -28,7 +28,7 @@ from datetime import timedelta
 from typing import Any
 
 from meterstream.errors import InvalidUsageEvent, MeterstreamError
-from meterstream.pricing import Catalog, price_event
+from meterstream.pricing import Catalog, Pricer, UnknownModelRejected
 from meterstream.schemas import PricedUsage, SessionTotals, SourcePosition, UsageEvent, parse_usage_event
 
 # A usage event is a few hundred bytes; anything this large is garbage or abuse.
@@ -69,7 +69,7 @@ def _dead(reason: str, errors: list[dict[str, str]] | None = None, tenant_id: st
 class MeteringProcessor:
     def __init__(
         self,
-        catalog: Catalog,
+        pricer: Pricer | Catalog,
         sessions: MutableMapping[str, Any],
         seen: MutableMapping[str, Any],
         topic: str,
@@ -78,7 +78,8 @@ class MeteringProcessor:
         positions: MutableMapping[str, int] | None = None,
         clock=time.time,
     ) -> None:
-        self.catalog = catalog
+        self.pricer = pricer if isinstance(pricer, Pricer) else Pricer(pricer)
+        self.catalog = self.pricer.catalog
         self.sessions = sessions
         self.seen = seen
         self.ledger: MutableMapping[str, Any] = {} if ledger is None else ledger
@@ -127,17 +128,19 @@ class MeteringProcessor:
         if state is not None and state["totals"]["tenant_id"] != event.tenant_id:
             return _dead(f"session {event.session_id} belongs to another tenant than {event.tenant_id}",
                          tenant_id=event.tenant_id)
+        already_applied = state is not None and offset <= state["offset"]
+        try:
+            priced = self._price(event, partition, offset, replayed=seen_here or already_applied)
+        except UnknownModelRejected as error:  # the tenant's policy: unknown models go to the DLQ
+            return _dead(str(error), tenant_id=event.tenant_id)
         if not seen_here:
             self.seen[event_key] = {"p": partition, "o": offset, "t": self.clock()}
-
-        already_applied = state is not None and offset <= state["offset"]
-        priced = self._price(event, partition, offset, replayed=seen_here or already_applied)
         if not already_applied:
             self._apply(event, priced, state, offset)
         return Outcome(priced.status.value, tenant_id=event.tenant_id, priced=priced)
 
     def _price(self, event: UsageEvent, partition: int, offset: int, replayed: bool) -> PricedUsage:
-        return price_event(self.catalog, event).model_copy(update={
+        return self.pricer.price(event).model_copy(update={
             "source": SourcePosition(topic=self.topic, partition=partition, offset=offset),
             "replayed": replayed,
         })
