@@ -177,6 +177,18 @@ def _keys(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _estimate(args: argparse.Namespace, settings: Settings) -> int:
+    from meterstream.pricing_cli import run_estimate
+
+    return run_estimate(args, settings)
+
+
+def _reprice(args: argparse.Namespace, settings: Settings) -> int:
+    from meterstream.pricing_cli import run_reprice
+
+    return run_reprice(args, settings)
+
+
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
     from meterstream.demo import run_demo
 
@@ -238,6 +250,16 @@ def build_parser() -> argparse.ArgumentParser:
     listing = key_actions.add_parser("list", help="list keys (never their secrets)")
     listing.add_argument("--tenant")
     keys.set_defaults(handler=_keys)
+
+    from meterstream import pricing_cli
+
+    estimate = commands.add_parser("estimate", help="what a planned call would cost, by the same rules as billing")
+    pricing_cli.add_estimate_arguments(estimate)
+    estimate.set_defaults(handler=_estimate)
+
+    reprice = commands.add_parser("reprice", help="what stored usage costs under another catalog or model")
+    pricing_cli.add_reprice_arguments(reprice)
+    reprice.set_defaults(handler=_reprice)
 
     demo = commands.add_parser("demo", help="run the whole pipeline on a realistic workload")
     demo.add_argument("--events", type=int, default=5000)

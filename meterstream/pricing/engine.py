@@ -254,8 +254,8 @@ class Pricer:
         mode_rules = card.mode_rules[event.billing_mode]
         return trusted(PricedUsage, {
             "event": event, "status": _PRICED, "lines": lines, "total_cost": total, "currency": self._currency,
-            "catalog_version": self._version, "reason": None, "source": None, "priced_as": canonical,
-            "price_effective_from": card.entry.effective_from,
+            "catalog_version": self._version, "reason": None, "source": None, "replayed": False,
+            "priced_as": canonical, "price_effective_from": card.entry.effective_from,
             "rules": (*rules, *mode_rules) if rules else mode_rules,
         })
 
