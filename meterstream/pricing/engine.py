@@ -29,7 +29,7 @@ from decimal import Decimal
 from meterstream.pricing.catalog import Catalog, Version
 from meterstream.pricing.entry import COMPONENTS, LINE_UNITS
 from meterstream.pricing.errors import CatalogError, UnknownModelRejected
-from meterstream.pricing.money import EXACT, ZERO, line_cost
+from meterstream.pricing.money import EXACT, ZERO, to_storage
 from meterstream.pricing.names import normalize_resolution
 from meterstream.pricing.rates import Adjustment, RateCard, build_rate_card
 from meterstream.pricing.tenants import UNLISTED, TenantBook, TenantPricing, UnknownModelPolicy
@@ -47,8 +47,10 @@ from meterstream.schemas import (
 )
 
 _PRICED = PricingStatus.PRICED
-_INT_DECIMALS = tuple(Decimal(n) for n in range(4096))
-_add = EXACT.add
+_DECIMALS: dict[int, Decimal] = {}
+_add, _multiply = EXACT.add, EXACT.multiply
+_cost_line = trusted(CostLine)
+_priced_usage = trusted(PricedUsage)
 Lines = tuple[tuple[CostLine, ...], Decimal]
 
 
@@ -56,54 +58,36 @@ class _Unpriceable(Exception):
     """The event cannot be priced with this entry; the message says why."""
 
 
-def _mode_table(card: RateCard, mode: BillingMode, long: bool) -> tuple[Mapping[str, Decimal], frozenset[str]]:
-    key = (mode, long)
-    table = card.tables.get(key)
-    if table is None:
-        kind = "tier" if mode is BillingMode.FREE else "mode"
-        raise _Unpriceable(f"{card.entry.model} has no {mode.value} {kind} in this catalog")
-    return table, card.fine_prices[key]
+def _unsupported(card: RateCard, mode: BillingMode) -> _Unpriceable:
+    kind = "tier" if mode is BillingMode.FREE else "mode"
+    return _Unpriceable(f"{card.entry.model} has no {mode.value} {kind} in this catalog")
 
 
-def _priced_lines(quantities: tuple[tuple[str, int | Decimal], ...], unit: str, table: Mapping[str, Decimal],
-                  fine: frozenset[str]) -> Lines:
-    """One CostLine per non-zero quantity, and their exact total."""
-    lines = []
-    total = ZERO
-    for component, quantity in quantities:
-        if not quantity:
-            continue
-        unit_price = table[component]
-        if type(quantity) is int:
-            amount = _INT_DECIMALS[quantity] if quantity < 4096 else Decimal(quantity)
-            cost = line_cost(amount, unit_price, may_round=component in fine)
-        else:  # a fractional quantity (seconds): the product may have more places
-            amount = quantity
-            cost = line_cost(amount, unit_price)
-        total = _add(total, cost)
-        lines.append(trusted(CostLine, {"component": component, "quantity": amount, "unit": unit,
-                                        "unit_price": unit_price, "cost": cost}))
-    return tuple(lines), total
+def _decimal(quantity: int) -> Decimal:
+    """Decimal(quantity), memoised: the same token counts come back again and again."""
+    value = _DECIMALS.get(quantity)
+    if value is None:
+        value = Decimal(quantity)
+        if len(_DECIMALS) < 65_536:
+            _DECIMALS[quantity] = value
+    return value
 
 
-def token_quantities(usage: TokenUsage) -> tuple[tuple[str, int], ...]:
-    """The billed token quantities by component (see the module docstring)."""
-    cached = usage.cached_input_tokens
-    cached_audio = usage.cached_audio_input_tokens
-    uncached_audio = usage.audio_input_tokens - cached_audio
-    text = usage.input_tokens - cached - uncached_audio
+def token_quantities(usage: TokenUsage) -> tuple[int, int, int, int, int, int]:
+    """The billed token quantities, in TOKEN_COMPONENTS order (see the module docstring)."""
+    counts = usage.__dict__  # the validated fields; read as a dict, faster than eight attribute look-ups
+    prompt = counts["input_tokens"]
+    cached = counts["cached_input_tokens"]
+    cached_audio = counts["cached_audio_input_tokens"]
+    uncached_audio = counts["audio_input_tokens"] - cached_audio
+    text = prompt - cached - uncached_audio
     if text < 0:
         raise _Unpriceable(f"inconsistent token counts: cached ({cached}) plus uncached audio ({uncached_audio}) "
-                           f"exceed the prompt ({usage.input_tokens})")
-    image_output = usage.image_output_tokens
-    return (
-        ("input", text + usage.tool_use_prompt_tokens),
-        ("audio_input", uncached_audio),
-        ("cached_input", cached - cached_audio),
-        ("cached_audio_input", cached_audio),
-        ("output", usage.output_tokens - image_output + usage.thinking_tokens),
-        ("image_output", image_output),
-    )
+                           f"exceed the prompt ({prompt})")
+    image_output = counts["image_output_tokens"]
+    # input, audio_input, cached_input, cached_audio_input, output, image_output
+    return (text + counts["tool_use_prompt_tokens"], uncached_audio, cached - cached_audio, cached_audio,
+            counts["output_tokens"] - image_output + counts["thinking_tokens"], image_output)
 
 
 def _token_lines(card: RateCard, mode: BillingMode, usage: TokenUsage, rules: list[str]) -> Lines:
@@ -114,8 +98,22 @@ def _token_lines(card: RateCard, mode: BillingMode, usage: TokenUsage, rules: li
         if prompt > threshold:
             long = True
             rules.append(f"prompt of {prompt:,} tokens > {threshold:,}: long-context prices for the whole request")
-    table, fine = _mode_table(card, mode, long)
-    return _priced_lines(token_quantities(usage), "token", table, fine)
+    rates = card.token_rates.get((mode, long))
+    if rates is None:
+        raise _unsupported(card, mode)
+    multiply, add, cost_line, decimals = _multiply, _add, _cost_line, _DECIMALS  # locals: this loop is the hot path
+    lines = []
+    total = ZERO
+    for (component, unit_price, fine), quantity in zip(rates, token_quantities(usage)):
+        if quantity:
+            amount = decimals.get(quantity) or _decimal(quantity)
+            cost = multiply(amount, unit_price)
+            if fine:  # only a price with more than 12 places can give a cost with more
+                cost = to_storage(cost)
+            total = add(total, cost)
+            lines.append(cost_line({"component": component, "quantity": amount, "unit": "token",
+                                    "unit_price": unit_price, "cost": cost}))
+    return tuple(lines), total
 
 
 def variant_key(table: Mapping[str, Decimal], bases: tuple[str, ...], resolution: str | None) -> str | None:
@@ -134,7 +132,9 @@ def video_bases(with_audio: bool) -> tuple[str, ...]:
 
 
 def _media_lines(card: RateCard, mode: BillingMode, usage: ImageUsage | VideoUsage | CharacterUsage) -> Lines:
-    table, fine = _mode_table(card, mode, False)
+    table = card.tables.get((mode, False))
+    if table is None:
+        raise _unsupported(card, mode)
     quantity: int | Decimal
     if isinstance(usage, ImageUsage):
         key, quantity = variant_key(table, ("image",), normalize_resolution(usage.resolution)), usage.images
@@ -146,9 +146,16 @@ def _media_lines(card: RateCard, mode: BillingMode, usage: ImageUsage | VideoUsa
             raise _Unpriceable(f"{card.entry.model} has no price for video {audio} audio at {usage.resolution}")
     else:
         key, quantity = "character", usage.characters
+    unit = LINE_UNITS[usage.unit]
     if key is None:
-        raise _Unpriceable(f"{card.entry.model} has no '{LINE_UNITS[usage.unit]}' price")
-    return _priced_lines(((key, quantity),), LINE_UNITS[usage.unit], table, fine)
+        raise _Unpriceable(f"{card.entry.model} has no '{unit}' price")
+    if not quantity:
+        return (), ZERO
+    unit_price = table[key]
+    amount = Decimal(quantity)
+    cost = to_storage(_multiply(amount, unit_price))
+    return (_cost_line({"component": key, "quantity": amount, "unit": unit, "unit_price": unit_price,
+                        "cost": cost}),), cost
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +167,7 @@ class _TenantRules:
     custom: Mapping[str, Mapping[str, Decimal]]
     policy: UnknownModelPolicy
     fallbacks: Mapping[str, str]  # billing unit -> canonical fallback model
+    list_prices: bool  # no adjustment at all: the catalog's rate cards apply as they are
 
 
 class Pricer:
@@ -173,6 +181,7 @@ class Pricer:
         self.catalog = catalog
         self.tenants = tenants or TenantBook()
         self._index = catalog.index
+        self._names: dict[object, str] = {}  # model name (and voice tier) as sent -> canonical, known ones only
         self._currency = catalog.currency
         self._version = catalog.version
         self._cards: dict[tuple[str, str, datetime], RateCard] = {}
@@ -212,7 +221,8 @@ class Pricer:
                 fallbacks[unit] = canonical
         if pricing.unknown_model is UnknownModelPolicy.FALLBACK and not pricing.fallback_models:
             problems.append(f"{label}: policy 'fallback' needs fallback_models")
-        return _TenantRules(label, pricing.adjustment_percent, custom, pricing.unknown_model, fallbacks)
+        return _TenantRules(label, pricing.adjustment_percent, custom, pricing.unknown_model, fallbacks,
+                            list_prices=not pricing.adjustment_percent and not custom)
 
     def _card(self, tenant: _TenantRules, canonical: str, version: Version) -> RateCard:
         """The version's rate card with the tenant's adjustments (memoised)."""
@@ -228,34 +238,46 @@ class Pricer:
 
     def price(self, event: UsageEvent) -> PricedUsage:
         """Price one event with the prices in effect at its `occurred_at`."""
-        index = self._index
-        usage = event.usage
-        tenant = self._rules.get(event.tenant_id, self._default)
-        canonical = index.resolve(event.model, usage.voice_tier if usage.unit == "characters" else None)
+        fields = event.__dict__  # the validated fields, read as a dict: this runs for every event
+        usage, model, at = fields["usage"], fields["model"], fields["occurred_at"]
+        unit = usage.unit
+        voice = usage.voice_tier if unit == "characters" else None
+        tenant = self._rules.get(fields["tenant_id"], self._default)
         rules: list[str] = []
+        name = model if voice is None else (model, voice)
+        canonical = self._names.get(name)
         if canonical is None:
-            canonical = self._unknown_model(event.model, event.tenant_id, usage.unit, tenant, rules)
+            canonical = self._index.resolve(model, voice)
             if canonical is None:
-                return self._unpriced(event, f"model '{event.model}' is not in catalog {self.catalog.version}")
-        version = index.lookup(canonical, event.occurred_at)
+                canonical = self._unknown_model(model, fields["tenant_id"], unit, tenant, rules)
+                if canonical is None:
+                    return self._unpriced(event, f"model '{model}' is not in catalog {self._version}")
+            elif len(self._names) < 100_000:
+                self._names[name] = canonical
+        version = None
+        for candidate in self._index.versions.get(canonical, ()):  # newest first
+            if candidate.start <= at:
+                if candidate.end is None or at < candidate.end:
+                    version = candidate
+                break
         if version is None:
-            return self._unpriced(event, f"'{canonical}' has no price in catalog {self.catalog.version} "
-                                         f"at {event.occurred_at:%Y-%m-%d %H:%M}Z")
-        card = self._card(tenant, canonical, version)
-        if card.entry.unit != usage.unit:
-            return self._unpriced(event, f"'{canonical}' is billed in {card.entry.unit}, the event reports {usage.unit}")
+            return self._unpriced(event, f"'{canonical}' has no price in catalog {self._version} at {at:%Y-%m-%d %H:%M}Z")
+        card = version.card if tenant.list_prices else self._card(tenant, canonical, version)
+        if card.unit != unit:
+            return self._unpriced(event, f"'{canonical}' is billed in {card.unit}, the event reports {unit}")
+        mode = fields["billing_mode"]
         try:
-            if usage.unit == "tokens":
-                lines, total = _token_lines(card, event.billing_mode, usage, rules)  # type: ignore[arg-type]
+            if unit == "tokens":
+                lines, total = _token_lines(card, mode, usage, rules)  # type: ignore[arg-type]
             else:
-                lines, total = _media_lines(card, event.billing_mode, usage)  # type: ignore[arg-type]
+                lines, total = _media_lines(card, mode, usage)  # type: ignore[arg-type]
         except _Unpriceable as problem:
             return self._unpriced(event, str(problem))
-        mode_rules = card.mode_rules[event.billing_mode]
-        return trusted(PricedUsage, {
+        mode_rules = card.mode_rules[mode]
+        return _priced_usage({
             "event": event, "status": _PRICED, "lines": lines, "total_cost": total, "currency": self._currency,
             "catalog_version": self._version, "reason": None, "source": None, "replayed": False,
-            "priced_as": canonical, "price_effective_from": card.entry.effective_from,
+            "priced_as": canonical, "price_effective_from": card.effective_from,
             "rules": (*rules, *mode_rules) if rules else mode_rules,
         })
 

@@ -32,20 +32,13 @@ def places(value: Decimal) -> int:
     return max(0, -value.as_tuple().exponent)  # type: ignore[operator]
 
 
-def line_cost(quantity: Decimal, unit_price: Decimal, may_round: bool = True) -> Decimal:
-    """quantity × unit price, exact, then rounded half-to-even to 12 places if it has more.
-
-    `may_round=False` is the caller's promise that the product has at most 12 places (an
-    integer quantity times a price with at most 12 places); it skips the check.
-    """
-    cost = EXACT.multiply(quantity, unit_price)
-    if may_round and places(cost) > COST_PLACES:
+def to_storage(cost: Decimal) -> Decimal:
+    """`cost` rounded half-to-even to 12 decimal places if it has more; otherwise unchanged."""
+    if places(cost) > COST_PLACES:
         return cost.quantize(COST_QUANTUM, context=_ROUNDING)
     return cost
 
 
-def exact_sum(values: list[Decimal]) -> Decimal:
-    total = ZERO
-    for value in values:
-        total = EXACT.add(total, value)
-    return total
+def line_cost(quantity: Decimal, unit_price: Decimal) -> Decimal:
+    """quantity × unit price, exact, then rounded half-to-even to 12 places if it has more."""
+    return to_storage(EXACT.multiply(quantity, unit_price))

@@ -21,9 +21,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 
-from meterstream.pricing.entry import CACHE_COMPONENTS, PriceEntry
+from meterstream.pricing.entry import CACHE_COMPONENTS, TOKEN_COMPONENTS, PriceEntry
 from meterstream.pricing.money import COST_PLACES, EXACT, ZERO, places
 from meterstream.schemas import BillingMode
 
@@ -51,17 +52,16 @@ class Adjustment:
 @dataclass(frozen=True, slots=True)
 class RateCard:
     entry: PriceEntry
+    unit: str  # entry.unit and entry.effective_from, copied: the engine reads them for every event
+    effective_from: date
     # (billing mode, long context) -> component -> price of one unit
     tables: Mapping[tuple[BillingMode, bool], Mapping[str, Decimal]]
     threshold: int | None
     # words explaining each mode's rules, shared by every event priced with this card
     mode_rules: Mapping[BillingMode, tuple[str, ...]]
-    # per table, the components whose unit price has more than 12 decimal places: only
-    # their cost (or any cost with a fractional quantity) can need rounding
-    fine_prices: Mapping[tuple[BillingMode, bool], frozenset[str]]
-
-    def table(self, mode: BillingMode, long: bool) -> Mapping[str, Decimal] | None:
-        return self.tables.get((mode, long))
+    # token entries: per table, (component, unit price, whether the price has more than 12
+    # decimal places) in TOKEN_COMPONENTS order; only such a price can give a cost to round
+    token_rates: Mapping[tuple[BillingMode, bool], tuple[tuple[str, Decimal, bool], ...]]
 
 
 def _token_fallbacks(prices: dict[str, Decimal]) -> dict[str, Decimal]:
@@ -112,6 +112,7 @@ def build_rate_card(entry: PriceEntry, adjustment: Adjustment | None = None) -> 
         FREE: ("free tier: quantities counted at no cost",),
     }
     threshold = entry.long_context.above_tokens if entry.long_context else None
-    fine = {key: frozenset(name for name, price in table.items() if places(price) > COST_PLACES)
-            for key, table in tables.items()}
-    return RateCard(entry=entry, tables=tables, threshold=threshold, mode_rules=mode_rules, fine_prices=fine)
+    token_rates = {key: tuple((name, table[name], places(table[name]) > COST_PLACES) for name in TOKEN_COMPONENTS)
+                   for key, table in tables.items()} if entry.unit == "tokens" else {}
+    return RateCard(entry=entry, unit=entry.unit, effective_from=entry.effective_from, tables=tables,
+                    threshold=threshold, mode_rules=mode_rules, token_rates=token_rates)

@@ -12,29 +12,39 @@ and tests check that every record the engine builds passes full validation.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
 M = TypeVar("M", bound=BaseModel)
 
-_new = object.__new__
-_set = object.__setattr__
-_fields: dict[type, frozenset[str]] = {}
 
+def trusted(cls: type[M]) -> Callable[[dict[str, Any]], M]:
+    """A constructor for `cls` that stores already-valid values without validating them.
 
-def trusted(cls: type[M], values: dict[str, Any]) -> M:
-    """An instance of `cls` holding `values` (every field, already valid), not re-validated.
-
-    Equivalent to `cls.model_construct(set(values), **values)` when `values` names every
-    field (tests check it against full validation); the caller guarantees that it does.
+    The returned function is equivalent to `cls.model_construct(set(values), **values)` when
+    `values` names every field of `cls` (tests check it against full validation); the caller
+    guarantees that it does.
     """
-    fields = _fields.get(cls)
-    if fields is None:
-        fields = _fields[cls] = frozenset(cls.model_fields)
-    instance = _new(cls)
-    _set(instance, "__dict__", values)
-    _set(instance, "__pydantic_fields_set__", set(fields))
-    _set(instance, "__pydantic_extra__", None)
-    _set(instance, "__pydantic_private__", None)
-    return instance
+    # One set for every instance: it names every field, so pydantic's only in-place change to
+    # it (adding a field name on assignment, impossible on these frozen models anyway) is a
+    # no-op, and model_copy() copies it before updating.
+    fields = set(cls.model_fields)
+    new = object.__new__
+    # BaseModel's slots (and its __dict__), set through their descriptors: faster than
+    # object.__setattr__, and the values dict becomes the instance's without a copy
+    set_dict = BaseModel.__dict__["__dict__"].__set__
+    set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+    set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
+    set_private = BaseModel.__dict__["__pydantic_private__"].__set__
+
+    def build(values: dict[str, Any]) -> M:
+        instance = new(cls)
+        set_dict(instance, values)
+        set_fields_set(instance, fields)
+        set_extra(instance, None)
+        set_private(instance, None)
+        return instance
+
+    return build
