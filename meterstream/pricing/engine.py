@@ -73,10 +73,21 @@ def _decimal(quantity: int) -> Decimal:
     return value
 
 
-def token_quantities(usage: TokenUsage) -> tuple[int, int, int, int, int, int]:
-    """The billed token quantities, in TOKEN_COMPONENTS order (see the module docstring)."""
-    counts = usage.__dict__  # the validated fields; read as a dict, faster than eight attribute look-ups
+def _token_lines(card: RateCard, mode: BillingMode, usage: TokenUsage, rules: list[str]) -> Lines:
+    counts = usage.__dict__  # the validated fields, read as a dict: faster than attribute look-ups
     prompt = counts["input_tokens"]
+    tool_use = counts["tool_use_prompt_tokens"]
+    threshold = card.threshold
+    long = False
+    if threshold is not None and prompt + tool_use > threshold:
+        long = True
+        rules.append(f"prompt of {prompt + tool_use:,} tokens > {threshold:,}: long-context prices for the "
+                     "whole request")
+    rates = card.token_rates.get((mode, long))
+    if rates is None:
+        raise _unsupported(card, mode)
+    # The billed quantities, in TOKEN_COMPONENTS order: the prompt count includes cached and
+    # audio tokens; cached audio is part of both; image output is part of the output.
     cached = counts["cached_input_tokens"]
     cached_audio = counts["cached_audio_input_tokens"]
     uncached_audio = counts["audio_input_tokens"] - cached_audio
@@ -85,26 +96,16 @@ def token_quantities(usage: TokenUsage) -> tuple[int, int, int, int, int, int]:
         raise _Unpriceable(f"inconsistent token counts: cached ({cached}) plus uncached audio ({uncached_audio}) "
                            f"exceed the prompt ({prompt})")
     image_output = counts["image_output_tokens"]
-    # input, audio_input, cached_input, cached_audio_input, output, image_output
-    return (text + counts["tool_use_prompt_tokens"], uncached_audio, cached - cached_audio, cached_audio,
-            counts["output_tokens"] - image_output + counts["thinking_tokens"], image_output)
-
-
-def _token_lines(card: RateCard, mode: BillingMode, usage: TokenUsage, rules: list[str]) -> Lines:
-    threshold = card.threshold
-    long = False
-    if threshold is not None:
-        prompt = usage.input_tokens + usage.tool_use_prompt_tokens
-        if prompt > threshold:
-            long = True
-            rules.append(f"prompt of {prompt:,} tokens > {threshold:,}: long-context prices for the whole request")
-    rates = card.token_rates.get((mode, long))
-    if rates is None:
-        raise _unsupported(card, mode)
+    quantities = (text + tool_use,  # input
+                  uncached_audio,  # audio_input
+                  cached - cached_audio,  # cached_input
+                  cached_audio,  # cached_audio_input
+                  counts["output_tokens"] - image_output + counts["thinking_tokens"],  # output (thinking is output)
+                  image_output)  # image_output
     multiply, add, cost_line, decimals = _multiply, _add, _cost_line, _DECIMALS  # locals: this loop is the hot path
     lines = []
     total = ZERO
-    for (component, unit_price, fine), quantity in zip(rates, token_quantities(usage)):
+    for (component, unit_price, fine), quantity in zip(rates, quantities):
         if quantity:
             amount = decimals.get(quantity) or _decimal(quantity)
             cost = multiply(amount, unit_price)
@@ -181,7 +182,8 @@ class Pricer:
         self.catalog = catalog
         self.tenants = tenants or TenantBook()
         self._index = catalog.index
-        self._names: dict[object, str] = {}  # model name (and voice tier) as sent -> canonical, known ones only
+        # model name (and voice tier) as sent -> (canonical name, its versions), for known models only
+        self._names: dict[object, tuple[str, tuple[Version, ...]]] = {}
         self._currency = catalog.currency
         self._version = catalog.version
         self._cards: dict[tuple[str, str, datetime], RateCard] = {}
@@ -245,17 +247,21 @@ class Pricer:
         tenant = self._rules.get(fields["tenant_id"], self._default)
         rules: list[str] = []
         name = model if voice is None else (model, voice)
-        canonical = self._names.get(name)
-        if canonical is None:
+        known = self._names.get(name)
+        if known is None:
             canonical = self._index.resolve(model, voice)
             if canonical is None:
                 canonical = self._unknown_model(model, fields["tenant_id"], unit, tenant, rules)
                 if canonical is None:
                     return self._unpriced(event, f"model '{model}' is not in catalog {self._version}")
-            elif len(self._names) < 100_000:
-                self._names[name] = canonical
+                known = (canonical, self._index.versions[canonical])
+            else:
+                known = (canonical, self._index.versions[canonical])
+                if len(self._names) < 100_000:
+                    self._names[name] = known
+        canonical, versions = known
         version = None
-        for candidate in self._index.versions.get(canonical, ()):  # newest first
+        for candidate in versions:  # newest first
             if candidate.start <= at:
                 if candidate.end is None or at < candidate.end:
                     version = candidate
