@@ -14,9 +14,10 @@ Timing alternates between the two in chunks of records, so both run under the sa
 machine load, and counts the CPU time of the benchmark's thread (on a shared machine,
 wall-clock time also counts other processes' turns on the core; it is reported too). The
 rates are medians over the rounds, the ratio the median of the per-round ratios. The
-process is pinned to one CPU, and the objects alive after set-up are frozen out of the garbage
-collector's reach (gc.freeze), so neither side pays for traversing the other's heap. Costs are compared record by record: a LiteLLM float matches
-when it rounds to meterstream's exact cost at 12 decimal places.
+process is pinned to one CPU, and the objects alive after set-up are frozen out of the
+garbage collector's reach (gc.freeze), so neither side pays for traversing the other's
+heap. Costs are compared record by record: a LiteLLM float matches when it rounds to
+meterstream's exact cost at 12 decimal places.
 """
 
 from __future__ import annotations

@@ -39,7 +39,8 @@ def _pricing_arguments(parser: argparse.ArgumentParser) -> None:
 def _pricer(args: argparse.Namespace, settings: Settings) -> Any:
     from meterstream.pricing import Pricer, load_catalog, load_tenants
 
-    return Pricer(load_catalog(args.catalog or settings.catalog), load_tenants(args.tenants or settings.tenant_pricing_file))
+    tenants = load_tenants(args.tenants or settings.tenant_pricing_file)
+    return Pricer(load_catalog(args.catalog or settings.catalog), tenants)
 
 
 # -- estimate --------------------------------------------------------------------------------------
@@ -120,7 +121,8 @@ def add_reprice_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_reprice(args: argparse.Namespace, settings: Settings) -> int:
     from meterstream.sinks.clickhouse import connect
-    from meterstream.sinks.clickhouse.reprice import UsageFilter, run_reprice as reprice
+    from meterstream.sinks.clickhouse.reprice import UsageFilter
+    from meterstream.sinks.clickhouse.reprice import run_reprice as reprice
 
     swap = {}
     for item in args.swap:

@@ -138,7 +138,8 @@ class CatalogIndex:
             versions = []
             for n, entry in enumerate(group):
                 end = entry.effective_to or (group[n + 1].effective_from if n + 1 < len(group) else None)
-                versions.append(Version(day_start(entry.effective_from), end and day_start(end), build_rate_card(entry)))
+                start = day_start(entry.effective_from)
+                versions.append(Version(start, end and day_start(end), build_rate_card(entry)))
             self.versions[model] = tuple(reversed(versions))
 
     def resolve(self, model: str, voice_tier: str | None = None) -> str | None:

@@ -267,7 +267,8 @@ class Pricer:
                     version = candidate
                 break
         if version is None:
-            return self._unpriced(event, f"'{canonical}' has no price in catalog {self._version} at {at:%Y-%m-%d %H:%M}Z")
+            return self._unpriced(event, f"'{canonical}' has no price in catalog {self._version} "
+                                         f"at {at:%Y-%m-%d %H:%M}Z")
         card = version.card if tenant.list_prices else self._card(tenant, canonical, version)
         if card.unit != unit:
             return self._unpriced(event, f"'{canonical}' is billed in {card.unit}, the event reports {unit}")
