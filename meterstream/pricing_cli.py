@@ -120,6 +120,8 @@ def add_reprice_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_reprice(args: argparse.Namespace, settings: Settings) -> int:
+    from clickhouse_connect.driver.exceptions import DatabaseError
+
     from meterstream.sinks.clickhouse import connect
     from meterstream.sinks.clickhouse.reprice import UsageFilter
     from meterstream.sinks.clickhouse.reprice import run_reprice as reprice
@@ -144,8 +146,13 @@ def run_reprice(args: argparse.Namespace, settings: Settings) -> int:
             return 3
         raise
     usage = UsageFilter(tenant_id=args.tenant, session_id=args.session, start=args.start, end=args.end)
-    with err.status("re-pricing stored usage in ClickHouse..."):
-        result = reprice(client, settings.clickhouse_database, pricer, filter=usage, swap=swap, as_of=args.as_of)
+    try:
+        with err.status("re-pricing stored usage in ClickHouse..."):
+            result = reprice(client, settings.clickhouse_database, pricer, filter=usage, swap=swap, as_of=args.as_of)
+    except DatabaseError as error:
+        err.print(f"[red]cannot re-price {settings.clickhouse_database}.usage_events at {dsn}[/]: "
+                  f"{str(error).splitlines()[0]}")
+        return 3
     if args.json:
         print(json.dumps({"catalog_version": result.catalog_version, "lines": [
             {**line.__dict__, **{k: str(v) for k, v in line.__dict__.items() if isinstance(v, Decimal)}}

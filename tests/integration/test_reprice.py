@@ -165,3 +165,10 @@ def test_the_reprice_command_prints_the_difference_by_service_and_model(client, 
         "current_cost": "3.200000000000", "repriced_cost": "1.200000000000", "difference": "-2.000000000000",
         "unpriced": 0,
     }]
+
+
+def test_the_reprice_command_says_which_table_it_cannot_read(clickhouse_dsn, capsys, tmp_path):
+    settings = Settings(data_dir=tmp_path, clickhouse_dsn=clickhouse_dsn, clickhouse_database=unique_name("none"))
+    args = build_parser().parse_args(["reprice"])
+    assert args.handler(args, settings) == 3
+    assert f"cannot re-price {settings.clickhouse_database}.usage_events" in capsys.readouterr().err.replace("\n", "")
