@@ -63,6 +63,9 @@ class Catalog(BaseModel):
     def _versions_do_not_overlap(self) -> Catalog:
         by_model: dict[str, list[PriceEntry]] = {}
         for entry in self.entries:
+            if entry.currency != self.currency:
+                raise ValueError(f"{entry.model} from {entry.effective_from} is priced in {entry.currency}, "
+                                 f"the catalog in {self.currency}")
             if normalize_model_name(entry.model) != entry.model:
                 raise ValueError(f"model '{entry.model}' must be written in canonical form "
                                  f"'{normalize_model_name(entry.model)}'")

@@ -45,6 +45,7 @@ class PriceEntry(BaseModel):
     model: str = Field(min_length=1)
     unit: Unit
     per: int = Field(default=1, gt=0)
+    currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
     effective_from: date
     effective_to: date | None = None
     prices: dict[str, Price]

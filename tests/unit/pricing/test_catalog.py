@@ -124,6 +124,7 @@ BASE = {"model": "m", "unit": "tokens", "per": 1_000_000, "effective_from": "202
     ([{**BASE, "prices": {"input": -1, "output": 2}}], {}, ">= 0"),
     ([{**BASE, "prices": {"input": 1, "output": 2, "audio_input": 3, "cached_input": 1}}], {}, "cached_audio_input"),
     ([{**BASE, "model": "Models/M"}], {}, "canonical form"),
+    ([{**BASE, "currency": "EUR"}], {}, "priced in EUR, the catalog in USD"),
     ([{**BASE, "unit": "images", "prices": {"image": 1},
        "long_context": {"above_tokens": 10, "prices": {"image": 2}}}], {}, "token entries only"),
 ])
