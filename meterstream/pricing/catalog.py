@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import tomllib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -43,9 +42,6 @@ class Version:
     @property
     def entry(self) -> PriceEntry:
         return self.card.entry
-
-    def covers(self, at: datetime) -> bool:
-        return self.start <= at and (self.end is None or at < self.end)
 
 
 class Catalog(BaseModel):
@@ -116,12 +112,6 @@ class Catalog(BaseModel):
         canonical = self.resolve(model)
         version = self.lookup(canonical, at) if canonical else None
         return version.entry if version else None
-
-    def iter_versions(self) -> Iterator[tuple[str, Version]]:
-        """(model, version) for every version, models sorted, versions oldest first."""
-        for model in self.models:
-            for version in reversed(self.versions(model)):
-                yield model, version
 
 
 class CatalogIndex:

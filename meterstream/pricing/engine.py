@@ -261,7 +261,7 @@ class Pricer:
                     self._names[name] = known
         canonical, versions = known
         version = None
-        for candidate in versions:  # newest first
+        for candidate in versions:  # newest first; CatalogIndex.lookup, inlined on this hot path
             if candidate.start <= at:
                 if candidate.end is None or at < candidate.end:
                     version = candidate
