@@ -24,10 +24,10 @@ console = Console()
 
 def _totals_table(totals: list[SessionTotals]) -> Table:
     table = Table(title="Live session totals (from the worker)", expand=False)
-    for column in ("session", "user", "ops", "cost (USD)", "tokens in/out", "images", "video s", "chars"):
-        table.add_column(column, justify="right" if column not in ("session", "user") else "left")
+    for column in ("session", "ops", "cost (USD)", "tokens in/out", "images", "video s", "chars"):
+        table.add_column(column, justify="left" if column == "session" else "right")
     for t in sorted(totals, key=lambda t: t.total_cost, reverse=True)[:10]:
-        table.add_row(t.session_id, "", str(t.operations), f"{t.total_cost:.6f}",
+        table.add_row(t.session_id, str(t.operations), f"{t.total_cost:.6f}",
                       f"{t.input_tokens:,}/{t.output_tokens:,}", str(t.images), f"{t.video_seconds}",
                       f"{t.characters:,}")
     return table

@@ -1,27 +1,43 @@
-"""Creating the pipeline's topics before the worker and sink start."""
+"""Creating the pipeline's topics before the worker and sink start.
+
+The worker's changelog topics are created here too, before Faust starts: left to Faust,
+a worker on a freshly started broker can read their metadata before it shows any
+partition and stop with PartitionsMismatch (seen in the demo under load).
+"""
 
 from __future__ import annotations
+
+import time
 
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from meterstream.errors import InfrastructureUnavailable
 from meterstream.settings import Settings
+from meterstream.stream.topics import pipeline_topics
 
 
-def ensure_topics(settings: Settings) -> None:
-    """Create usage.events, usage.priced and usage.dlq if missing (same partition count)."""
+def ensure_topics(settings: Settings, timeout: float = 60.0) -> None:
+    """Create the missing topics, all with the same partition count, and wait until they show."""
     admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
+    topics = pipeline_topics(settings)
     existing = admin.list_topics(timeout=10).topics
     wanted = [
-        NewTopic(name, settings.topic_partitions, 1)
-        for name in (settings.topic_events, settings.topic_priced, settings.topic_dlq)
+        NewTopic(name, settings.topic_partitions, 1, config=config)
+        for name, config in topics.items()
         if name not in existing
     ]
-    if not wanted:
-        return
-    for name, future in admin.create_topics(wanted).items():
-        try:
-            future.result(timeout=30)
-        except KafkaException as error:
-            if error.args[0].name() != "TOPIC_ALREADY_EXISTS":
-                raise
+    if wanted:
+        for name, future in admin.create_topics(wanted).items():
+            try:
+                future.result(timeout=30)
+            except KafkaException as error:
+                if error.args[0].name() != "TOPIC_ALREADY_EXISTS":
+                    raise
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        metadata = admin.list_topics(timeout=10).topics
+        if all(name in metadata and len(metadata[name].partitions) > 0 for name in topics):
+            return
+        time.sleep(0.2)
+    raise InfrastructureUnavailable(f"topics {sorted(topics)} did not appear on {settings.kafka_bootstrap}")

@@ -17,6 +17,7 @@ from meterstream.metrics import CONTENT_TYPE, CounterCollector, exposition, regi
 from meterstream.pricing import Pricer, load_catalog, load_tenants
 from meterstream.settings import Settings
 from meterstream.stream.durable_commit import commit_only_sent_state
+from meterstream.stream.topics import seen_events_changelog_config
 from meterstream.stream.processor import MeteringProcessor, OffsetGap, Outcome
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ def create_app(settings: Settings) -> faust.App:
     # so neither the local store nor a recovery keeps ids forever.
     seen = app.Table(
         "seen-events", partitions=settings.topic_partitions, key_type=str, options={"ttl": window_s},
-        extra_topic_configs={"cleanup.policy": "compact,delete", "retention.ms": str(window_s * 1000)},
+        extra_topic_configs=seen_events_changelog_config(settings),
     )
     processor = MeteringProcessor(
         Pricer(load_catalog(settings.catalog), load_tenants(settings.tenant_pricing_file)), sessions, seen,

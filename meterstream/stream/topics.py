@@ -1,0 +1,28 @@
+"""The topics the pipeline uses, with their configuration: one place for names and settings."""
+
+from __future__ import annotations
+
+from meterstream.settings import Settings
+
+
+def changelog_topic(settings: Settings, table: str) -> str:
+    return f"{settings.app_id}-{table}-changelog"
+
+
+def seen_events_changelog_config(settings: Settings) -> dict[str, str]:
+    """De-duplication ids expire after the window, never before it."""
+    return {"cleanup.policy": "compact,delete", "retention.ms": str(settings.dedup_window_days * 86_400_000)}
+
+
+def pipeline_topics(settings: Settings) -> dict[str, dict[str, str]]:
+    """Every topic, with its configuration; all have settings.topic_partitions partitions."""
+    compacted = {"cleanup.policy": "compact"}
+    return {
+        settings.topic_events: {},
+        settings.topic_priced: {},
+        settings.topic_dlq: {},
+        changelog_topic(settings, "sessions"): compacted,
+        changelog_topic(settings, "ledger"): compacted,
+        changelog_topic(settings, "positions"): compacted,
+        changelog_topic(settings, "seen-events"): seen_events_changelog_config(settings),
+    }
