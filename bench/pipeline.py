@@ -6,34 +6,35 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterable, Sequence
+from uuid import UUID
 
-from confluent_kafka import Consumer, KafkaError
+from confluent_kafka import Consumer, KafkaError, Producer
 
 from meterstream.devstack import ensure_topics
 from meterstream.devstack.pipeline import SinkThread, WorkerProcess
-from meterstream.producers import EmitQueueFull, UsageEmitter
-from meterstream.schemas import PricedUsage
 from meterstream.settings import Settings
-from meterstream.sinks.base import Sink
+from meterstream.sinks.base import Sink, SinkRecord
 
 
 def preload(settings: Settings, messages: Iterable[tuple[bytes, bytes]], topic: str | None = None) -> int:
-    """Put pre-serialized (key, value) pairs on a topic through the emitter's producer."""
+    """Put pre-serialized (key, value) pairs on a topic with the emitter's producer settings,
+    waiting whenever librdkafka's queue is full (the emitter would spool to disk instead)."""
     ensure_topics(settings)
+    topic = topic or settings.topic_events
+    producer = Producer(settings.kafka_producer_config())
     sent = 0
-    with UsageEmitter(settings) as emitter:
-        if topic is not None:
-            emitter._topic = topic
-        for key, value in messages:
-            while True:
-                try:
-                    emitter.send_raw(key, value)
-                    break
-                except EmitQueueFull:
-                    emitter.flush(1)  # the broker is behind: let the queue drain, then retry
-            sent += 1
-        if emitter.flush(120) != 0:
-            raise RuntimeError(f"{settings.topic_events}: not every pre-loaded event was delivered")
+    for key, value in messages:
+        while True:
+            try:
+                producer.produce(topic, value=value, key=key)
+                break
+            except BufferError:
+                producer.poll(0.05)  # the broker is behind: let the queue drain, then retry
+        sent += 1
+        if sent % 10_000 == 0:
+            producer.poll(0)
+    if producer.flush(120) != 0:
+        raise RuntimeError(f"{topic}: not every pre-loaded message was delivered")
     return sent
 
 
@@ -80,13 +81,22 @@ class TimedSink(Sink):
         self.visible_after: list[tuple[float, float]] = []  # (occurred_at, seconds until insert returned)
         self.record_latency = True
 
-    def write(self, records: Sequence[PricedUsage], batch_id: str) -> None:
+    def write(self, records: Sequence[SinkRecord], batch_id: str) -> None:
         self.inner.write(records, batch_id)
         if self.record_latency:
             done = time.time()
             for record in records:
-                at = record.event.occurred_at.timestamp()
+                at = record.priced.event.occurred_at.timestamp()
                 self.visible_after.append((at, done - at))
+
+    def stored_offsets(self) -> dict[int, int]:
+        return self.inner.stored_offsets()
+
+    def already_stored(self, records: Sequence[SinkRecord]) -> set[UUID]:
+        return self.inner.already_stored(records)
+
+    def is_retryable(self, error: Exception) -> bool:
+        return self.inner.is_retryable(error)
 
 
 def start_sink(settings: Settings) -> tuple[SinkThread, TimedSink]:
@@ -119,8 +129,6 @@ def bare_latency(settings: Settings, values: list[bytes], rate: float, seconds: 
     emitter's librdkafka settings, `rate` messages/s of the given sizes: the broker's share."""
     import struct
     import threading
-
-    from confluent_kafka import Producer
 
     topic = f"{settings.topic_events}.bare"
     ensure_topics(settings.model_copy(update={"topic_events": topic}))

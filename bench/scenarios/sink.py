@@ -18,6 +18,7 @@ from meterstream.pricing import load_catalog, price_event
 from meterstream.schemas import PricedUsage, SourcePosition
 from meterstream.settings import Settings
 from meterstream.sinks.clickhouse import ClickHouseSink, connect, migrate
+from meterstream.sinks.base import SinkRecord
 from meterstream.sinks.clickhouse.rows import COLUMNS, to_row
 from meterstream.sinks.runner import SinkRunner
 
@@ -50,6 +51,7 @@ def through_sink(settings: Settings, count: int) -> float:
 def write_only(settings: Settings, records: list[PricedUsage]) -> float:
     sink = ClickHouseSink(connect(settings.clickhouse_url), settings.clickhouse_database)
     size = settings.sink_batch_size
+    records = [SinkRecord(record, 0, n) for n, record in enumerate(records)]
     start = time.perf_counter()
     for n in range(0, len(records), size):
         sink.write(records[n:n + size], f"bench:0:{n}-{n + size - 1}")
@@ -62,7 +64,7 @@ def bare_insert(settings: Settings, records: list[PricedUsage]) -> float:
     size = settings.sink_batch_size
     batches = []
     for n in range(0, len(records), size):
-        rows = [to_row(record) for record in records[n:n + size]]
+        rows = [to_row(record, 0, n + i) for i, record in enumerate(records[n:n + size])]
         batches.append([list(column) for column in zip(*rows)])
     context = client.create_insert_context(f"{settings.clickhouse_database}.usage_events", COLUMNS,
                                            column_oriented=True)
