@@ -26,6 +26,7 @@ class Scale:
     runs: int  # repetitions whose median is reported
     throughput_seconds: float  # the sustained window of scenario 1
     throughput_events: int  # events pre-loaded for scenario 1 (must outlast the window)
+    floor_seconds: float  # window of each Faust-floor measurement in scenario 1
     sessions: int  # distinct sessions in the throughput and latency workloads
     latency_seconds: float  # offered-load duration per latency run
     latency_rates: tuple[int, ...]
@@ -38,12 +39,12 @@ class Scale:
 
 
 FULL = Scale(
-    name="full", runs=3, throughput_seconds=60, throughput_events=1_600_000, sessions=10_000,
-    latency_seconds=30, latency_rates=(1_000, 5_000), emit_events=50_000, pricing_events=50_000,
-    sink_rows=200_000, query_rows=10_000_000, query_repeats=15, memory_sessions=1_000_000,
+    name="full", runs=3, throughput_seconds=60, throughput_events=1_600_000, floor_seconds=20, sessions=10_000,
+    latency_seconds=20, latency_rates=(250, 1_000, 5_000), emit_events=50_000, pricing_events=50_000,
+    sink_rows=100_000, query_rows=10_000_000, query_repeats=15, memory_sessions=1_000_000,
 )
 SMOKE = Scale(
-    name="smoke", runs=1, throughput_seconds=2, throughput_events=3_000, sessions=50,
+    name="smoke", runs=1, throughput_seconds=2, throughput_events=3_000, floor_seconds=2, sessions=50,
     latency_seconds=1.5, latency_rates=(200,), emit_events=500, pricing_events=300,
     sink_rows=1_000, query_rows=20_000, query_repeats=2, memory_sessions=300,
 )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from uuid import UUID
 
 from confluent_kafka import Consumer, KafkaError, Producer
@@ -173,3 +174,28 @@ def bare_latency(settings: Settings, values: list[bytes], rate: float, seconds: 
     done.set()
     thread.join(10)
     return latencies
+
+
+def faust_floor(settings: Settings, mode: str, count: int, seconds: float) -> dict[str, float]:
+    """Run bench.faust_floor in its own process on settings' topic; returns its rates."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from meterstream.settings import settings_env
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    result = settings.data_dir / f"floor-{mode}.json"
+    log = settings.data_dir / f"floor-{mode}.log"
+    root = str(Path(__file__).resolve().parent.parent)
+    env = {**os.environ, **settings_env(settings), "PYTHONPATH": root}
+    with open(log, "ab") as out:
+        code = subprocess.run(
+            [sys.executable, "-m", "bench.faust_floor", mode, str(count), str(seconds), str(result)],
+            env=env, cwd=root, stdout=out, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, timeout=seconds + 300,
+        ).returncode
+    if not result.exists():
+        raise RuntimeError(f"the Faust floor ({mode}) wrote no result (exit {code}); see {log}")
+    return json.loads(result.read_text())

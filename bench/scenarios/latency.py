@@ -28,6 +28,7 @@ from meterstream.settings import Settings
 PROBES = 4
 PROBE_INTERVAL = 0.02
 WARMUP = 1.0
+DRAIN_LIMIT = 30.0  # seconds after the last emit; past it the worker is below the offered load
 
 
 class ProbePoller(threading.Thread):
@@ -63,7 +64,7 @@ class ProbePoller(threading.Thread):
 
 
 def one_run(settings: Settings, worker: Worker, timed: TimedSink, sink, rate: int, seconds: float,
-            label: str, sessions: int) -> tuple[list[float], list[float]]:
+            label: str, sessions: int) -> tuple[list[float], list[float], bool]:
     factory = EventFactory(sessions, prefix=label)
     probe_sessions = [f"{label}-probe{k}" for k in range(PROBES)]
     poller = ProbePoller(settings, probe_sessions)
@@ -91,58 +92,70 @@ def one_run(settings: Settings, worker: Worker, timed: TimedSink, sink, rate: in
             else:
                 emitter.emit(factory.next_model())
         emitter.flush()
-    try:
-        wait_for(lambda: len(poller.latencies) >= len(poller.emitted), 60, "every probe to show in the totals")
-        wait_for(lambda: sink.runner.counts.stored - stored_before >= total, 120, "every event to reach ClickHouse")
-    finally:
-        poller.stop.set()
-        poller.join(10)
+    # A worker slower than the offered load never catches up: wait a bounded time, then count
+    # every probe not yet visible at that bound (a censored sample: the true value is larger).
+    deadline = time.monotonic() + DRAIN_LIMIT
+    while time.monotonic() < deadline and (len(poller.latencies) < len(poller.emitted)
+                                           or sink.runner.counts.stored - stored_before < total):
+        time.sleep(0.1)
+    poller.stop.set()
+    poller.join(10)
     timed.record_latency = False
-    # ClickHouse: only events emitted after the warm-up (occurred_at is the emit time).
+    now = time.perf_counter()
+    live = poller.latencies + [now - sent for sent in list(poller.emitted.values())[len(poller.latencies):]]
+    # ClickHouse: only events emitted after the warm-up (occurred_at is the emit time); the
+    # events not stored by the bound count at the bound, as above.
     stored = [lat for at, lat in timed.visible_after if at >= measure_from]
-    return poller.latencies, stored
+    missing = total - int(rate * WARMUP) - len(stored)
+    stored += [time.time() - measure_from] * max(0, missing)
+    backlog = len(poller.latencies) < len(poller.emitted)
+    return live, stored, backlog
 
 
 def run(env: BenchEnv) -> list[Result]:
     scale = env.scale
-    settings = env.settings("lat")
-    ensure_topics(settings)
-    worker = Worker(settings)
-    worker.start()
-    sink, timed = start_sink(settings)
     results: list[Result] = []
-    try:
-        for rate in scale.latency_rates:
-            live: dict[int, list[float]] = {50: [], 95: [], 99: []}
-            stored: dict[int, list[float]] = {50: [], 99: []}
-            bare: dict[int, list[float]] = {50: [], 95: [], 99: []}
-            values = [value for _, value in EventFactory(100, prefix="bare").byte_stream(1000)]
+    values = [value for _, value in EventFactory(100, prefix="bare").byte_stream(1000)]
+    full = scale.name == "full"
+    for rate in scale.latency_rates:
+        # A pipeline per rate: a backlog left by a rate the worker cannot carry stays there.
+        settings = env.settings(f"lat{rate}")
+        ensure_topics(settings)
+        worker = Worker(settings)
+        worker.start()
+        sink, timed = start_sink(settings)
+        live: dict[int, list[float]] = {50: [], 95: [], 99: []}
+        stored: dict[int, list[float]] = {50: [], 99: []}
+        bare: dict[int, list[float]] = {50: [], 95: [], 99: []}
+        saturated = False
+        try:
             for n in range(scale.runs):
-                live_run, stored_run = one_run(settings, worker, timed, sink, rate, scale.latency_seconds,
-                                               f"{settings.app_id}-r{rate}-{n}", scale.sessions)
+                live_run, stored_run, backlog = one_run(settings, worker, timed, sink, rate, scale.latency_seconds,
+                                                        f"{settings.app_id}-{n}", scale.sessions)
+                saturated = saturated or backlog
                 bare_run = bare_latency(settings, values, rate, min(scale.latency_seconds, 10))
                 for q in live:
                     live[q].append(percentile(live_run, q) * 1000)
                     bare[q].append(percentile(bare_run, q) * 1000)
                 for q in stored:
                     stored[q].append(percentile(stored_run, q) * 1000)
-            base = "bare produce→consume"
-            full = scale.name == "full"
-            for q in (50, 95, 99):
-                target = "< 250 ms" if (q == 99 and rate == 5_000) else ""
-                r = Result("2. Latency", f"emit → live totals p{q} @ {rate:,}/s", "ms", live[q], base, bare[q],
-                           target=target)
-                if target and full:
-                    r.met = r.value < 250
-                results.append(r)
-            for q in (50, 99):
-                target = "< 3 s" if q == 99 else ""
-                r = Result("2. Latency", f"emit → queryable in ClickHouse p{q} @ {rate:,}/s", "ms", stored[q],
-                           base, bare[99 if q == 99 else 50], target=target)
-                if target and full:
-                    r.met = r.value < 3000
-                results.append(r)
-    finally:
-        sink.stop()
-        worker.stop()
+        finally:
+            sink.stop()
+            worker.stop()
+        base = "bare produce→consume"
+        note = f"worker below the offered load: backlog, censored at {DRAIN_LIMIT:.0f} s" if saturated else ""
+        for q in (50, 95, 99):
+            target = "< 250 ms" if (q == 99 and rate == 5_000) else ""
+            r = Result("2. Latency", f"emit → live totals p{q} @ {rate:,}/s", "ms", live[q], base, bare[q],
+                       target=target, note=note)
+            if target and full:
+                r.met = r.value < 250 and not saturated
+            results.append(r)
+        for q in (50, 99):
+            target = "< 3 s" if q == 99 else ""
+            r = Result("2. Latency", f"emit → queryable in ClickHouse p{q} @ {rate:,}/s", "ms", stored[q],
+                       base, bare[q], target=target, note=note)
+            if target and full:
+                r.met = r.value < 3000 and not saturated
+            results.append(r)
     return results

@@ -3,7 +3,9 @@
 The topic is loaded first (through the emitter's producer) so that the worker, the sink
 and the broker have the machine's two cores to themselves during the window; what the
 emitter costs a service is scenario 3. Baseline: a bare confluent-kafka consumer reading
-the same topic and doing nothing, the broker's read limit on this machine.
+the same topic and doing nothing, the broker's read limit on this machine. Beside it, the
+Faust floor (bench/faust_floor.py): an agent with the worker's settings doing only the
+framework's share of the worker's work, which bounds what any Faust worker reaches here.
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ from __future__ import annotations
 import time
 
 from bench.data import EventFactory
-from bench.harness import BenchEnv, Result, cpu_seconds, wait_for
-from bench.pipeline import Worker, bare_consume, preload, start_sink
+from bench.faust_floor import MODES
+from bench.harness import BenchEnv, Result, cpu_seconds, median, wait_for
+from bench.pipeline import Worker, bare_consume, faust_floor, preload, start_sink
 
 TARGET_RATE = 20_000
 
@@ -24,8 +27,12 @@ def run(env: BenchEnv) -> list[Result]:
     preload(topic, EventFactory(scale.sessions, prefix=topic.app_id).byte_stream(count))
 
     bare, metered, stored, per_core, windows = [], [], [], [], []
+    floors: dict[str, list[dict[str, float]]] = {mode: [] for mode in MODES}
     for n in range(scale.runs):
         bare.append(bare_consume(env.bootstrap, topic.topic_events, count))
+        for mode in MODES:
+            floor_settings = env.settings(f"floor{n}{mode}", topic_events=topic.topic_events)
+            floors[mode].append(faust_floor(floor_settings, mode, count, scale.floor_seconds))
         settings = env.settings(f"tp{n}", topic_events=topic.topic_events)
         worker = Worker(settings)
         worker.start()
@@ -61,4 +68,11 @@ def run(env: BenchEnv) -> list[Result]:
     for result in (e2e, worker_rate):
         result.met = result.value >= TARGET_RATE and (result.ratio or 0) >= 0.5 if scale.name == "full" else None
     cpu = Result("1. Throughput", "worker events per CPU-second", "events/CPU-s", per_core, "", note="worker process only")
-    return [e2e, worker_rate, cpu]
+    floor_lines = [
+        Result("1. Throughput", f"Faust floor, same settings: {what}", "events/s", [f["rate"] for f in floors[mode]],
+               "bare confluent-kafka consumer, same topic", bare,
+               note=f"{median([f['cpu'] for f in floors[mode]]):,.0f} events/CPU-s")
+        for mode, what in (("consume", "iterate + ack only"), ("forward", "+ 1 send per event"),
+                           ("tables", "+ 1 send + 3 table writes per event"))
+    ]
+    return [e2e, worker_rate, cpu, *floor_lines]
