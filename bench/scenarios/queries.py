@@ -11,13 +11,14 @@ Baseline: the same query without FINAL, i.e. what exactness costs on this engine
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from bench.harness import BenchEnv, Result
 from meterstream.pricing import load_catalog
 from meterstream.sinks.clickhouse import connect, migrate
+from meterstream.sinks.clickhouse.usage_queries import SessionOperations, UsageReport, ch_time
 
 MONTHS = 6
 CHUNK = 500_000
@@ -115,46 +116,34 @@ def load(client, database: str, rows: int) -> None:
             progress.advance(task, count)
 
 
-@dataclass(frozen=True)
-class Query:
-    name: str
-    sql: str  # {final} is FINAL or empty; {db} the database
-
-    def text(self, database: str, final: bool) -> str:
-        return self.sql.format(db=database, final="FINAL" if final else "")
-
-
 MONTH = "occurred_at >= {start:DateTime64(6, 'UTC')} AND occurred_at < {end:DateTime64(6, 'UTC')}"
-QUERIES = (
-    Query("session export (one session's events)", """
-        SELECT event_id, occurred_at, service, model, billing_unit, input_tokens, output_tokens,
-               cached_input_tokens, thinking_tokens, images, video_seconds, characters, cost, cost_lines
-        FROM {db}.usage_events {final}
-        WHERE tenant_id = {{tenant:String}} AND session_id = {{session:String}}
-        ORDER BY occurred_at"""),
-    Query("tenant's monthly report by service and model", """
-        SELECT service, model, count() AS operations, sum(cost) AS cost,
-               countIf(pricing_status = 'unpriced') AS unpriced, sum(input_tokens), sum(output_tokens),
-               sum(images), sum(video_seconds), sum(characters)
-        FROM {db}.usage_events {final}
-        WHERE tenant_id = {{tenant:String}} AND """ + MONTH.replace("{", "{{").replace("}", "}}") + """
-        GROUP BY service, model ORDER BY cost DESC, service, model"""),
-    Query("top 20 sessions by cost (tenant, month)", """
-        SELECT session_id, any(user_id), count() AS operations, sum(cost) AS cost
-        FROM {db}.usage_events {final}
-        WHERE tenant_id = {{tenant:String}} AND """ + MONTH.replace("{", "{{").replace("}", "}}") + """
-        GROUP BY session_id ORDER BY cost DESC, session_id LIMIT 20"""),
-)
 
 
-def repricing_query() -> Query:
+def top_sessions(database: str, tenant: str, start: str, end: str) -> tuple[str, dict]:
+    """A tenant's 20 most expensive sessions of a month (no package query does this yet)."""
+    return (f"SELECT session_id, any(user_id), count() AS operations, sum(cost) AS cost "
+            f"FROM {database}.usage_events FINAL WHERE tenant_id = {{tenant:String}} AND {MONTH} "
+            "GROUP BY session_id ORDER BY cost DESC, session_id LIMIT 20",
+            {"tenant": tenant, "start": start, "end": end})
+
+
+def repricing(database: str, start: str, end: str) -> tuple[str, dict]:
     """Every tenant's month under new prices (each +10%), beside what was billed."""
-    new = price_expr(catalog_prices("1.1")).replace("{", "{{").replace("}", "}}")
-    return Query("re-pricing of a month (all tenants, +10% prices)", f"""
-        SELECT tenant_id, model, sum(cost) AS billed, sum({new}) AS repriced
-        FROM {{db}}.usage_events {{final}}
-        WHERE """ + MONTH.replace("{", "{{").replace("}", "}}") + """
-        GROUP BY tenant_id, model ORDER BY tenant_id, model""")
+    return (f"SELECT tenant_id, model, sum(cost) AS billed, sum({price_expr(catalog_prices('1.1'))}) AS repriced "
+            f"FROM {database}.usage_events FINAL WHERE {MONTH} GROUP BY tenant_id, model ORDER BY tenant_id, model",
+            {"start": start, "end": end})
+
+
+def queries(database: str, tenant: str, session: str) -> list[tuple[str, tuple[str, dict]]]:
+    """(name, (sql, params)): the API's own queries where the package has them (usage_queries)."""
+    start, end = datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC)
+    return [
+        ("session export: SessionOperations (API)", SessionOperations(database, tenant, session).to_sql()),
+        ("tenant's month by service and model: UsageReport (API)",
+         UsageReport(database, tenant, start, end, group_by=("service", "model")).to_sql()),
+        ("top 20 sessions by cost (tenant, month)", top_sessions(database, tenant, ch_time(start), ch_time(end))),
+        ("re-pricing of a month (all tenants, +10% prices)", repricing(database, ch_time(start), ch_time(end))),
+    ]
 
 
 def timed(client, sql: str, params: dict, repeats: int) -> list[float]:
@@ -180,13 +169,12 @@ def run(env: BenchEnv) -> list[Result]:
     (session,), = client.query(
         f"SELECT session_id FROM {database}.usage_events WHERE tenant_id = {{t:String}} "
         "AND toYYYYMM(occurred_at) = 202603 ORDER BY session_id LIMIT 1", parameters={"t": tenant}).result_rows
-    params = {"tenant": tenant, "session": session, "start": "2026-03-01 00:00:00", "end": "2026-04-01 00:00:00"}
     results = []
     full = scale.name == "full"
-    for query in (*QUERIES, repricing_query()):
-        runs = timed(client, query.text(database, final=True), params, scale.query_repeats)
-        base = timed(client, query.text(database, final=False), params, scale.query_repeats)
-        r = Result("6. Queries", f"{query.name}", "ms", runs, "same query without FINAL", base,
+    for name, (sql, params) in queries(database, tenant, session):
+        runs = timed(client, sql, params, scale.query_repeats)
+        base = timed(client, sql.replace("usage_events FINAL", "usage_events"), params, scale.query_repeats)
+        r = Result("6. Queries", name, "ms", runs, "same query without FINAL", base,
                    target=f"< {TARGET_MS} ms p50", note=f"{rows:,} rows")
         if full:
             r.met = r.value < TARGET_MS
