@@ -72,8 +72,16 @@ FROM (SELECT number AS n, cityHash64(n, 3) % 100 AS u, cityHash64(n, 4) AS q, ci
 """
 
 
-def price_expr(prices: dict[str, dict[str, str]]) -> str:
-    """Exact cost in Decimal128(12) from quantities and a {model: {component: per-unit price}} table."""
+ROW_QUANTITIES = {
+    "input": "input_tokens - cached_input_tokens", "cached_input": "cached_input_tokens",
+    "output": "output_tokens + thinking_tokens", "image": "images", "second": "video_seconds",
+    "characters": "characters", "with_audio": "video_with_audio",
+}
+
+
+def price_expr(prices: dict[str, dict[str, str]], q: dict[str, str] = ROW_QUANTITIES) -> str:
+    """Exact cost in Decimal128(12) from quantities (`q`: expressions naming them) and a
+    {model: {component: per-unit price}} table."""
 
     def p(component: str) -> str:
         pairs = ", ".join(f"'{m}', toDecimal128('{prices[m][component]}', 12)" for m in prices
@@ -81,12 +89,12 @@ def price_expr(prices: dict[str, dict[str, str]]) -> str:
         return f"map({pairs})[model]"  # a model without this component: 0
 
     return (
-        f"(toDecimal128(input_tokens - cached_input_tokens, 0) * {p('input')}"
-        f" + toDecimal128(cached_input_tokens, 0) * {p('cached_input')}"
-        f" + toDecimal128(output_tokens + thinking_tokens, 0) * {p('output')}"
-        f" + toDecimal128(images, 0) * {p('image')}"
-        f" + toDecimal128(video_seconds, 6) * if(video_with_audio, {p('second_with_audio')}, {p('second')})"
-        f" + toDecimal128(characters, 0) * {p('character')})"
+        f"(toDecimal128({q['input']}, 0) * {p('input')}"
+        f" + toDecimal128({q['cached_input']}, 0) * {p('cached_input')}"
+        f" + toDecimal128({q['output']}, 0) * {p('output')}"
+        f" + toDecimal128({q['image']}, 0) * {p('image')}"
+        f" + toDecimal128({q['second']}, 6) * if({q['with_audio']}, {p('second_with_audio')}, {p('second')})"
+        f" + toDecimal128({q['characters']}, 0) * {p('character')})"
     )
 
 
@@ -128,9 +136,15 @@ def top_sessions(database: str, tenant: str, start: str, end: str) -> tuple[str,
 
 
 def repricing(database: str, start: str, end: str) -> tuple[str, dict]:
-    """Every tenant's month under new prices (each +10%), beside what was billed."""
-    return (f"SELECT tenant_id, model, sum(cost) AS billed, sum({price_expr(catalog_prices('1.1'))}) AS repriced "
-            f"FROM {database}.usage_events FINAL WHERE {MONTH} GROUP BY tenant_id, model ORDER BY tenant_id, model",
+    """Every tenant's month under new prices (each +10%), beside what was billed. Cost is
+    linear in the quantities, so they are summed per tenant, model and audio flag first and
+    priced once per group: exact, and no per-row Decimal arithmetic."""
+    sums = {name: f"q_{name}" for name in ROW_QUANTITIES if name != "with_audio"} | {"with_audio": "video_with_audio"}
+    inner = ", ".join(f"sum({ROW_QUANTITIES[name]}) AS {alias}" for name, alias in sums.items() if name != "with_audio")
+    return (f"SELECT tenant_id, model, sum(billed) AS billed, sum({price_expr(catalog_prices('1.1'), sums)}) AS repriced "
+            f"FROM (SELECT tenant_id, model, video_with_audio, sum(cost) AS billed, {inner} "
+            f"FROM {database}.usage_events FINAL WHERE {MONTH} GROUP BY tenant_id, model, video_with_audio) "
+            "GROUP BY tenant_id, model ORDER BY tenant_id, model",
             {"start": start, "end": end})
 
 
