@@ -40,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
                         "for a full run of every scenario, otherwise only the console)")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                         help="override one field of the scale, e.g. --set throughput_seconds=20")
+    parser.add_argument("--merge", type=Path, default=None, metavar="RESULTS.json",
+                        help="keep the lines of scenarios not run now from an earlier run's .json")
     parser.add_argument("--workdir", type=Path, default=None, help="where the scratch broker and ClickHouse live")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -59,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     with BenchEnv.local(scale, args.workdir) as env:
         results = run_scenarios(env, names)
+    if args.merge is not None:
+        results = report.merge(results, report.load_results(args.merge))
     if out is not None:
         command = "./dev bench" + ("" if argv is None and len(sys.argv) == 1 else " " + " ".join(sys.argv[1:]))
         report.write(out, results, machine(), command, scale, time.monotonic() - started)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
-from meterstream.devstack import KafkaBroker, free_port
+from meterstream.devstack import KafkaBroker, free_port, isolated_settings
 from meterstream.settings import Settings
 
 
@@ -105,21 +105,8 @@ class BenchEnv:
 
     def settings(self, label: str, **overrides: object) -> Settings:
         """Settings with topics, groups, database, data folder and worker port of their own."""
-        run = f"{label}_{uuid.uuid4().hex[:8]}"
-        values: dict[str, object] = dict(
-            data_dir=self.workdir / run,
-            kafka_bootstrap=self.bootstrap,
-            topic_events=f"bench.{run}.events",
-            topic_priced=f"bench.{run}.priced",
-            topic_dlq=f"bench.{run}.dlq",
-            app_id=f"bench-{run}",
-            sink_group=f"bench-sink-{run}",
-            worker_port=free_port(),
-            clickhouse_dsn=self.clickhouse_dsn,
-            clickhouse_database=f"bench_{run}",
-        )
-        values.update(overrides)
-        return Settings(**values)
+        run = f"bench_{label}_{uuid.uuid4().hex[:8]}"
+        return isolated_settings(run, self.bootstrap, self.clickhouse_dsn, self.workdir / run, **overrides)
 
     @classmethod
     @contextmanager

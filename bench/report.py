@@ -51,6 +51,19 @@ def render(results: list[Result], machine: dict[str, str], command: str, scale: 
     ])
 
 
+def load_results(path: Path) -> list[Result]:
+    """Results saved by an earlier run (the .json beside a report)."""
+    fields = set(Result.__dataclass_fields__)
+    return [Result(**{k: v for k, v in item.items() if k in fields}) for item in json.loads(path.read_text())]
+
+
+def merge(results: list[Result], earlier: list[Result]) -> list[Result]:
+    """The earlier results, with every scenario measured now replaced by its new lines."""
+    fresh = {r.scenario for r in results}
+    kept = [r for r in earlier if r.scenario not in fresh]
+    return sorted(kept + results, key=lambda r: r.scenario.split(".")[0].zfill(3))
+
+
 def write(path: Path, results: list[Result], machine: dict[str, str], command: str, scale: Scale,
           seconds: float) -> None:
     """Rewrite the generated part of `path`, keeping the hand-written text above the marker."""
