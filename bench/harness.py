@@ -152,11 +152,15 @@ def machine() -> dict[str, str]:
             versions[dist] = "absent"
     import confluent_kafka
 
+    pom = (Path(__file__).resolve().parent.parent / "meterstream" / "devstack" / "kafka" / "pom.xml").read_text()
+    kafka = pom.split("<artifactId>kafka_2.13</artifactId><version>", 1)[-1].split("<", 1)[0]
     return {
         "cores": str(os.cpu_count()),
         "cpu": cpu,
         "memory": f"{int(mem.split()[1]) / 1024 / 1024:.1f} GiB",
         "python": platform.python_version(),
+        "load average (1 min) at the end": f"{os.getloadavg()[0]:.1f}",
+        "Kafka broker": kafka,
         "librdkafka": confluent_kafka.libversion()[0],
         **versions,
     }

@@ -28,7 +28,7 @@ def table(results: list[Result]) -> str:
     ]
     for r in results:
         base = f"{r.baseline}: {fmt(r.baseline_value, r.unit)}" if r.baseline_runs else (r.baseline or "—")
-        ratio = f"{r.ratio:.2f}×" if r.ratio is not None else "—"
+        ratio = "—" if r.ratio is None else f"{r.ratio:.2f}×" if r.ratio >= 0.1 else f"{r.ratio:.2g}×"
         met = {True: "yes", False: "**no**", None: "—"}[r.met]
         metric = f"{r.metric} ({r.note})" if r.note else r.metric
         lines.append(f"| {r.scenario} | {metric} | {fmt(r.value, r.unit)} | {len(r.runs)} | {base} | {ratio} | "

@@ -55,7 +55,8 @@ def run(env: BenchEnv) -> list[Result]:
         per_core.append((m1 - m0) / max(c1 - c0, 1e-9))
         windows.append(t1 - t0)
 
-    window = f"{min(windows):.0f}-{max(windows):.0f} s window, {scale.sessions:,} sessions, all four billing units"
+    span = f"{min(windows):.0f}" if round(min(windows)) == round(max(windows)) else f"{min(windows):.0f}-{max(windows):.0f}"
+    window = f"{span} s window, {scale.sessions:,} sessions, all four billing units"
     e2e = Result(
         "1. Throughput", "end to end: stored in ClickHouse", "events/s", stored,
         "bare confluent-kafka consumer, same topic", bare,
