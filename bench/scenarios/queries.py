@@ -98,13 +98,25 @@ def price_expr(prices: dict[str, dict[str, str]], q: dict[str, str] = ROW_QUANTI
     )
 
 
+LOADED_MODELS = (
+    "gemini-2.5-flash", "gemini-2.5-pro", "gemini-2.0-flash", "imagen-4.0-generate", "imagen-4.0-fast-generate",
+    "veo-3.0-generate", "veo-3.0-fast-generate", "cloud-tts-chirp3-hd", "cloud-tts-standard",
+)
+PRICED_AT = datetime(2026, 3, 15, tzinfo=UTC)
+
+
 def catalog_prices(scale_by: str = "1") -> dict[str, dict[str, str]]:
-    """Per-unit prices from the catalog (as text for SQL), optionally multiplied (a price change)."""
+    """Per-unit list prices of the loaded models from the catalog (as text for SQL), optionally
+    multiplied (a price change). One price table for all six months: synthetic data."""
     from decimal import Decimal
 
+    catalog = load_catalog()
     out: dict[str, dict[str, str]] = {}
-    for entry in load_catalog().entries:
-        out[entry.model] = {c: format(entry.unit_price(c) * Decimal(scale_by), "f") for c in entry.prices}
+    for model in LOADED_MODELS:
+        entry = catalog.entry_for(model, PRICED_AT)
+        if entry is not None:
+            out[model] = {c: format(price / entry.per * Decimal(scale_by), "f")
+                          for c, price in entry.prices.items() if "@" not in c}
     return out
 
 
