@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from meterstream.devstack import KafkaBroker, free_port
+from meterstream.devstack import KafkaBroker, free_port, isolated_settings
 from meterstream.settings import Settings
 
 
@@ -39,17 +39,5 @@ def unique_name(prefix: str) -> str:
 
 @pytest.fixture
 def pipeline_settings(kafka_broker: KafkaBroker, clickhouse_dsn: str, tmp_path: Path) -> Settings:
-    run = unique_name("t")
-    return Settings(
-        data_dir=tmp_path / "data",
-        kafka_bootstrap=kafka_broker.bootstrap,
-        topic_events=f"{run}.usage.events",
-        topic_priced=f"{run}.usage.priced",
-        topic_dlq=f"{run}.usage.dlq",
-        app_id=f"meterstream-{run}",
-        sink_group=f"sink-{run}",
-        worker_port=free_port(),
-        clickhouse_dsn=clickhouse_dsn,
-        clickhouse_database=run,
-        sink_batch_seconds=0.3,
-    )
+    return isolated_settings(unique_name("t"), kafka_broker.bootstrap, clickhouse_dsn, tmp_path / "data",
+                             sink_batch_seconds=0.3)

@@ -1,7 +1,7 @@
 """pydantic v2 models that form meterstream's wire contract."""
 
 from meterstream.schemas.priced import CostLine, PricedUsage, PricingStatus, SourcePosition
-from meterstream.schemas.totals import ServiceTotals, SessionTotals
+from meterstream.schemas.totals import ServiceTotals, SessionTotals, add_to_totals_json
 from meterstream.schemas.usage import (
     SCHEMA_VERSION,
     BillingMode,
@@ -31,6 +31,7 @@ __all__ = [
     "Usage",
     "UsageEvent",
     "VideoUsage",
+    "add_to_totals_json",
     "field_errors",
     "parse_usage_event",
 ]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, TypeAdapter
 
 from meterstream.schemas.priced import PricedUsage, PricingStatus
 from meterstream.schemas.usage import CharacterUsage, ImageUsage, TokenUsage, VideoUsage
@@ -63,3 +64,46 @@ class SessionTotals(BaseModel):
         new.first_event_at = min(filter(None, (new.first_event_at, event.occurred_at)))
         new.last_event_at = max(filter(None, (new.last_event_at, event.occurred_at)))
         return new
+
+
+_when = TypeAdapter(datetime)
+
+
+def add_to_totals_json(totals: dict[str, Any], priced: PricedUsage) -> dict[str, Any]:
+    """`SessionTotals.add` on the JSON form the worker's table stores, updated in place.
+
+    The worker applies one event per message; validating the stored totals into a model,
+    deep-copying it and dumping it back cost about 80 µs an event (py-spy, bench/). This does
+    the same arithmetic on the stored form: money stays Decimal (parsed from and written
+    back as text), and `SessionTotals.model_validate` of the result equals `.add()`'s.
+    """
+    event = priced.event
+    cost = priced.total_cost
+    totals["operations"] += 1
+    totals["total_cost"] = str(Decimal(totals["total_cost"]) + cost)
+    if priced.status is PricingStatus.UNPRICED:
+        totals["unpriced_operations"] += 1
+    usage = event.usage
+    if isinstance(usage, TokenUsage):
+        totals["input_tokens"] += usage.input_tokens + usage.tool_use_prompt_tokens
+        totals["output_tokens"] += usage.output_tokens + usage.thinking_tokens
+        totals["cached_input_tokens"] += usage.cached_input_tokens
+        totals["thinking_tokens"] += usage.thinking_tokens
+    elif isinstance(usage, ImageUsage):
+        totals["images"] += usage.images
+    elif isinstance(usage, VideoUsage):
+        totals["video_seconds"] = str(Decimal(totals["video_seconds"]) + usage.seconds)
+    elif isinstance(usage, CharacterUsage):
+        totals["characters"] += usage.characters
+    service = totals["by_service"].setdefault(event.service.value, {"operations": 0, "cost": "0", "models": []})
+    service["operations"] += 1
+    service["cost"] = str(Decimal(service["cost"]) + cost)
+    if event.model not in service["models"]:
+        service["models"].append(event.model)
+    at = event.occurred_at
+    first, last = totals["first_event_at"], totals["last_event_at"]
+    if first is None or at < datetime.fromisoformat(first):
+        totals["first_event_at"] = _when.dump_python(at, mode="json")
+    if last is None or at > datetime.fromisoformat(last):
+        totals["last_event_at"] = _when.dump_python(at, mode="json")
+    return totals

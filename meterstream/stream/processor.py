@@ -29,7 +29,14 @@ from typing import Any
 
 from meterstream.errors import InvalidUsageEvent, MeterstreamError
 from meterstream.pricing import Catalog, Pricer, UnknownModelRejected
-from meterstream.schemas import PricedUsage, SessionTotals, SourcePosition, UsageEvent, parse_usage_event
+from meterstream.schemas import (
+    PricedUsage,
+    SessionTotals,
+    SourcePosition,
+    UsageEvent,
+    add_to_totals_json,
+    parse_usage_event,
+)
 
 # A usage event is a few hundred bytes; anything this large is garbage or abuse.
 MAX_MESSAGE_BYTES = 64 * 1024
@@ -148,10 +155,11 @@ class MeteringProcessor:
     def _apply(self, event: UsageEvent, priced: PricedUsage, state: dict | None, offset: int) -> None:
         totals = (
             SessionTotals(tenant_id=event.tenant_id, session_id=event.session_id, currency=priced.currency)
+            .model_dump(mode="json")
             if state is None
-            else SessionTotals.model_validate(state["totals"])
+            else state["totals"]
         )
-        self.sessions[event.session_id] = {"totals": totals.add(priced).model_dump(mode="json"), "offset": offset}
+        self.sessions[event.session_id] = {"totals": add_to_totals_json(totals, priced), "offset": offset}
 
     def session_totals(self, session_id: str) -> SessionTotals | None:
         state = self.sessions.get(session_id)

@@ -68,3 +68,14 @@ def test_already_stored_names_exactly_the_stored_event_ids(clickhouse_dsn):
     batch = records(6)
     sink.write(batch[:4], "a")
     assert sink.already_stored(batch[2:]) == {r.priced.event.event_id for r in batch[2:4]}
+
+
+def test_the_sinks_column_types_match_the_migrated_table(clickhouse_dsn):
+    from meterstream.sinks.clickhouse.rows import COLUMN_TYPES
+
+    database = unique_name("db")
+    client = connect(clickhouse_dsn)
+    migrate(client, database)
+    described = client.query(f"DESCRIBE TABLE {database}.usage_events").result_rows
+    stored = [(name, type_name) for name, type_name, *_ in described if name != "stored_at"]
+    assert stored == list(COLUMN_TYPES)

@@ -10,7 +10,7 @@ from clickhouse_connect.driver.exceptions import DataError
 
 from meterstream.sinks.base import Sink, SinkRecord
 from meterstream.sinks.clickhouse.migrations import migrate
-from meterstream.sinks.clickhouse.rows import COLUMNS, to_row
+from meterstream.sinks.clickhouse.rows import COLUMNS, TYPE_NAMES, to_columns
 
 
 class ClickHouseSink(Sink):
@@ -25,8 +25,10 @@ class ClickHouseSink(Sink):
             return
         self.client.insert(
             self.table,
-            [to_row(r.priced, r.partition, r.offset) for r in records],
+            to_columns(records),
             column_names=COLUMNS,
+            column_type_names=TYPE_NAMES,
+            column_oriented=True,
             # Same batch id -> same token -> ClickHouse drops a retried insert of it.
             settings={"insert_deduplication_token": batch_id},
         )

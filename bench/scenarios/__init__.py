@@ -1,0 +1,1 @@
+"""The benchmark scenarios, in the order BENCHMARKS.md lists them."""

@@ -1,0 +1,79 @@
+"""1. End-to-end throughput: pre-loaded usage.events -> worker -> usage.priced -> sink -> ClickHouse.
+
+The topic is loaded first (through the emitter's producer) so that the worker, the sink
+and the broker have the machine's two cores to themselves during the window; what the
+emitter costs a service is scenario 3. Baseline: a bare confluent-kafka consumer reading
+the same topic and doing nothing, the broker's read limit on this machine. Beside it, the
+Faust floor (bench/faust_floor.py): an agent with the worker's settings doing only the
+framework's share of the worker's work, which bounds what any Faust worker reaches here.
+"""
+
+from __future__ import annotations
+
+import time
+
+from bench.data import EventFactory
+from bench.faust_floor import MODES
+from bench.harness import BenchEnv, Result, cpu_seconds, median, wait_for
+from bench.pipeline import Worker, bare_consume, faust_floor, preload, start_sink
+
+TARGET_RATE = 20_000
+
+
+def run(env: BenchEnv) -> list[Result]:
+    scale = env.scale
+    topic = env.settings("tp")
+    count = scale.throughput_events
+    preload(topic, EventFactory(scale.sessions, prefix=topic.app_id).byte_stream(count))
+
+    bare, metered, stored, per_core, windows = [], [], [], [], []
+    floors: dict[str, list[dict[str, float]]] = {mode: [] for mode in MODES}
+    for n in range(scale.runs):
+        bare.append(bare_consume(env.bootstrap, topic.topic_events, count))
+        for mode in MODES:
+            floor_settings = env.settings(f"floor{n}{mode}", topic_events=topic.topic_events)
+            floors[mode].append(faust_floor(floor_settings, mode, count, scale.floor_seconds))
+        settings = env.settings(f"tp{n}", topic_events=topic.topic_events)
+        worker = Worker(settings)
+        worker.start()
+        sink, timed = start_sink(settings)
+        timed.record_latency = False
+        try:
+            wait_for(lambda: worker.metered() > 0, 120, "the worker to meter its first event")
+            t0, m0, s0, c0 = time.perf_counter(), worker.metered(), sink.runner.counts.stored, cpu_seconds(worker.pid)
+            end = t0 + scale.throughput_seconds
+            while time.perf_counter() < end and worker.metered() < count:
+                time.sleep(0.25)
+            t1, m1, s1, c1 = time.perf_counter(), worker.metered(), sink.runner.counts.stored, cpu_seconds(worker.pid)
+        finally:
+            sink.stop()
+            worker.stop()
+        if sink.error is not None:
+            raise sink.error
+        metered.append((m1 - m0) / (t1 - t0))
+        stored.append((s1 - s0) / (t1 - t0))
+        per_core.append((m1 - m0) / max(c1 - c0, 1e-9))
+        windows.append(t1 - t0)
+
+    span = f"{min(windows):.0f}" if round(min(windows)) == round(max(windows)) else f"{min(windows):.0f}-{max(windows):.0f}"
+    window = f"{span} s window, {scale.sessions:,} sessions, all four billing units"
+    e2e = Result(
+        "1. Throughput", "end to end: stored in ClickHouse", "events/s", stored,
+        "bare confluent-kafka consumer, same topic", bare,
+        target=f"≥ {TARGET_RATE:,}/s and ≥ 0.5× baseline", note=window,
+    )
+    worker_rate = Result(
+        "1. Throughput", "worker: priced + totals + usage.priced", "events/s", metered,
+        "bare confluent-kafka consumer, same topic", bare, target=f"≥ {TARGET_RATE:,}/s and ≥ 0.5× baseline",
+    )
+    for result in (e2e, worker_rate):
+        result.met = result.value >= TARGET_RATE and (result.ratio or 0) >= 0.5 if scale.name == "full" else None
+    cpu = Result("1. Throughput", "worker events per CPU-second", "events/CPU-s", per_core, "", note="worker process only")
+    floor_lines = [
+        Result("1. Throughput", f"Faust floor, same settings: {what}", "events/s", [f["rate"] for f in floors[mode]],
+               "bare confluent-kafka consumer, same topic", bare,
+               note=f"{median([f['cpu'] for f in floors[mode]]):,.0f} events/CPU-s")
+        for mode, what in (("consume", "iterate + ack only"), ("forward", "+ 1 send per event"),
+                           ("tables", "+ 1 send + 3 table writes per event"))
+    ]
+    return [e2e, worker_rate, cpu, *floor_lines]
