@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import threading
 
 import clickhouse_connect
@@ -24,9 +25,25 @@ def connect(dsn: str) -> Client:
     if dsn.startswith("chdb://"):
         with _embedded_lock:
             if dsn not in _embedded:
-                _embedded[dsn] = _open(dsn)
+                _embedded[dsn] = _open_embedded(dsn)
             return _embedded[dsn]
     return _open(dsn)
+
+
+def _open_embedded(dsn: str) -> Client:
+    """Open chDB, keeping this process's own SIGINT/SIGTERM handling.
+
+    The embedded server installs ClickHouse's signal handlers: Ctrl-C then shut the engine
+    down ("The server is shutting down due to a fatal error") instead of reaching Python,
+    and the process never stopped (seen in the demo). Python's handlers are put back.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return _open(dsn)
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    client = _open(dsn)
+    for sig, handler in handlers.items():
+        signal.signal(sig, handler)
+    return client
 
 
 def _open(dsn: str) -> Client:
