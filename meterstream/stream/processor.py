@@ -16,6 +16,12 @@ re-delivers everything after the last committed offset):
 - `positions` maps partition -> the last offset processed. A message further ahead than
   the next offset means the consumer skipped some (faust-streaming can, around rebalances:
   faust #216, #221); processing it would commit past them, so it raises OffsetGap instead.
+
+A replay writes its entries again, unchanged. After a kill -9 the local store (RocksDB)
+can hold changes whose changelog messages were never sent; the replay of those offsets
+is the last chance to send them before the offsets are committed. Without it the
+changelog silently lacks them, and a worker that rebuilds from it (a rebalance, a lost
+disk) forgets that an event was seen and counts its next re-send again.
 """
 
 from __future__ import annotations
@@ -102,8 +108,7 @@ class MeteringProcessor:
         if last is not None and offset > last + 1:
             raise OffsetGap(partition, last + 1, offset)
         outcome = self._process(value, partition, offset)
-        if last is None or offset > last:
-            self.positions[str(partition)] = offset
+        self.positions[str(partition)] = offset if last is None else max(last, offset)
         self.counts[(outcome.tenant_id, partition, outcome.status)] += 1
         key = f"{partition}:{outcome.tenant_id}"
         entry = self.ledger.get(key)
@@ -111,7 +116,7 @@ class MeteringProcessor:
             entry = dict(entry or {})
             entry[outcome.status] = entry.get(outcome.status, 0) + 1
             entry["offset"] = offset
-            self.ledger[key] = entry
+        self.ledger[key] = entry
         return outcome
 
     def _process(self, value: bytes | None, partition: int, offset: int) -> Outcome:
@@ -140,9 +145,10 @@ class MeteringProcessor:
             priced = self._price(event, partition, offset, replayed=seen_here or already_applied)
         except UnknownModelRejected as error:  # the tenant's policy: unknown models go to the DLQ
             return _dead(str(error), tenant_id=event.tenant_id)
-        if not seen_here:
-            self.seen[event_key] = {"p": partition, "o": offset, "t": self.clock()}
-        if not already_applied:
+        self.seen[event_key] = first if seen_here else {"p": partition, "o": offset, "t": self.clock()}
+        if already_applied:
+            self.sessions[event.session_id] = state
+        else:
             self._apply(event, priced, state, offset)
         return Outcome(priced.status.value, tenant_id=event.tenant_id, priced=priced)
 
