@@ -26,6 +26,7 @@ from confluent_kafka import Consumer, TopicPartition
 from meterstream.devstack import ensure_topics, free_port
 from meterstream.devstack.pipeline import terminate
 from meterstream.producers import UsageEmitter
+from meterstream.reconcile import read_topic
 from meterstream.producers.workload import studio_workload
 from meterstream.schemas import UsageEvent
 from meterstream.settings import Settings, settings_env
@@ -237,6 +238,17 @@ class ChaosRun:
             return lag
         finally:
             consumer.close()
+
+    def applied_twice(self, session_id: str) -> dict[str, list[str]]:
+        """Event ids of a session priced as new (not a replay) more than once, with where: the
+        trail a double count leaves in the priced topic."""
+        positions: dict[str, list[str]] = {}
+        for message in read_topic(self.settings, self.settings.topic_priced, "chaos-diagnosis"):
+            record = json.loads(message.value())
+            if record["event"]["session_id"] == session_id and not record["replayed"]:
+                source = record["source"]
+                positions.setdefault(record["event"]["event_id"], []).append(f"{source['partition']}@{source['offset']}")
+        return {event_id: where for event_id, where in positions.items() if len(where) > 1}
 
     def cli(self, *args: str) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "meterstream", *args],

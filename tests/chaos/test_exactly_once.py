@@ -29,7 +29,7 @@ def assert_exactly_once(chaos: ChaosRun) -> None:
 
     for session_id, want in expected.items():
         live = chaos.session(session_id)
-        assert Decimal(live["total_cost"]) == want.cost, session_id
+        assert Decimal(live["total_cost"]) == want.cost, (session_id, chaos.applied_twice(session_id))
         assert live["operations"] == want.operations, session_id
         assert (live["images"], Decimal(live["video_seconds"]), live["characters"]) == (
             want.images, want.video_seconds, want.characters)
