@@ -95,26 +95,40 @@ def _token_lines(card: RateCard, mode: BillingMode, usage: TokenUsage, rules: li
     if text < 0:
         raise _Unpriceable(f"inconsistent token counts: cached ({cached}) plus uncached audio ({uncached_audio}) "
                            f"exceed the prompt ({prompt})")
+    billed_input = text + tool_use
+    cached_text = cached - cached_audio
     image_output = counts["image_output_tokens"]
-    quantities = (text + tool_use,  # input
-                  uncached_audio,  # audio_input
-                  cached - cached_audio,  # cached_input
-                  cached_audio,  # cached_audio_input
-                  counts["output_tokens"] - image_output + counts["thinking_tokens"],  # output (thinking is output)
-                  image_output)  # image_output
-    multiply, add, cost_line, decimals = _multiply, _add, _cost_line, _DECIMALS  # locals: this loop is the hot path
-    lines = []
+    output = counts["output_tokens"] - image_output + counts["thinking_tokens"]  # thinking is output
+    input_rate, audio_rate, cached_rate, cached_audio_rate, output_rate, image_output_rate = rates
+    lines: list[CostLine] = []
     total = ZERO
-    for (component, unit_price, fine), quantity in zip(rates, quantities):
-        if quantity:
-            amount = decimals.get(quantity) or _decimal(quantity)
-            cost = multiply(amount, unit_price)
-            if fine:  # only a price with more than 12 places can give a cost with more
-                cost = to_storage(cost)
-            total = add(total, cost)
-            lines.append(cost_line({"component": component, "quantity": amount, "unit": "token",
-                                    "unit_price": unit_price, "cost": cost}))
+    # One test per component rather than a loop over all six: most events bill two or three,
+    # and pairing each rate with its quantity in a loop cost about 9% of an event's pricing.
+    if billed_input:
+        total = _add_line(lines, input_rate, billed_input, total)
+    if uncached_audio:
+        total = _add_line(lines, audio_rate, uncached_audio, total)
+    if cached_text:
+        total = _add_line(lines, cached_rate, cached_text, total)
+    if cached_audio:
+        total = _add_line(lines, cached_audio_rate, cached_audio, total)
+    if output:
+        total = _add_line(lines, output_rate, output, total)
+    if image_output:
+        total = _add_line(lines, image_output_rate, image_output, total)
     return tuple(lines), total
+
+
+def _add_line(lines: list[CostLine], rate: tuple[str, Decimal, bool], quantity: int, total: Decimal) -> Decimal:
+    """Append the token line for `quantity` at `rate`; return `total` plus its cost."""
+    component, unit_price, fine = rate
+    amount = _DECIMALS.get(quantity) or _decimal(quantity)
+    cost = _multiply(amount, unit_price)
+    if fine:  # only a price with more than 12 places can give a cost with more
+        cost = to_storage(cost)
+    lines.append(_cost_line({"component": component, "quantity": amount, "unit": "token", "unit_price": unit_price,
+                             "cost": cost}))
+    return _add(total, cost)
 
 
 def variant_key(table: Mapping[str, Decimal], bases: tuple[str, ...], resolution: str | None) -> str | None:
