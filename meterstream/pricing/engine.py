@@ -47,7 +47,6 @@ from meterstream.schemas import (
 )
 
 _PRICED = PricingStatus.PRICED
-_DECIMALS: dict[int, Decimal] = {}
 _add, _multiply = EXACT.add, EXACT.multiply
 _cost_line = trusted(CostLine)
 _priced_usage = trusted(PricedUsage)
@@ -61,16 +60,6 @@ class _Unpriceable(Exception):
 def _unsupported(card: RateCard, mode: BillingMode) -> _Unpriceable:
     kind = "tier" if mode is BillingMode.FREE else "mode"
     return _Unpriceable(f"{card.entry.model} has no {mode.value} {kind} in this catalog")
-
-
-def _decimal(quantity: int) -> Decimal:
-    """Decimal(quantity), memoised: the same token counts come back again and again."""
-    value = _DECIMALS.get(quantity)
-    if value is None:
-        value = Decimal(quantity)
-        if len(_DECIMALS) < 65_536:
-            _DECIMALS[quantity] = value
-    return value
 
 
 def _token_lines(card: RateCard, mode: BillingMode, usage: TokenUsage, rules: list[str]) -> Lines:
@@ -122,7 +111,7 @@ def _token_lines(card: RateCard, mode: BillingMode, usage: TokenUsage, rules: li
 def _add_line(lines: list[CostLine], rate: tuple[str, Decimal, bool], quantity: int, total: Decimal) -> Decimal:
     """Append the token line for `quantity` at `rate`; return `total` plus its cost."""
     component, unit_price, fine = rate
-    amount = _DECIMALS.get(quantity) or _decimal(quantity)
+    amount = Decimal(quantity)
     cost = _multiply(amount, unit_price)
     if fine:  # only a price with more than 12 places can give a cost with more
         cost = to_storage(cost)
