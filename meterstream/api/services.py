@@ -36,7 +36,7 @@ class Services:
     @classmethod
     def start(cls, settings: Settings, api: ApiSettings, metrics: ApiMetrics) -> Services:
         store = ApiStore(api.state_file(settings))
-        pricing = PricingAdapter.named(settings.catalog)
+        pricing = PricingAdapter.from_settings(settings)
         client = connect(settings.clickhouse_url)
         migrate(client, settings.clickhouse_database)
         warehouse = Warehouse(client, settings.clickhouse_database)

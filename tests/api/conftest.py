@@ -28,6 +28,18 @@ from tests.conftest import unique_name
 
 T = TypeVar("T")
 
+# Tenants with pricing of their own, for the estimate tests; every other tenant pays list
+# prices and its unknown models are unpriced. The worker reads the same file.
+DISCOUNTED_TENANT = "discount-10"
+REJECTING_TENANT = "rejects-unknown-models"
+TENANT_PRICING = f"""
+[tenants.{DISCOUNTED_TENANT}]
+adjustment_percent = -10
+
+[tenants.{REJECTING_TENANT}]
+unknown_model = "reject"
+"""
+
 
 @dataclass
 class ApiStack:
@@ -48,8 +60,12 @@ class ApiStack:
     def new_tenant(self) -> tuple[str, str]:
         """A fresh tenant id and an API key for it."""
         tenant = f"tenant-{uuid.uuid4().hex[:8]}"
+        return tenant, self.new_key(tenant)
+
+    def new_key(self, tenant: str) -> str:
+        """A new API key for `tenant`."""
         key, _ = self.store.create_key(tenant, "test")
-        return tenant, key
+        return key
 
     def wait_stored(self, count: int) -> None:
         """Wait until the sink has stored `count` rows in total since the stack started."""
@@ -64,13 +80,15 @@ def api_settings_for(tmp: Path, dashboard_dir: Path | None = None) -> ApiSetting
     return ApiSettings(**values)
 
 
-def stack_settings(kafka_broker: KafkaBroker, clickhouse_dsn: str, data_dir: Path) -> Settings:
+def stack_settings(kafka_broker: KafkaBroker, clickhouse_dsn: str, data_dir: Path,
+                   tenant_pricing_file: Path) -> Settings:
     run = unique_name("api")
     return Settings(
         data_dir=data_dir, kafka_bootstrap=kafka_broker.bootstrap,
         topic_events=f"{run}.usage.events", topic_priced=f"{run}.usage.priced", topic_dlq=f"{run}.usage.dlq",
         app_id=f"meterstream-{run}", sink_group=f"sink-{run}", worker_port=free_port(),
         clickhouse_dsn=clickhouse_dsn, clickhouse_database=run, sink_batch_seconds=0.2, store="memory://",
+        tenant_pricing_file=tenant_pricing_file,
     )
 
 
@@ -78,7 +96,9 @@ def stack_settings(kafka_broker: KafkaBroker, clickhouse_dsn: str, data_dir: Pat
 def api_stack(kafka_broker: KafkaBroker, clickhouse_dsn: str,
               tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiStack]:
     tmp = tmp_path_factory.mktemp("api")
-    settings = stack_settings(kafka_broker, clickhouse_dsn, tmp / "data")
+    tenant_pricing = tmp / "tenants.toml"
+    tenant_pricing.write_text(TENANT_PRICING)
+    settings = stack_settings(kafka_broker, clickhouse_dsn, tmp / "data", tenant_pricing)
     api_settings = api_settings_for(tmp)
     with LocalPipeline(settings, own_broker=False) as pipeline:
         with ApiServer(settings, api_settings) as server:

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.api.conftest import ApiStack
+from tests.api.conftest import DISCOUNTED_TENANT, REJECTING_TENANT, ApiStack, eventually
 
 pytestmark = pytest.mark.integration
 
@@ -66,6 +66,43 @@ def test_an_estimate_for_an_unknown_model_says_it_is_unpriced(tenant) -> None:
         "service": "text", "model": "gemini-9-ultra", "usage": {"unit": "tokens", "input_tokens": 10}}).json()
     assert estimate["status"] == "unpriced" and estimate["total_cost"] == "0"
     assert "gemini-9-ultra" in estimate["reason"]
+
+
+# 10,000 input and 2,000 output tokens of gemini-2.5-flash, at its list prices of $0.30 and
+# $2.50 per million tokens (the catalog entry in force since 2025-06-17).
+FLASH = {"service": "text", "model": "gemini-2.5-flash", "occurred_at": "2026-01-15T12:00:00Z",
+         "usage": {"unit": "tokens", "input_tokens": 10_000, "output_tokens": 2_000}}
+FLASH_LIST_PRICES = {"input": Decimal("0.30") / 1_000_000, "output": Decimal("2.50") / 1_000_000}
+FLASH_AT_LIST_PRICE = 10_000 * FLASH_LIST_PRICES["input"] + 2_000 * FLASH_LIST_PRICES["output"]  # 0.008
+
+
+def test_an_estimate_for_a_tenant_without_its_own_pricing_is_at_list_price(tenant) -> None:
+    _, client = tenant
+    estimate = client.post("/v1/estimate", json=FLASH).json()
+    assert estimate["status"] == "priced" and Decimal(estimate["total_cost"]) == FLASH_AT_LIST_PRICE
+    assert {line["component"]: Decimal(line["unit_price"]) for line in estimate["lines"]} == FLASH_LIST_PRICES
+
+
+def test_an_estimate_applies_the_tenants_discount_as_the_stream_bills_it(api_stack: ApiStack) -> None:
+    with api_stack.client(api_stack.new_key(DISCOUNTED_TENANT)) as client:
+        estimate = client.post("/v1/estimate", json=FLASH).json()
+        discounted = FLASH_AT_LIST_PRICE * Decimal("0.9")  # 10% off: 0.0072
+        assert estimate["status"] == "priced" and Decimal(estimate["total_cost"]) == discounted
+        assert {line["component"]: Decimal(line["unit_price"]) for line in estimate["lines"]} == {
+            component: price * Decimal("0.9") for component, price in FLASH_LIST_PRICES.items()}
+        session_id = f"quote-{uuid.uuid4().hex[:8]}"
+        assert client.post("/v1/usage", json={**FLASH, "session_id": session_id}).status_code == 202
+        [recorded] = eventually(lambda: client.get("/v1/activity", params={"session_id": session_id}).json(),
+                                what="the recorded operation")
+    assert Decimal(recorded["cost"]) == discounted
+
+
+def test_an_estimate_of_an_unknown_model_a_tenant_rejects_names_the_model_field(api_stack: ApiStack) -> None:
+    with api_stack.client(api_stack.new_key(REJECTING_TENANT)) as client:
+        answer = client.post("/v1/estimate", json={**FLASH, "model": "gemini-9-ultra"})
+    assert answer.status_code == 422
+    [error] = answer.json()["errors"]
+    assert error["field"] == "model" and "gemini-9-ultra" in error["reason"] and "rejects" in error["reason"]
 
 
 def test_the_price_list_gives_unit_price_source_and_effective_date(tenant) -> None:

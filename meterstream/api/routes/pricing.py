@@ -9,10 +9,11 @@ from fastapi import APIRouter
 from meterstream.api.auth import CallerDep
 from meterstream.api.errors import InvalidRequest
 from meterstream.api.models import CostLineOut, EstimateIn, EstimateOut, PriceOut, PricingOut
-from meterstream.api.pricing import ESTIMATE_SESSION, ESTIMATE_TENANT
+from meterstream.api.pricing import ESTIMATE_SESSION
 from meterstream.api.routes.common import problems
 from meterstream.api.services import ServicesDep
 from meterstream.errors import InvalidUsageEvent
+from meterstream.pricing import UnknownModelRejected
 from meterstream.schemas import parse_usage_event
 
 router = APIRouter(prefix="/v1", tags=["pricing"])
@@ -20,14 +21,18 @@ router = APIRouter(prefix="/v1", tags=["pricing"])
 
 @router.post("/estimate", responses=problems())
 async def estimate(body: EstimateIn, caller: CallerDep, services: ServicesDep) -> EstimateOut:
-    """What a planned operation would cost, with the prices in force when it would run."""
+    """What a planned operation would cost the caller's tenant, with the prices in force when it would run."""
     try:
         planned = parse_usage_event({
-            **body.model_dump(exclude_none=True), "tenant_id": ESTIMATE_TENANT, "session_id": ESTIMATE_SESSION,
+            **body.model_dump(exclude_none=True), "tenant_id": caller.tenant_id, "session_id": ESTIMATE_SESSION,
         })
     except InvalidUsageEvent as error:
         raise InvalidRequest(error.errors) from None
-    priced = services.pricing.estimate(planned)
+    try:
+        priced = services.pricing.estimate(planned)
+    except UnknownModelRejected as error:
+        # The stream would dead-letter this usage; say so before it is sent.
+        raise InvalidRequest([{"field": "model", "reason": str(error)}]) from None
     return EstimateOut(
         status=priced.status.value, model=planned.model, total_cost=priced.total_cost, currency=priced.currency,
         lines=[CostLineOut.model_validate(line.model_dump()) for line in priced.lines],
