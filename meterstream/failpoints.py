@@ -7,8 +7,9 @@ Set METERSTREAM_FAILPOINTS to a comma-separated list of `name=action`, where act
 - `error`        the point raises FailpointError (each time);
 - `error*N`      it raises the first N times, then passes (a transient outage).
 
-Points in the code: worker.before_process, worker.after_state (state updated, priced
-record not yet sent), worker.after_send; sink.before_insert, sink.insert (raises a
+Points in the code: worker.before_process (each message), worker.after_state (a batch's
+state written to the tables, its priced records not yet sent), worker.after_send (sent,
+not yet acked); sink.before_insert, sink.insert (raises a
 retryable error), sink.after_insert (rows stored, offsets not committed),
 sink.after_commit. Unset, a failpoint costs one dictionary lookup on an empty dict.
 """

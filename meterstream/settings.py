@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     worker_host: str = "127.0.0.1"
     worker_port: int = 6066
     dedup_window_days: int = Field(default=7, ge=1)
+    # The worker meters messages in batches of up to this many, waiting at most this long
+    # for a batch to fill: its table writes are merged per batch (stream/batch.py).
+    worker_batch_size: int = Field(default=1000, ge=1)
+    worker_batch_seconds: float = Field(default=0.02, gt=0)
 
     # The ClickHouse sink. Empty DSN means the embedded engine under data_dir.
     clickhouse_dsn: str = ""

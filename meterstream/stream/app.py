@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
+import weakref
 from datetime import timedelta
 
 import faust
 from aiokafka.partitioner import murmur2
+from faust.streams import _current_event, current_event
 from faust.types import TP
 from faust.web import Request, Response, View
 
@@ -16,6 +19,7 @@ from meterstream.failpoints import failpoint
 from meterstream.metrics import CONTENT_TYPE, CounterCollector, exposition, registry_of
 from meterstream.pricing import Pricer, load_catalog, load_tenants
 from meterstream.settings import Settings
+from meterstream.stream.batch import BatchedTable
 from meterstream.stream.durable_commit import commit_only_sent_state
 from meterstream.stream.topics import seen_events_changelog_config
 from meterstream.stream.processor import MeteringProcessor, OffsetGap, Outcome
@@ -57,15 +61,26 @@ def app_config(settings: Settings) -> dict[str, object]:
     )
 
 
+def make_current(event: faust.types.EventT) -> None:
+    """Make `event` the stream's current event: Faust files table writes under its partition."""
+    _current_event.set(weakref.ref(event))
+
+
+def stop_unless_delivered(delivery: asyncio.Future) -> None:
+    """A record the producer gave up on must not be committed past: stop, so a restart
+    replays its message. This runs before the offset commit that waits on the same flush."""
+    if delivery.cancelled() or delivery.exception() is not None:
+        log.critical("a metered record was not delivered (%r); stopping so that a restart replays it",
+                     None if delivery.cancelled() else delivery.exception())
+        logging.shutdown()
+        os._exit(70)
+
+
 def create_app(settings: Settings) -> faust.App:
     app = faust.App(settings.app_id, **app_config(settings))
     commit_only_sent_state(app)
     events = app.topic(settings.topic_events, key_type=bytes, value_type=bytes, key_serializer="raw",
                        value_serializer="raw", partitions=settings.topic_partitions)
-    priced_topic = app.topic(settings.topic_priced, key_serializer="raw", value_serializer="raw",
-                             partitions=settings.topic_partitions)
-    dlq_topic = app.topic(settings.topic_dlq, key_serializer="raw", value_serializer="raw",
-                          partitions=settings.topic_partitions)
     window = timedelta(days=settings.dedup_window_days)
     sessions = app.Table("sessions", partitions=settings.topic_partitions, key_type=str)
     ledger = app.Table("ledger", partitions=settings.topic_partitions, key_type=str)
@@ -79,41 +94,69 @@ def create_app(settings: Settings) -> faust.App:
         "seen-events", partitions=settings.topic_partitions, key_type=str,
         extra_topic_configs=seen_events_changelog_config(settings),
     )
+    held_tables = [BatchedTable(table, current_event, make_current) for table in (sessions, seen, ledger, positions)]
+    held_sessions, held_seen, held_ledger, held_positions = held_tables
     processor = MeteringProcessor(
-        Pricer(load_catalog(settings.catalog), load_tenants(settings.tenant_pricing_file)), sessions, seen,
-        settings.topic_events, dedup_window=window, ledger=ledger, positions=positions,
+        Pricer(load_catalog(settings.catalog), load_tenants(settings.tenant_pricing_file)), held_sessions, held_seen,
+        settings.topic_events, dedup_window=window, ledger=held_ledger, positions=held_positions,
     )
 
     async def publish(outcome: Outcome, message: faust.types.Message) -> None:
+        # Straight to the producer, not through Topic.send: Faust's channel machinery per
+        # record cost more than metering the event (bench/, scenario 1 profile). Topics
+        # exist before the worker starts (cli: ensure_topics), so nothing needs declaring.
         where = f"{message.topic}[{message.partition}]@{message.offset}"
         if outcome.priced is not None:
-            await priced_topic.send(key=message.key, value=outcome.priced.model_dump_json().encode())
+            delivery = await app.producer.send(settings.topic_priced, message.key,
+                                               outcome.priced.model_dump_json().encode(), None, None, None)
         elif outcome.dead_letter is not None:
             log.warning("dead-lettered %s: %s", where, outcome.dead_letter.reason[:500])
-            await dlq_topic.send(key=message.key, value=message.value, headers={
+            delivery = await app.producer.send(settings.topic_dlq, message.key, message.value, None, None, {
                 DLQ_REASON_HEADER: outcome.dead_letter.reason.encode(),
                 DLQ_ERRORS_HEADER: json.dumps(outcome.dead_letter.errors).encode(),
                 DLQ_SOURCE_HEADER: where.encode(),
                 DLQ_TENANT_HEADER: outcome.tenant_id.encode(),
             })
+        else:
+            return
+        delivery.add_done_callback(stop_unless_delivered)
 
     # concurrency=1: with more, Faust can commit past a message still in flight (faust #606).
+    # noack_take: the batch is acked by hand, only once its state and records are handed on.
     @app.agent(events, concurrency=1)
     async def meter(stream: faust.Stream) -> None:
-        async for event in stream.events():
+        async for batch in stream.noack_take(settings.worker_batch_size, settings.worker_batch_seconds):
+            try:
+                await meter_batch(batch)
+            except Exception:
+                # Faust would restart the agent and go on acking later messages past this
+                # batch; exit instead, so that a restart replays it.
+                log.critical("metering a batch failed; stopping so that a restart replays it", exc_info=True)
+                logging.shutdown()
+                os._exit(70)
+            for event in batch:
+                await stream.ack(event)
+
+    async def meter_batch(batch: list[faust.types.EventT]) -> None:
+        outcomes = []
+        for event in batch:
             message = event.message
+            make_current(event)
             failpoint("worker.before_process")
             try:
-                outcome = processor.process(message.value, message.partition, message.offset)
+                outcomes.append((processor.process(message.value, message.partition, message.offset), message))
             except OffsetGap as gap:
                 # Nothing from here on may be acked: stop at once, so the restarted worker
                 # resumes from the last committed offset, before the gap.
                 log.critical("%s; stopping so that a restart re-reads them", gap)
                 logging.shutdown()
                 os._exit(75)
-            failpoint("worker.after_state")
+        for table in held_tables:
+            table.flush()
+        failpoint("worker.after_state")
+        for outcome, message in outcomes:
             await publish(outcome, message)
-            failpoint("worker.after_send")
+        failpoint("worker.after_send")
 
     registry = registry_of(CounterCollector(
         "meterstream_worker_messages", "Messages metered by this worker since it started, by outcome.",
