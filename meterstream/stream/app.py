@@ -8,6 +8,7 @@ import logging
 import os
 import weakref
 from datetime import timedelta
+from typing import NoReturn
 
 import faust
 from aiokafka.partitioner import murmur2
@@ -66,14 +67,20 @@ def make_current(event: faust.types.EventT) -> None:
     _current_event.set(weakref.ref(event))
 
 
+def stop_for_replay(why: str, exit_code: int = 70, exc_info: bool = False) -> NoReturn:
+    """Stop the worker at once, acking nothing more: the restarted worker resumes from the
+    last committed offset, so everything not yet committed is metered again."""
+    log.critical("%s; stopping so that a restart replays it", why, exc_info=exc_info)
+    logging.shutdown()
+    os._exit(exit_code)
+
+
 def stop_unless_delivered(delivery: asyncio.Future) -> None:
-    """A record the producer gave up on must not be committed past: stop, so a restart
-    replays its message. This runs before the offset commit that waits on the same flush."""
+    """A record the producer gave up on must not be committed past. This runs before the
+    offset commit that waits on the same flush."""
     if delivery.cancelled() or delivery.exception() is not None:
-        log.critical("a metered record was not delivered (%r); stopping so that a restart replays it",
-                     None if delivery.cancelled() else delivery.exception())
-        logging.shutdown()
-        os._exit(70)
+        stop_for_replay(f"a metered record was not delivered "
+                        f"({'cancelled' if delivery.cancelled() else delivery.exception()!r})")
 
 
 def create_app(settings: Settings) -> faust.App:
@@ -129,11 +136,8 @@ def create_app(settings: Settings) -> faust.App:
             try:
                 await meter_batch(batch)
             except Exception:
-                # Faust would restart the agent and go on acking later messages past this
-                # batch; exit instead, so that a restart replays it.
-                log.critical("metering a batch failed; stopping so that a restart replays it", exc_info=True)
-                logging.shutdown()
-                os._exit(70)
+                # Faust would restart the agent and go on acking later messages past this batch.
+                stop_for_replay("metering a batch failed", exc_info=True)
             for event in batch:
                 await stream.ack(event)
 
@@ -145,12 +149,8 @@ def create_app(settings: Settings) -> faust.App:
             failpoint("worker.before_process")
             try:
                 outcomes.append((processor.process(message.value, message.partition, message.offset), message))
-            except OffsetGap as gap:
-                # Nothing from here on may be acked: stop at once, so the restarted worker
-                # resumes from the last committed offset, before the gap.
-                log.critical("%s; stopping so that a restart re-reads them", gap)
-                logging.shutdown()
-                os._exit(75)
+            except OffsetGap as gap:  # nothing from here on may be acked
+                stop_for_replay(str(gap), exit_code=75)
         for table in held_tables:
             table.flush()
         failpoint("worker.after_state")
