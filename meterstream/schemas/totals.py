@@ -36,46 +36,17 @@ class SessionTotals(BaseModel):
     first_event_at: datetime | None = None
     last_event_at: datetime | None = None
 
-    def add(self, priced: PricedUsage) -> SessionTotals:
-        """Return the totals with one more priced event counted (the model stays immutable)."""
-        event = priced.event
-        new = self.model_copy(deep=True)
-        new.operations += 1
-        new.total_cost += priced.total_cost
-        if priced.status is PricingStatus.UNPRICED:
-            new.unpriced_operations += 1
-        usage = event.usage
-        if isinstance(usage, TokenUsage):
-            new.input_tokens += usage.input_tokens + usage.tool_use_prompt_tokens
-            new.output_tokens += usage.output_tokens + usage.thinking_tokens
-            new.cached_input_tokens += usage.cached_input_tokens
-            new.thinking_tokens += usage.thinking_tokens
-        elif isinstance(usage, ImageUsage):
-            new.images += usage.images
-        elif isinstance(usage, VideoUsage):
-            new.video_seconds += usage.seconds
-        elif isinstance(usage, CharacterUsage):
-            new.characters += usage.characters
-        service = new.by_service.setdefault(event.service.value, ServiceTotals())
-        service.operations += 1
-        service.cost += priced.total_cost
-        if event.model not in service.models:
-            service.models.append(event.model)
-        new.first_event_at = min(filter(None, (new.first_event_at, event.occurred_at)))
-        new.last_event_at = max(filter(None, (new.last_event_at, event.occurred_at)))
-        return new
-
 
 _when = TypeAdapter(datetime)
 
 
 def add_to_totals_json(totals: dict[str, Any], priced: PricedUsage) -> dict[str, Any]:
-    """`SessionTotals.add` on the JSON form the worker's table stores, updated in place.
+    """Count one more priced event in a session's totals, in the JSON form the worker's
+    table stores (`SessionTotals.model_dump(mode="json")`), updated in place.
 
-    The worker applies one event per message; validating the stored totals into a model,
-    deep-copying it and dumping it back cost about 80 µs an event (py-spy, bench/). This does
-    the same arithmetic on the stored form: money stays Decimal (parsed from and written
-    back as text), and `SessionTotals.model_validate` of the result equals `.add()`'s.
+    Working on the stored form, not on the model: validating the stored totals into a
+    model, copying it and dumping it back cost about 80 µs an event (py-spy, bench/).
+    Money stays Decimal, parsed from and written back as text.
     """
     event = priced.event
     cost = priced.total_cost

@@ -1,4 +1,4 @@
-"""The worker's JSON-form totals update agrees with SessionTotals.add, digit for digit."""
+"""Session totals, updated in the JSON form the worker stores: exact sums of what was priced."""
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -35,14 +35,31 @@ usages = st.one_of(
 
 @settings(max_examples=80, deadline=None)
 @given(steps=st.lists(st.tuples(usages, st.integers(-10**9, 10**9)), min_size=1, max_size=10))
-def test_json_totals_equal_the_models_add(steps):
-    model = SessionTotals(tenant_id="acme", session_id="s1")
-    stored = model.model_dump(mode="json")
+def test_totals_are_the_exact_sums_of_the_priced_events(steps):
+    stored = SessionTotals(tenant_id="acme", session_id="s1").model_dump(mode="json")
+    priced_events = []
     for (service, name, usage), shift_us in steps:
         event = UsageEvent(tenant_id="acme", session_id="s1", service=service, model=name, usage=usage,
                            occurred_at=START + timedelta(microseconds=shift_us))
-        priced = price_event(CATALOG, event)
-        model = model.add(priced)
-        stored = add_to_totals_json(stored, priced)
-    assert SessionTotals.model_validate(stored) == model
-    assert Decimal(stored["total_cost"]) == model.total_cost
+        priced_events.append(price_event(CATALOG, event))
+        stored = add_to_totals_json(stored, priced_events[-1])
+
+    totals = SessionTotals.model_validate(stored)
+    events = [p.event for p in priced_events]
+    tokens = [e.usage for e in events if isinstance(e.usage, TokenUsage)]
+    assert totals.operations == len(steps)
+    assert totals.total_cost == sum((p.total_cost for p in priced_events), Decimal(0))
+    assert totals.unpriced_operations == sum(p.status.value == "unpriced" for p in priced_events)
+    assert totals.input_tokens == sum(u.input_tokens + u.tool_use_prompt_tokens for u in tokens)
+    assert totals.output_tokens == sum(u.output_tokens + u.thinking_tokens for u in tokens)
+    assert totals.cached_input_tokens == sum(u.cached_input_tokens for u in tokens)
+    assert totals.images == sum(e.usage.images for e in events if isinstance(e.usage, ImageUsage))
+    assert totals.video_seconds == sum((e.usage.seconds for e in events if isinstance(e.usage, VideoUsage)), Decimal(0))
+    assert totals.characters == sum(e.usage.characters for e in events if isinstance(e.usage, CharacterUsage))
+    for service, by in totals.by_service.items():
+        mine = [p for p in priced_events if p.event.service.value == service]
+        assert by.operations == len(mine)
+        assert by.cost == sum((p.total_cost for p in mine), Decimal(0))
+        assert by.models == list(dict.fromkeys(p.event.model for p in mine))
+    assert (totals.first_event_at, totals.last_event_at) == (min(e.occurred_at for e in events),
+                                                            max(e.occurred_at for e in events))
