@@ -33,7 +33,10 @@ class EventFactory:
     """Makes usage events for `sessions` sessions of `tenants` tenants, as dicts, bytes or models."""
 
     def __init__(self, sessions: int, prefix: str, tenants: int = 1, seed: int = 11) -> None:
-        self.rng = random.Random(seed)
+        # Event ids are drawn per prefix: two factories with one seed and different prefixes
+        # (the runs of a latency scenario, on one pipeline) would otherwise send the same ids,
+        # which the worker rightly drops as re-sends, and the drops read as events never stored.
+        self.rng = random.Random(f"{seed}:{prefix}")
         pool = list(studio_workload(POOL_SIZE, sessions=40, seed=seed))
         self.pool = [event.model_dump(mode="json") for event in pool]
         self.models = pool
