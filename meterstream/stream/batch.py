@@ -47,7 +47,7 @@ class BatchedTable(MutableMapping[str, Any], Generic[Event]):
         self.held[key] = (value, self.current_event())
 
     def __delitem__(self, key: str) -> None:
-        raise TypeError("metering state is never deleted; entries expire with the table's TTL")
+        raise TypeError("metering state is never deleted: a batch only adds and updates entries")
 
     def __iter__(self) -> Iterator[str]:
         yield from self.held
