@@ -184,3 +184,13 @@ def _print_reprice(result: Any, swap: dict[str, str], args: argparse.Namespace) 
         err.print(f"[yellow]{result.unpriced} operations cannot be priced under this catalog[/] "
                   "(unknown model, no price version at their date, or a missing price): they are not in the "
                   "re-priced cost")
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    estimate = commands.add_parser("estimate", help="what a planned call would cost, by the same rules as billing")
+    add_estimate_arguments(estimate)
+    estimate.set_defaults(handler=run_estimate)
+
+    reprice = commands.add_parser("reprice", help="what stored usage costs under another catalog or model")
+    add_reprice_arguments(reprice)
+    reprice.set_defaults(handler=run_reprice)
