@@ -21,6 +21,11 @@ class Settings(BaseSettings):
     topic_events: str = "usage.events"
     topic_priced: str = "usage.priced"
     topic_dlq: str = "usage.dlq"
+    # Budgets: every budget decision of a tenant (definitions, spend, reservations) goes
+    # through one partition of this topic, keyed by tenant, and is decided by its owner.
+    topic_budget_commands: str = "usage.budget-commands"
+    topic_budget_replies: str = "usage.budget-replies"
+    topic_alerts: str = "usage.alerts"
     topic_partitions: int = Field(default=4, ge=1)
 
     # How soon the group notices a consumer (worker or sink) died and hands its partitions on.
@@ -36,6 +41,12 @@ class Settings(BaseSettings):
     # for a batch to fill: its table writes are merged per batch (stream/batch.py).
     worker_batch_size: int = Field(default=1000, ge=1)
     worker_batch_seconds: float = Field(default=0.02, gt=0)
+    # Budget decisions wait at most this long for more commands to decide together.
+    budget_batch_seconds: float = Field(default=0.002, gt=0)
+    # An unsettled reservation's hold is released after this long (seconds).
+    reservation_ttl_seconds: int = Field(default=900, ge=1, le=7 * 86_400)
+    # How long the API and CLI wait for the budget owner (the worker) to answer.
+    budget_reply_timeout_seconds: float = Field(default=5.0, gt=0)
 
     # The ClickHouse sink. Empty DSN means the embedded engine under data_dir.
     clickhouse_dsn: str = ""

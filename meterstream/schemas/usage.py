@@ -111,6 +111,10 @@ class UsageEvent(_Strict):
     attributes: dict[Annotated[str, Field(max_length=64)], Annotated[str, Field(max_length=256)]] = Field(
         default_factory=dict, max_length=32
     )
+    # The reservation this call was granted (POST /v1/reservations): its event settles it.
+    reservation_id: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    # The API key that recorded the event (set by the API, for budgets scoped to a key).
+    api_key_id: Identifier | None = None
 
     @field_validator("occurred_at")
     @classmethod

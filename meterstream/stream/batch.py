@@ -10,6 +10,11 @@ the difference.
 Safe under crashes because nothing of the batch is acked before `flush()` has handed the
 writes to the table (and the offset commit waits until they are sent): a crash before
 then replays the whole batch, and the processor's rules make replays idempotent.
+
+`flush()` writes keys in the order of their last write in the batch, and the changelog
+of one partition keeps that order. The budget ledger relies on it: the tenant entry that
+records a command as applied is written after the holds that command wrote, so a
+changelog that has the tenant entry has the holds too.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from collections.abc import Callable, Iterator, MutableMapping
 from typing import Any, Generic, TypeVar
 
 Event = TypeVar("Event")
+_DELETED = object()
 
 
 class BatchedTable(MutableMapping[str, Any], Generic[Event]):
@@ -36,21 +42,31 @@ class BatchedTable(MutableMapping[str, Any], Generic[Event]):
         self.held: dict[str, tuple[Any, Event]] = {}
 
     def __getitem__(self, key: str) -> Any:
-        held = self.held.get(key)
-        return self.table[key] if held is None else held[0]
+        value = self.get(key, _DELETED)
+        if value is _DELETED:
+            raise KeyError(key)
+        return value
 
     def get(self, key: str, default: Any = None) -> Any:  # most `seen` lookups miss: no KeyError round trip
         held = self.held.get(key)
-        return self.table.get(key, default) if held is None else held[0]
+        if held is None:
+            return self.table.get(key, default)
+        return default if held[0] is _DELETED else held[0]
 
     def __setitem__(self, key: str, value: Any) -> None:
-        self.held[key] = (value, self.current_event())
+        self._hold(key, value)
 
     def __delitem__(self, key: str) -> None:
-        raise TypeError("metering state is never deleted: a batch only adds and updates entries")
+        """Delete `key` at flush, writing a tombstone to the changelog even if the key is
+        already gone locally (a replay re-sends deletions the changelog may lack)."""
+        self._hold(key, _DELETED)
+
+    def _hold(self, key: str, value: Any) -> None:
+        self.held.pop(key, None)  # the last write decides the key's place in the flush order
+        self.held[key] = (value, self.current_event())
 
     def __iter__(self) -> Iterator[str]:
-        yield from self.held
+        yield from (key for key, (value, _) in self.held.items() if value is not _DELETED)
         yield from (key for key in self.table if key not in self.held)
 
     def __len__(self) -> int:
@@ -61,6 +77,12 @@ class BatchedTable(MutableMapping[str, Any], Generic[Event]):
         written = len(self.held)
         for key, (value, event) in self.held.items():
             self.make_current(event)
-            self.table[key] = value
+            if value is not _DELETED:
+                self.table[key] = value
+                continue
+            try:
+                del self.table[key]  # Faust sends the tombstone before it touches the store
+            except KeyError:
+                pass
         self.held.clear()
         return written

@@ -21,6 +21,10 @@ def pipeline_topics(settings: Settings) -> dict[str, dict[str, str]]:
         settings.topic_events: {},
         settings.topic_priced: {},
         settings.topic_dlq: {},
+        settings.topic_budget_commands: {},
+        settings.topic_budget_replies: {"retention.ms": str(3_600_000)},  # answers matter for seconds
+        settings.topic_alerts: {},
+        changelog_topic(settings, "budgets"): compacted,
         changelog_topic(settings, "sessions"): compacted,
         changelog_topic(settings, "ledger"): compacted,
         changelog_topic(settings, "positions"): compacted,

@@ -21,7 +21,7 @@ import pytest
 from meterstream.api import ApiSettings
 from meterstream.api.serve import ApiServer
 from meterstream.api.store import ApiStore
-from meterstream.devstack import KafkaBroker, free_port
+from meterstream.devstack import KafkaBroker, free_port, isolated_settings
 from meterstream.devstack.pipeline import LocalPipeline
 from meterstream.settings import Settings
 from tests.conftest import unique_name
@@ -83,13 +83,8 @@ def api_settings_for(tmp: Path, dashboard_dir: Path | None = None) -> ApiSetting
 def stack_settings(kafka_broker: KafkaBroker, clickhouse_dsn: str, data_dir: Path,
                    tenant_pricing_file: Path) -> Settings:
     run = unique_name("api")
-    return Settings(
-        data_dir=data_dir, kafka_bootstrap=kafka_broker.bootstrap,
-        topic_events=f"{run}.usage.events", topic_priced=f"{run}.usage.priced", topic_dlq=f"{run}.usage.dlq",
-        app_id=f"meterstream-{run}", sink_group=f"sink-{run}", worker_port=free_port(),
-        clickhouse_dsn=clickhouse_dsn, clickhouse_database=run, sink_batch_seconds=0.2, store="memory://",
-        tenant_pricing_file=tenant_pricing_file,
-    )
+    return isolated_settings(run, kafka_broker.bootstrap, clickhouse_dsn, data_dir, sink_batch_seconds=0.2,
+                             store="memory://", tenant_pricing_file=tenant_pricing_file)
 
 
 @pytest.fixture(scope="package")

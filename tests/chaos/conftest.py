@@ -9,8 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from meterstream.devstack import KafkaBroker, free_port
-from meterstream.settings import Settings
+from meterstream.devstack import KafkaBroker, free_port, isolated_settings
 from tests.chaos.harness import ChaosRun
 
 # CI size; METERSTREAM_CHAOS_EVENTS=200000 for the full run.
@@ -29,12 +28,9 @@ def chaos_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBrok
 @pytest.fixture
 def chaos(chaos_broker: KafkaBroker, tmp_path, request) -> Iterator[ChaosRun]:
     run = f"c{uuid.uuid4().hex[:8]}"
-    settings = Settings(
-        data_dir=tmp_path / "data", kafka_bootstrap=chaos_broker.bootstrap,
-        topic_events=f"{run}.usage.events", topic_priced=f"{run}.usage.priced", topic_dlq=f"{run}.usage.dlq",
-        app_id=f"meterstream-{run}", sink_group=f"sink-{run}", worker_port=free_port(),
-        clickhouse_dsn=f"chdb://{tmp_path / 'clickhouse'}", clickhouse_database="meterstream",
-        sink_batch_seconds=0.5, consumer_session_timeout=6.0,
+    settings = isolated_settings(
+        run, chaos_broker.bootstrap, f"chdb://{tmp_path / 'clickhouse'}", tmp_path / "data",
+        clickhouse_database="meterstream", sink_batch_seconds=0.5, consumer_session_timeout=6.0,
     )
     settings.data_dir.mkdir(parents=True)
     chaos_run = ChaosRun(settings, settings.data_dir, seed=hash(request.node.name) & 0xFFFF)

@@ -1,0 +1,391 @@
+"""The budget ledger: every decision about a tenant's budgets, made in one place, in order.
+
+Why one place. A reservation may only be granted if the budget's settled spend plus the
+holds already granted leave room for it; two API processes deciding on their own would
+both see the same room and both grant it (the overshoot LiteLLM's users report). So every
+budget command of a tenant (define, delete, reserve, release, expire, and the spend the
+metering worker reports) is a message on one partition of `usage.budget-commands`, keyed
+by tenant, and the one worker that owns that partition applies them one after another.
+Decisions are serialized by the partition, not by a lock, and survive any API crash: a
+command on the topic is decided even if its sender is gone.
+
+Kept free of Faust, like the metering processor: the agent (budgets/agent.py) feeds it
+commands and sends what it returns. State lives in one mapping that the agent backs with a
+changelog table:
+
+- `t:<tenant>`: the tenant's budgets (definition, spend per period, thresholds crossed,
+  the amount held), the last command offset applied per command partition, the last
+  source offset applied per metered partition, and counts of reservation mismatches.
+- `h:<reservation_id>`: one granted hold, until it is settled, released or expires.
+
+Exactly once, across kill -9 and replays (at-least-once delivery):
+- A command at or below the tenant's recorded offset was applied; it is not applied again,
+  but what it produced is sent again (its reply, the alerts it raised, its hold writes and
+  deletions), because a crash may have lost those sends.
+- Spend items carry their source position; an item at or below the source's recorded
+  offset was counted, so a re-send of the same metered message counts once.
+- Every command writes its tenant entry last (after its holds), and one partition's
+  changelog keeps write order, so state rebuilt from the changelog never has a command
+  marked applied without its holds.
+- A decision depends only on the state and the command's own bytes (its `at` time is set
+  by the sender), so a replay of a command whose effects were lost decides the same again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from meterstream.budgets.forecast import runs_out_at
+from meterstream.budgets.periods import period_bounds
+from meterstream.schemas.alerts import (
+    AlertEvent,
+    AlertKind,
+    AlertRecord,
+    BudgetAlert,
+    alert_id,
+    format_money,
+    period_label,
+)
+from meterstream.schemas.budgets import BudgetDefinition, UsageFacts, scope_applies, threshold_key
+
+ZERO = Decimal(0)
+# Spend per period is kept this long after the period ended (late events still count in
+# their own period; the views show the last periods).
+KEEP_PERIODS = timedelta(days=40)
+
+
+def tenant_key(tenant_id: str) -> str:
+    return f"t:{tenant_id}"
+
+
+def hold_key(reservation_id: str) -> str:
+    return f"h:{reservation_id}"
+
+
+def reservation_id_for(request_id: str, expires_at: datetime) -> str:
+    """A reservation id that tells its own expiry, so a late settlement can say "expired"."""
+    return f"rsv_{int(expires_at.timestamp()):x}_{request_id}"
+
+
+def expiry_of(reservation_id: str) -> datetime | None:
+    parts = reservation_id.split("_", 2)
+    if len(parts) != 3 or parts[0] != "rsv":
+        return None
+    try:
+        return datetime.fromtimestamp(int(parts[1], 16), UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+def instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+@dataclass(frozen=True)
+class Output:
+    """Something to send once the command's state is written: an alert or a reply."""
+
+    kind: str  # "alert" (to usage.alerts, keyed by tenant) or "reply" (to the budget replies topic)
+    key: str
+    value: dict[str, Any]
+
+
+def new_tenant_state() -> dict[str, Any]:
+    return {"offsets": {}, "sources": {}, "budgets": {}, "settled": 0, "expired": 0,
+            "mismatches": {"unknown": 0, "expired": 0}}
+
+
+class BudgetLedger:
+    def __init__(self, table: MutableMapping[str, Any]) -> None:
+        self.table = table
+        # Parsed definitions by (tenant, budget, revision): matching runs per event and budget.
+        self._definitions: dict[tuple[str, str, int], BudgetDefinition] = {}
+
+    def definition(self, entry: dict[str, Any]) -> BudgetDefinition:
+        raw = entry["def"]
+        key = (raw["tenant_id"], raw["budget_id"], raw["revision"])
+        definition = self._definitions.get(key)
+        if definition is None:
+            definition = self._definitions[key] = BudgetDefinition.model_validate(raw)
+        return definition
+
+    def _matching(self, state: dict[str, Any], facts: UsageFacts) -> list[tuple[str, dict[str, Any]]]:
+        return [(budget_id, entry) for budget_id, entry in state["budgets"].items()
+                if scope_applies(self.definition(entry).scope, facts)]
+
+    # -- the one entry point ------------------------------------------------------------------
+
+    def apply(self, command: dict[str, Any], partition: int, offset: int) -> list[Output]:
+        tenant = command["tenant"]
+        key = tenant_key(tenant)
+        state = self.table.get(key) or new_tenant_state()
+        position = f"{partition}@{offset}"
+        applied = state["offsets"].get(str(partition), -1) >= offset
+        handler = getattr(self, ("_replay_" if applied else "_apply_") + command["kind"])
+        outputs = handler(command, state, position)
+        state["offsets"][str(partition)] = max(offset, state["offsets"].get(str(partition), -1))
+        self.table[key] = state  # last: the marker that the command's writes are all there
+        return outputs
+
+    def tenant_state(self, tenant_id: str) -> dict[str, Any] | None:
+        return self.table.get(tenant_key(tenant_id))
+
+    # -- definitions ----------------------------------------------------------------------------
+
+    def _apply_define(self, command: dict[str, Any], state: dict[str, Any], position: str) -> list[Output]:
+        definition = command["budget"]
+        budget_id = definition["budget_id"]
+        entry = state["budgets"].get(budget_id)
+        if entry is None:
+            entry = state["budgets"][budget_id] = {"def": {**definition, "revision": 1}, "reserved": "0", "periods": {}}
+        else:
+            old = entry["def"]
+            entry["def"] = {**definition, "revision": old["revision"] + 1, "created_at": old["created_at"]}
+            if (old["scope"], old["period"]) != (definition["scope"], definition["period"]):
+                entry["periods"] = {}  # what it counts changed: count afresh from the next event
+            else:
+                _forget_crossings_above(entry)
+        return [_reply(command, ok=True, budget=entry["def"])]
+
+    def _replay_define(self, command: dict[str, Any], state: dict[str, Any], position: str) -> list[Output]:
+        entry = state["budgets"].get(command["budget"]["budget_id"])
+        return [_reply(command, ok=entry is not None, budget=None if entry is None else entry["def"])]
+
+    def _apply_delete(self, command: dict[str, Any], state: dict[str, Any], position: str) -> list[Output]:
+        entry = state["budgets"].pop(command["budget_id"], None)
+        return [_reply(command, ok=entry is not None)]
+
+    def _replay_delete(self, command: dict[str, Any], state: dict[str, Any], position: str) -> list[Output]:
+        return [_reply(command, ok=True)]
+
+    # -- reservations -------------------------------------------------------------------------
+
+    def _apply_reserve(self, command: dict[str, Any], state: dict[str, Any], position: str) -> list[Output]:
+        reservation_id = command["reservation_id"]
+        existing = self.table.get(hold_key(reservation_id))
+        if existing is not None:  # the sender asked again (its answer was lost): same answer
+            return [_granted(command, existing, state)]
+        at = instant(command["at"])
+        amount = Decimal(command["amount"])
+        facts = UsageFacts.model_validate(command["facts"])
+        matching = self._matching(state, facts)
+        refusals = []
+        for budget_id, entry in matching:
+            if entry["def"]["action"] != "block":
+                continue
+            status = budget_status(entry, at)
+            if amount > status["remaining"]:
+                refusals.append({**_status_json(status), "budget_id": budget_id, "name": entry["def"]["name"]})
+        if refusals:
+            refusals.sort(key=lambda refusal: Decimal(refusal["remaining"]))
+            return [_reply(command, granted=False, reservation_id=reservation_id, amount=command["amount"],
+                           refused_by=refusals)]
+        hold = {"tenant": command["tenant"], "amount": command["amount"], "budgets": [b for b, _ in matching],
+                "granted_at": command["at"], "expires_at": command["expires_at"], "request_id": command["request_id"],
+                "position": position}
+        for _, entry in matching:
+            entry["reserved"] = str(Decimal(entry["reserved"]) + amount)
+        self.table[hold_key(reservation_id)] = hold
+        return [_granted(command, hold, state)]
+
+    def _replay_reserve(self, command: dict[str, Any], state: dict[str, Any], position: str) -> list[Output]:
+        hold = self.table.get(hold_key(command["reservation_id"]))
+        if hold is None or hold["position"] != position:
+            return []  # refused, or settled since: the sender has its answer or asks again
+        self.table[hold_key(command["reservation_id"])] = hold  # the changelog may lack it
+        return [_granted(command, hold, state)]
+
+    def _apply_release(self, command: dict[str, Any], state: dict[str, Any], position: str) -> list[Output]:
+        released = self._release(command["reservation_id"], command["tenant"], state)
+        return [_reply(command, ok=released, reservation_id=command["reservation_id"])]
+
+    def _replay_release(self, command: dict[str, Any], state: dict[str, Any], position: str) -> list[Output]:
+        self._forget_hold_unless_held(command["reservation_id"])
+        return [_reply(command, ok=True, reservation_id=command["reservation_id"])]
+
+    def _apply_expire(self, command: dict[str, Any], state: dict[str, Any], position: str) -> list[Output]:
+        at = instant(command["at"])
+        for reservation_id in command["reservation_ids"]:
+            hold = self.table.get(hold_key(reservation_id))
+            if hold is not None and instant(hold["expires_at"]) <= at and self._release(
+                    reservation_id, command["tenant"], state):
+                state["expired"] += 1
+        return []
+
+    def _replay_expire(self, command: dict[str, Any], state: dict[str, Any], position: str) -> list[Output]:
+        for reservation_id in command["reservation_ids"]:
+            self._forget_hold_unless_held(reservation_id)
+        return []
+
+    def _release(self, reservation_id: str, tenant: str, state: dict[str, Any]) -> bool:
+        key = hold_key(reservation_id)
+        hold = self.table.get(key)
+        if hold is None or hold["tenant"] != tenant:
+            return False
+        amount = Decimal(hold["amount"])
+        for budget_id in hold["budgets"]:
+            entry = state["budgets"].get(budget_id)
+            if entry is not None:
+                entry["reserved"] = str(Decimal(entry["reserved"]) - amount)
+        del self.table[key]
+        return True
+
+    def _forget_hold_unless_held(self, reservation_id: str) -> None:
+        """On replay: re-send the deletion of a hold that is gone, which the changelog may lack."""
+        if self.table.get(hold_key(reservation_id)) is None:
+            del self.table[hold_key(reservation_id)]
+
+    # -- spend ----------------------------------------------------------------------------------
+
+    def _apply_spend(self, command: dict[str, Any], state: dict[str, Any], position: str) -> list[Output]:
+        source = command["source"]
+        last = state["sources"].get(source, -1)
+        at = instant(command["at"])
+        outputs: list[Output] = []
+        for item in command["items"]:
+            if item["offset"] <= last:
+                continue  # counted when this source message was first metered
+            last = item["offset"]
+            outputs.extend(self._count(item, command["tenant"], state, at, position))
+        state["sources"][source] = last
+        _prune_periods(state, at)
+        return outputs
+
+    def _replay_spend(self, command: dict[str, Any], state: dict[str, Any], position: str) -> list[Output]:
+        for item in command["items"]:
+            if item.get("reservation_id"):
+                self._forget_hold_unless_held(item["reservation_id"])
+        return [Output("alert", command["tenant"], alert)
+                for entry in state["budgets"].values() for period in entry["periods"].values()
+                for alert in period["alerts"] if alert["position"] == position]
+
+    def _count(self, item: dict[str, Any], tenant: str, state: dict[str, Any], at: datetime,
+               position: str) -> list[Output]:
+        reservation_id = item.get("reservation_id")
+        if reservation_id:
+            if self._release(reservation_id, tenant, state):
+                state["settled"] += 1
+            else:
+                expiry = expiry_of(reservation_id)
+                state["mismatches"]["expired" if expiry is not None and expiry <= at else "unknown"] += 1
+        if not state["budgets"]:
+            return []
+        facts = UsageFacts.model_validate(item["facts"])
+        cost = Decimal(item["cost"])
+        occurred = instant(item["occurred_at"])
+        outputs = []
+        for _, entry in self._matching(state, facts):
+            definition = self.definition(entry)
+            start, end = period_bounds(definition.period, occurred)
+            period = entry["periods"].setdefault(start.isoformat(), _new_period(end))
+            period["spent"] = str(Decimal(period["spent"]) + cost)
+            period["operations"] += 1
+            if item["status"] == "unpriced":
+                period["unpriced"] += 1
+            for alert in _new_alerts(definition, period, start, end, item, tenant, at):
+                period["alerts"].append({**alert.model_dump(mode="json"), "position": position})
+                outputs.append(Output("alert", tenant, alert.model_dump(mode="json")))
+        return outputs
+
+
+# -- pure helpers -------------------------------------------------------------------------------
+
+def _new_period(end: datetime | None) -> dict[str, Any]:
+    return {"end": None if end is None else end.isoformat(), "spent": "0", "operations": 0, "unpriced": 0,
+            "crossed": [], "forecast": None, "alerts": []}
+
+
+def _forget_crossings_above(entry: dict[str, Any]) -> None:
+    """After a change of limit or thresholds, a threshold no longer reached may be crossed again."""
+    definition = BudgetDefinition.model_validate(entry["def"])
+    for period in entry["periods"].values():
+        spent = Decimal(period["spent"])
+        period["crossed"] = [t for t in period["crossed"]
+                             if Decimal(t) in definition.thresholds and spent >= _amount_at(definition, Decimal(t))]
+        period["forecast"] = None
+
+
+def _amount_at(definition: BudgetDefinition, threshold: Decimal) -> Decimal:
+    return definition.limit * threshold / 100
+
+
+def _new_alerts(definition: BudgetDefinition, period: dict[str, Any], start: datetime, end: datetime | None,
+                item: dict[str, Any], tenant: str, at: datetime) -> list[AlertRecord]:
+    spent = Decimal(period["spent"])
+    event = AlertEvent(event_id=item["event_id"], session_id=item["facts"]["session_id"],
+                       user_id=item["facts"].get("user_id"), service=item["facts"]["service"],
+                       model=item["facts"]["model"], cost=Decimal(item["cost"]), occurred_at=instant(item["occurred_at"]))
+    label = period_label(start, definition.period.value)
+    alerts = []
+    for threshold in definition.thresholds:
+        key = threshold_key(threshold)
+        if key in period["crossed"] or spent < _amount_at(definition, threshold):
+            continue
+        period["crossed"].append(key)
+        alerts.append(AlertRecord(
+            alert_id=alert_id(tenant, definition.budget_id, definition.revision, start.isoformat(), "threshold", key),
+            kind=AlertKind.BUDGET_THRESHOLD, tenant_id=tenant, raised_at=at, event=event,
+            title=f"Budget '{definition.name}' reached {key}% of {format_money(definition.limit, definition.currency)} "
+                  f"({label}): {format_money(spent, definition.currency)} spent",
+            budget=_budget_alert(definition, start, end, spent, threshold=threshold),
+        ))
+    if period["forecast"] is None and end is not None and start <= at < end:
+        runout = runs_out_at(start, end, at, spent, definition.limit)
+        if runout is not None:
+            period["forecast"] = runout.isoformat()
+            alerts.append(AlertRecord(
+                alert_id=alert_id(tenant, definition.budget_id, definition.revision, start.isoformat(), "forecast"),
+                kind=AlertKind.BUDGET_FORECAST, tenant_id=tenant, raised_at=at, event=event,
+                title=f"Budget '{definition.name}': at this {definition.period.value}'s rate its "
+                      f"{format_money(definition.limit, definition.currency)} run out on {runout:%Y-%m-%d %H:%M} UTC",
+                budget=_budget_alert(definition, start, end, spent, runs_out=runout),
+            ))
+    return alerts
+
+
+def _budget_alert(definition: BudgetDefinition, start: datetime, end: datetime | None, spent: Decimal,
+                  threshold: Decimal | None = None, runs_out: datetime | None = None) -> BudgetAlert:
+    return BudgetAlert(budget_id=definition.budget_id, name=definition.name, period_start=start, period_end=end,
+                       threshold=threshold, spent=spent, limit=definition.limit, currency=definition.currency,
+                       action=definition.action.value, runs_out_at=runs_out)
+
+
+def _prune_periods(state: dict[str, Any], at: datetime) -> None:
+    for entry in state["budgets"].values():
+        for start, period in list(entry["periods"].items()):
+            if period["end"] is not None and instant(period["end"]) < at - KEEP_PERIODS:
+                del entry["periods"][start]
+
+
+def budget_status(entry: dict[str, Any], at: datetime) -> dict[str, Any]:
+    """A budget's figures for the period containing `at`: what the views and decisions use."""
+    definition = BudgetDefinition.model_validate(entry["def"])
+    start, end = period_bounds(definition.period, at)
+    period = entry["periods"].get(start.isoformat()) or _new_period(end)
+    spent = Decimal(period["spent"])
+    reserved = Decimal(entry["reserved"])
+    return {
+        "limit": definition.limit, "spent": spent, "reserved": reserved, "remaining": definition.limit - spent - reserved,
+        "operations": period["operations"], "unpriced_operations": period["unpriced"],
+        "period_start": start, "period_end": end,
+        "thresholds_crossed": sorted((Decimal(t) for t in period["crossed"])),
+        "runs_out_at": None if period["forecast"] is None else instant(period["forecast"]),
+    }
+
+
+def _status_json(status: dict[str, Any]) -> dict[str, Any]:
+    return {name: status[name] if not isinstance(status[name], Decimal) else str(status[name])
+            for name in ("limit", "spent", "reserved", "remaining")}
+
+
+def _reply(command: dict[str, Any], **fields: Any) -> Output:
+    return Output("reply", command["request_id"], {"request_id": command["request_id"], **fields})
+
+
+def _granted(command: dict[str, Any], hold: dict[str, Any], state: dict[str, Any]) -> Output:
+    return _reply(command, granted=True, reservation_id=command["reservation_id"], amount=hold["amount"],
+                  expires_at=hold["expires_at"], budgets=hold["budgets"])
