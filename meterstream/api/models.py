@@ -14,6 +14,14 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer
 
 from meterstream.schemas import BillingMode, Service, SessionTotals, Usage, UsageEvent
+from meterstream.schemas.budgets import (
+    DEFAULT_THRESHOLDS,
+    Amount,
+    BudgetAction,
+    BudgetPeriod,
+    BudgetScope,
+    Percent,
+)
 from meterstream.schemas.usage import Identifier
 
 
@@ -290,3 +298,103 @@ class UsageReportOut(BaseModel):
 
 class Health(BaseModel):
     status: Literal["ok"]
+
+
+# --- budgets and reservations -------------------------------------------------------------
+
+class BudgetIn(BaseModel):
+    """A new budget. The tenant is the API key's; the currency, if given, must be the tenant's."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=128)
+    scope: BudgetScope = BudgetScope()
+    period: BudgetPeriod = BudgetPeriod.MONTH
+    limit: Amount
+    currency: str | None = Field(default=None, min_length=3, max_length=3)
+    thresholds: list[Percent] = Field(default_factory=lambda: list(DEFAULT_THRESHOLDS), min_length=1, max_length=10,
+                                      description="Percent of the limit at which to alert, each in (0, 1000].")
+    action: BudgetAction = BudgetAction.NOTIFY
+
+
+class BudgetChange(BaseModel):
+    """Fields to change; the others keep their values. A new scope or period counts afresh."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=128)
+    scope: BudgetScope | None = None
+    period: BudgetPeriod | None = None
+    limit: Amount | None = None
+    thresholds: list[Percent] | None = Field(default=None, min_length=1, max_length=10)
+    action: BudgetAction | None = None
+
+
+class BudgetStatusOut(BaseModel):
+    """The budget's current period, as the stream counted it a moment ago."""
+
+    period_start: datetime
+    period_end: datetime | None
+    spent: Money
+    reserved: Money
+    remaining: Money
+    operations: int
+    unpriced_operations: int = Field(description="Operations counted whose cost is unknown (never shown as 0).")
+    thresholds_crossed: list[Money]
+    projected_spend: Money | None = Field(description="The period's spend at its rate so far (after a tenth of it).")
+    runs_out_at: datetime | None
+
+
+class BudgetOut(BaseModel):
+    budget_id: str
+    name: str
+    scope: BudgetScope
+    period: BudgetPeriod
+    limit: Money
+    currency: str
+    thresholds: list[Money]
+    action: BudgetAction
+    revision: int
+    created_at: datetime
+    updated_at: datetime
+    status: BudgetStatusOut
+
+
+class BudgetList(BaseModel):
+    budgets: list[BudgetOut]
+
+
+class ReservationIn(EstimateIn):
+    """A planned call to hold budget for: the estimate's body plus the call's scope."""
+
+    session_id: Identifier
+    user_id: Identifier | None = None
+    attributes: Labels = Field(default_factory=dict, max_length=32)
+    ttl_seconds: int | None = Field(default=None, ge=1, le=7 * 86_400,
+                                    description="Release the hold after this long if no usage settles it.")
+
+
+class ReservationOut(BaseModel):
+    reservation_id: str
+    amount: Money
+    currency: str
+    expires_at: datetime
+    budgets: list[str] = Field(description="Ids of the budgets the amount is held against.")
+
+
+class BudgetRefusal(BaseModel):
+    budget_id: str
+    name: str
+    limit: Money
+    spent: Money
+    reserved: Money
+    remaining: Money
+
+
+class ReservationRefused(BaseModel):
+    """402: the call would pass a blocking budget."""
+
+    detail: str
+    amount: Money
+    currency: str
+    refused_by: list[BudgetRefusal]
