@@ -99,6 +99,7 @@ export const SCOPE_KINDS = ["tenant", "user", "session", "api_key", "attribute"]
 export const PERIODS = ["day", "week", "month", "lifetime"] as const;
 export const ACTIONS = ["notify", "block"] as const;
 export const ALERT_KINDS = ["budget.threshold", "budget.forecast"] as const;
+export const SERVICES = ["text", "image", "video", "speech", "audio", "embedding", "other"] as const;
 
 export type ScopeKind = (typeof SCOPE_KINDS)[number];
 export type BudgetPeriod = (typeof PERIODS)[number];
