@@ -1,0 +1,46 @@
+import type { AlertFeed } from "../alerts/useAlerts";
+import { formatPercent, formatTime, type Locale, type Translate } from "../i18n";
+import { formatMoney } from "../money";
+
+/** The tenant's alerts, newest first; one just pushed is highlighted for a moment. */
+export function AlertsFeed({ feed, locale, t }: { feed: AlertFeed; locale: Locale; t: Translate }) {
+  return (
+    <section className="panel" data-testid="alerts-panel">
+      <h2 className="alerts__heading">
+        {t("alerts")}
+        <span className={`live${feed.connected ? " live--on" : ""}`} data-testid="alerts-live">
+          <span className="live__dot" aria-hidden="true" />{feed.connected ? t("live") : t("connecting")}
+        </span>
+      </h2>
+      {feed.alerts.length === 0 ? (
+        <p className="muted">{t("noAlerts")}</p>
+      ) : (
+        <ul className="alerts" data-testid="alerts">
+          {feed.alerts.map((alert) => {
+            const fresh = feed.fresh.has(alert.alert_id);
+            const budget = alert.budget;
+            return (
+              <li key={alert.alert_id} className={`alert alert--${alert.kind.replace(".", "-")}${fresh ? " alert--fresh" : ""}`}
+                  data-testid="alert" data-alert-id={alert.alert_id} data-kind={alert.kind}
+                  data-arrived={feed.pushed.has(alert.alert_id) ? "push" : "list"}>
+                <span className="alert__kind">{t(`alertKind.${alert.kind}`)}</span>
+                <div className="alert__body">
+                  <bdi className="alert__title">{alert.title}</bdi>
+                  {budget && (
+                    <span className="alert__budget">
+                      {t("budget")}: <bdi>{budget.name}</bdi> · <bdi>{formatMoney(budget.spent, budget.currency)}</bdi>{" "}
+                      {t("of")} <bdi>{formatMoney(budget.limit, budget.currency)}</bdi>
+                      {budget.threshold && <> · {formatPercent(Number(budget.threshold), locale)}</>}
+                    </span>
+                  )}
+                  <time className="muted" dateTime={alert.raised_at}>{formatTime(alert.raised_at, locale)}</time>
+                </div>
+                {fresh && <span className="alert__new">{t("newAlert")}</span>}
+              </li>
+            );
+          })}
+        </ul>
+      )}
+    </section>
+  );
+}
