@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     # for a batch to fill: its table writes are merged per batch (stream/batch.py).
     worker_batch_size: int = Field(default=1000, ge=1)
     worker_batch_seconds: float = Field(default=0.02, gt=0)
+    # Off: the worker reports no spend to budgets and decides no reservations (benchmarks).
+    budgets_enabled: bool = True
     # Budget decisions wait at most this long for more commands to decide together.
     budget_batch_seconds: float = Field(default=0.002, gt=0)
     # An unsettled reservation's hold is released after this long (seconds).

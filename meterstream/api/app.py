@@ -15,9 +15,10 @@ from fastapi.staticfiles import StaticFiles
 from meterstream.api.errors import ApiError, InvalidRequest, Unauthorized
 from meterstream.api.metrics import ApiMetrics
 from meterstream.api.models import Problem
-from meterstream.api.routes import pricing, reports, sessions, system, usage
+from meterstream.api.routes import budgets, pricing, reports, sessions, system, usage
 from meterstream.api.services import Services
 from meterstream.api.settings import ApiSettings
+from meterstream.budgets.client import BudgetOwnerUnavailable
 from meterstream.errors import InvalidUsageEvent
 from meterstream.settings import Settings
 
@@ -70,6 +71,10 @@ def create_app(settings: Settings, api_settings: ApiSettings | None = None) -> F
         errors = error.errors if isinstance(error, InvalidRequest) else None
         return _problem(error.status, str(error), errors, headers)
 
+    @app.exception_handler(BudgetOwnerUnavailable)
+    async def budget_owner_unavailable(request: Request, error: BudgetOwnerUnavailable) -> JSONResponse:
+        return _problem(503, str(error))
+
     @app.exception_handler(InvalidUsageEvent)
     async def invalid_event(request: Request, error: InvalidUsageEvent) -> JSONResponse:
         return _problem(422, "invalid usage event", error.errors)
@@ -79,7 +84,7 @@ def create_app(settings: Settings, api_settings: ApiSettings | None = None) -> F
         errors = [{"field": _field(item["loc"]), "reason": item["msg"]} for item in error.errors()]
         return _problem(422, "invalid request", errors)
 
-    for router in (sessions.router, usage.router, pricing.router, reports.router, system.router):
+    for router in (sessions.router, usage.router, pricing.router, reports.router, budgets.router, system.router):
         app.include_router(router)
 
     # The dashboard: index.html at `/`, its bundle under /assets. Not a catch-all mount at

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 
@@ -42,6 +43,18 @@ class WorkerClient:
         if response.status_code != 200:
             raise UpstreamUnavailable(f"the metering worker answered {response.status_code} for session {session_id}")
         return response.content
+
+    async def budget_state(self, tenant_id: str) -> dict[str, Any] | None:
+        """The tenant's budget state as the worker's ledger holds it; None if it has none."""
+        try:
+            response = await self._http.get(f"/budgets/{tenant_id}")
+        except httpx.HTTPError as error:
+            raise UpstreamUnavailable(f"the metering worker at {self.worker_url} did not answer: {error!r}") from None
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise UpstreamUnavailable(f"the metering worker answered {response.status_code} for budgets")
+        return response.json()
 
     async def session_totals(self, session_id: str) -> SessionTotals | None:
         body = await self.session_totals_json(session_id)

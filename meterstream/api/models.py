@@ -360,8 +360,19 @@ class BudgetOut(BaseModel):
     status: BudgetStatusOut
 
 
+class ReservationCounts(BaseModel):
+    """Reservations the tenant's usage settled, those that expired, and usage whose
+    `reservation_id` named no held reservation (metered all the same)."""
+
+    settled: int = 0
+    expired: int = 0
+    unknown_settlements: int = 0
+    expired_settlements: int = 0
+
+
 class BudgetList(BaseModel):
     budgets: list[BudgetOut]
+    reservations: ReservationCounts = ReservationCounts()
 
 
 class ReservationIn(EstimateIn):

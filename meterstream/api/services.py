@@ -15,6 +15,7 @@ from meterstream.api.publisher import UsagePublisher
 from meterstream.api.settings import ApiSettings
 from meterstream.api.store import ApiStore
 from meterstream.api.warehouse import Warehouse
+from meterstream.budgets.client import BudgetClient
 from meterstream.settings import Settings
 from meterstream.sinks.clickhouse import connect, migrate
 
@@ -32,6 +33,7 @@ class Services:
     publisher: UsagePublisher
     worker: WorkerClient
     live: LiveHub
+    budgets: BudgetClient
 
     @classmethod
     def start(cls, settings: Settings, api: ApiSettings, metrics: ApiMetrics) -> Services:
@@ -43,14 +45,16 @@ class Services:
         publisher = UsagePublisher(settings, api.publish_timeout_seconds)
         worker = WorkerClient(settings.worker_url)
         live = LiveHub(worker, api.live_poll_seconds)
+        budgets = BudgetClient(settings)
         log.info("API services up: state %s, ClickHouse %s (%s), worker %s", store.path,
                  settings.clickhouse_url, settings.clickhouse_database, settings.worker_url)
-        return cls(settings, api, metrics, store, pricing, warehouse, publisher, worker, live)
+        return cls(settings, api, metrics, store, pricing, warehouse, publisher, worker, live, budgets)
 
     async def close(self) -> None:
         await self.live.close()
         await self.worker.close()
         self.publisher.close()
+        self.budgets.close()
 
 
 def get_services(request: Request) -> Services:

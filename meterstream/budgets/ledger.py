@@ -259,7 +259,7 @@ class BudgetLedger:
         for item in command["items"]:
             if item.get("reservation_id"):
                 self._forget_hold_unless_held(item["reservation_id"])
-        return [Output("alert", command["tenant"], alert)
+        return [Output("alert", command["tenant"], {k: v for k, v in alert.items() if k != "position"})
                 for entry in state["budgets"].values() for period in entry["periods"].values()
                 for alert in period["alerts"] if alert["position"] == position]
 

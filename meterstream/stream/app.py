@@ -11,11 +11,13 @@ from datetime import timedelta
 from typing import NoReturn
 
 import faust
+import orjson
 from aiokafka.partitioner import murmur2
 from faust.streams import _current_event, current_event
 from faust.types import TP
 from faust.web import Request, Response, View
 
+from meterstream.budgets.agent import EXPIRE_EVERY_SECONDS, BudgetAgent, spend_commands
 from meterstream.failpoints import failpoint
 from meterstream.metrics import CONTENT_TYPE, CounterCollector, exposition, registry_of
 from meterstream.pricing import Pricer, load_catalog, load_tenants
@@ -102,6 +104,11 @@ def create_app(settings: Settings) -> faust.App:
         extra_topic_configs=seen_events_changelog_config(settings),
     )
     held_tables = [BatchedTable(table, current_event, make_current) for table in (sessions, seen, ledger, positions)]
+    budget_table = app.Table("budgets", partitions=settings.topic_partitions, key_type=str)
+    budgets = BudgetAgent(app, settings, budget_table, BatchedTable(budget_table, current_event, make_current),
+                          on_sent=stop_unless_delivered)
+    budget_commands = app.topic(settings.topic_budget_commands, key_type=bytes, value_type=bytes,
+                                key_serializer="raw", value_serializer="raw", partitions=settings.topic_partitions)
     held_sessions, held_seen, held_ledger, held_positions = held_tables
     processor = MeteringProcessor(
         Pricer(load_catalog(settings.catalog), load_tenants(settings.tenant_pricing_file)), held_sessions, held_seen,
@@ -142,7 +149,7 @@ def create_app(settings: Settings) -> faust.App:
                 await stream.ack(event)
 
     async def meter_batch(batch: list[faust.types.EventT]) -> None:
-        outcomes = []
+        outcomes: list[tuple[Outcome, faust.types.Message]] = []
         for event in batch:
             message = event.message
             make_current(event)
@@ -156,11 +163,45 @@ def create_app(settings: Settings) -> faust.App:
         failpoint("worker.after_state")
         for outcome, message in outcomes:
             await publish(outcome, message)
+        if settings.budgets_enabled:
+            await report_spend(outcomes)
         failpoint("worker.after_send")
+
+    async def report_spend(outcomes: list[tuple[Outcome, faust.types.Message]]) -> None:
+        """Every priced record, replays included, goes to its tenant's budget owner: the
+        ledger counts a source offset once, and a replay may be the only time it is sent."""
+        metered = [(outcome.priced, f"{message.topic}:{message.partition}", message.offset)
+                   for outcome, message in outcomes if outcome.priced is not None]
+        for command in spend_commands(metered):
+            delivery = await app.producer.send(settings.topic_budget_commands, command["tenant"].encode(),
+                                               orjson.dumps(command), None, None, None)
+            delivery.add_done_callback(stop_unless_delivered)
+
+    if settings.budgets_enabled:
+        # The budget owner: concurrency=1 and explicit acks, as the metering agent.
+        @app.agent(budget_commands, concurrency=1)
+        async def decide_budgets(stream: faust.Stream) -> None:
+            async for batch in stream.noack_take(settings.worker_batch_size, settings.budget_batch_seconds):
+                try:
+                    await budgets.apply_batch(batch, make_current)
+                except Exception:
+                    stop_for_replay("applying budget commands failed", exc_info=True)
+                for event in batch:
+                    await stream.ack(event)
+
+        @app.timer(EXPIRE_EVERY_SECONDS)
+        async def expire_holds() -> None:
+            await budgets.send_expiries()
 
     registry = registry_of(CounterCollector(
         "meterstream_worker_messages", "Messages metered by this worker since it started, by outcome.",
         ("tenant", "partition", "outcome"), lambda: processor.counts,
+    ), CounterCollector(
+        "meterstream_budget_commands", "Budget commands applied by this worker since it started, by kind.",
+        ("tenant", "kind"), lambda: budgets.commands,
+    ), CounterCollector(
+        "meterstream_alerts_raised", "Alerts raised by this worker since it started, by kind.",
+        ("tenant", "kind"), lambda: budgets.alerts,
     ))
 
     def active_here(session_id: str) -> bool:
@@ -192,6 +233,16 @@ def create_app(settings: Settings) -> faust.App:
     class LedgerView(View):
         async def get(self, request: Request) -> Response:
             return self.json(processor.ledger_by_tenant())
+
+    @app.page("/budgets/{tenant_id}")
+    class BudgetsView(View):
+        """A tenant's budget state as the ledger holds it (the API computes its views from it)."""
+
+        async def get(self, request: Request, tenant_id: str) -> Response:
+            state = budgets.tenant_state(tenant_id)
+            if state is None:
+                return self.json({"detail": f"no budgets for tenant {tenant_id}"}, status=404)
+            return self.bytes(orjson.dumps(state), content_type="application/json")
 
     @app.page("/metrics")
     class MetricsView(View):

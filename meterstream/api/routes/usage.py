@@ -17,18 +17,19 @@ from meterstream.schemas import UsageEvent, parse_usage_event
 router = APIRouter(prefix="/v1/usage", tags=["usage"])
 
 
-def _tenant_mismatch(caller: Caller, tenant_id: object) -> dict[str, str] | None:
-    if tenant_id is None or tenant_id == caller.tenant_id:
-        return None
-    return {"field": "tenant_id", "reason": "does not match the API key's tenant (leave it out)"}
+def _mismatches(caller: Caller, item: dict[str, Any]) -> list[dict[str, str]]:
+    """Fields the API key decides: a client may leave them out, but not contradict them."""
+    return [{"field": name, "reason": "does not match the API key's (leave it out)"}
+            for name, value in (("tenant_id", caller.tenant_id), ("api_key_id", caller.key_id))
+            if item.get(name) is not None and item[name] != value]
 
 
 def as_event(caller: Caller, item: dict[str, Any]) -> UsageEvent:
     """Validate one raw item as the caller's usage event; InvalidUsageEvent names the fields."""
-    mismatch = _tenant_mismatch(caller, item.get("tenant_id"))
-    if mismatch is not None:
-        raise InvalidUsageEvent([mismatch])
-    return parse_usage_event({**item, "tenant_id": caller.tenant_id})
+    mismatches = _mismatches(caller, item)
+    if mismatches:
+        raise InvalidUsageEvent(mismatches)
+    return parse_usage_event({**item, "tenant_id": caller.tenant_id, "api_key_id": caller.key_id})
 
 
 async def _admit(services: Services, caller: Caller, event: UsageEvent) -> None:
