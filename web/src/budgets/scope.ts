@@ -5,17 +5,20 @@ import type { Translate } from "../i18n";
 export interface ScopePart {
   /** Translated word for what is counted ("user", "model"). */
   label: string;
-  /** The id it names, shown as is (null for "all usage"). */
+  /** What it names (null for "all usage"). */
   value: string | null;
+  /** Whether `value` is an id, shown as is, rather than a translated word. */
+  isId: boolean;
 }
 
 export function scopeParts(scope: BudgetScope, t: Translate): ScopePart[] {
   const parts: ScopePart[] = [];
-  if (scope.kind === "tenant") parts.push({ label: t("scope.tenant"), value: null });
-  else if (scope.kind === "attribute") parts.push({ label: t("scope.attribute"), value: `${scope.attribute} = ${scope.value}` });
-  else parts.push({ label: t(`scope.${scope.kind}`), value: scope.value ?? "" });
-  if (scope.service) parts.push({ label: t("scope.service"), value: t(`service.${scope.service}`) });
-  if (scope.model) parts.push({ label: t("scope.model"), value: scope.model });
+  if (scope.kind === "tenant") parts.push({ label: t("scope.tenant"), value: null, isId: false });
+  else if (scope.kind === "attribute") {
+    parts.push({ label: t("scope.attribute"), value: `${scope.attribute} = ${scope.value}`, isId: true });
+  } else parts.push({ label: t(`scope.${scope.kind}`), value: scope.value ?? "", isId: true });
+  if (scope.service) parts.push({ label: t("scope.service"), value: t(`service.${scope.service}`), isId: false });
+  if (scope.model) parts.push({ label: t("scope.model"), value: scope.model, isId: true });
   return parts;
 }
 

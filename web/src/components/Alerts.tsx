@@ -22,6 +22,7 @@ export function AlertsFeed({ feed, locale, t }: { feed: AlertFeed; locale: Local
             return (
               <li key={alert.alert_id} className={`alert alert--${alert.kind.replace(".", "-")}${fresh ? " alert--fresh" : ""}`}
                   data-testid="alert" data-alert-id={alert.alert_id} data-kind={alert.kind}
+                  data-budget-id={budget?.budget_id} data-threshold={budget?.threshold ?? undefined}
                   data-arrived={feed.pushed.has(alert.alert_id) ? "push" : "list"}>
                 <span className="alert__kind">{t(`alertKind.${alert.kind}`)}</span>
                 <div className="alert__body">

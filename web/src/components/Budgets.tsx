@@ -4,7 +4,7 @@ import type { ApiClient, Budget } from "../api";
 import { budgetBar } from "../budgets/progress";
 import { scopeParts } from "../budgets/scope";
 import { formatCount, formatPercent, formatPeriod, formatTime, type Locale, type Translate } from "../i18n";
-import { formatMoney } from "../money";
+import { compareMoney, formatMoney } from "../money";
 import { useVisibleInterval } from "../useVisibleInterval";
 import { BudgetForm } from "./BudgetForm";
 
@@ -78,7 +78,7 @@ export function BudgetCard({ budget, locale, t, onDelete }: {
         {scopeParts(budget.scope, t).map((part, i) => (
           <span key={i}>
             {i > 0 && " · "}
-            {part.label}{part.value !== null && <> <bdi className="budget__id">{part.value}</bdi></>}
+            {part.label}{part.value !== null && <> <bdi className={part.isId ? "budget__id" : undefined}>{part.value}</bdi></>}
           </span>
         ))}
       </p>
@@ -108,7 +108,9 @@ export function BudgetCard({ budget, locale, t, onDelete }: {
       <dl className="figures">
         <div><dt>{t("spent")}</dt><dd data-testid="budget-spent">{money(status.spent)}</dd></div>
         <div><dt><span className="swatch swatch--reserved" aria-hidden="true" />{t("reserved")}</dt><dd>{money(status.reserved)}</dd></div>
-        <div><dt>{t("remaining")}</dt><dd>{money(status.remaining)}</dd></div>
+        <div className={compareMoney(status.remaining, "0") < 0 ? "figures__over" : undefined}>
+          <dt>{t("remaining")}</dt><dd>{money(status.remaining)}</dd>
+        </div>
         <div><dt>{t("limit")}</dt><dd>{money(budget.limit)}</dd></div>
       </dl>
       {(status.projected_spend || status.runs_out_at || status.unpriced_operations > 0) && (
