@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from confluent_kafka import KafkaError, Message, Producer
 
+from meterstream.producers.reservations import Reservation, planned_event, reserve
 from meterstream.producers.spool import Spool, read_records
 from meterstream.schemas import UsageEvent, parse_usage_event
 from meterstream.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from meterstream.budgets.client import BudgetClient
+    from meterstream.pricing import Pricer
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +45,8 @@ class UsageEmitter:
         self._replayer = threading.Thread(target=self._replay_loop, args=(replay_interval,),
                                           name="meterstream-spool-replay", daemon=True)
         self._replayer.start()
+        self._budgets: BudgetClient | None = None  # made on the first reserve()
+        self._pricer: Pricer | None = None
 
     def emit(self, event: UsageEvent | dict[str, Any]) -> UsageEvent:
         """Validate and enqueue one event; returns it (with its generated event_id).
@@ -49,6 +57,22 @@ class UsageEmitter:
             event = parse_usage_event(event)
         self.send_raw(event.session_id.encode(), event.model_dump_json().encode())
         return event
+
+    def reserve(self, model: str, usage: dict[str, Any], *, tenant_id: str, session_id: str,
+                ttl: timedelta | None = None, **fields: Any) -> Reservation:
+        """Hold budget for a planned call; see meterstream.producers.reservations.
+
+        Raises BudgetExceeded when a blocking budget has no room, InvalidUsageEvent for a bad plan.
+        """
+        from meterstream.budgets.client import BudgetClient
+        from meterstream.pricing import Pricer, load_catalog, load_tenants
+
+        if self._budgets is None:
+            self._budgets = BudgetClient(self._settings)
+            self._pricer = Pricer(load_catalog(self._settings.catalog), load_tenants(self._settings.tenant_pricing_file))
+        planned = planned_event(model, usage, tenant_id=tenant_id, session_id=session_id, **fields)
+        return reserve(self, self._budgets, self._pricer, planned,
+                       ttl or timedelta(seconds=self._settings.reservation_ttl_seconds))
 
     def send_raw(self, key: bytes | None, value: bytes) -> None:
         """Enqueue bytes as they are (replays, and tests that send malformed input)."""
@@ -122,6 +146,8 @@ class UsageEmitter:
             log.warning("%d usage events were undelivered at close; spooled in %s", remaining,
                         self.spool.directory)
         self.spool.seal()
+        if self._budgets is not None:
+            self._budgets.close()
 
     def __enter__(self) -> UsageEmitter:
         return self

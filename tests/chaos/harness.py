@@ -21,7 +21,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from datetime import UTC, datetime
+from decimal import Decimal
+
 from confluent_kafka import Consumer, TopicPartition
+
+from meterstream.budgets import commands
+from meterstream.budgets.client import BudgetClient
+from meterstream.budgets.ledger import budget_status
+from meterstream.schemas.budgets import BudgetDefinition, BudgetPeriod
 
 from meterstream.devstack import ensure_topics, free_port
 from meterstream.devstack.pipeline import terminate
@@ -30,9 +38,10 @@ from meterstream.reconcile import read_topic
 from meterstream.producers.workload import studio_workload
 from meterstream.schemas import UsageEvent
 from meterstream.settings import Settings, settings_env
-from tests.expectations import MALFORMED
+from tests.expectations import MALFORMED, expected_cost
 
 FAILPOINT_EXIT = 137
+CHAOS_BUDGET = "chaos-lifetime"
 
 
 class Supervised:
@@ -158,6 +167,7 @@ class ChaosRun:
         """Send `events` events, 10% of them twice and 2% malformed messages, over `seconds`."""
         workload = list(studio_workload(events, sessions=sessions, seed=self.rng.randrange(1 << 30)))
         plan: list[UsageEvent | bytes] = list(workload)
+        self.define_budgets(workload)
         resent = self.rng.sample(workload, events // 10)
         soon, late = resent[: len(resent) // 2], resent[len(resent) // 2:]
         for event in soon:  # re-sent a little later in the stream
@@ -187,6 +197,32 @@ class ChaosRun:
         thread = threading.Thread(target=send, name="chaos-producer")
         thread.start()
         return thread
+
+    # -- budgets -------------------------------------------------------------------------------
+
+    def define_budgets(self, workload: list[UsageEvent]) -> None:
+        """A lifetime budget per tenant whose limit is exactly what its events cost: its 50, 80
+        and 100 % thresholds are crossed during the stream, the last one by the last event."""
+        limits: dict[str, Decimal] = {}
+        for event in workload:
+            limits[event.tenant_id] = limits.get(event.tenant_id, Decimal(0)) + expected_cost(event)
+        now = datetime.now(UTC)
+        with BudgetClient(self.settings) as client:
+            for tenant_id, limit in limits.items():
+                client.ask(commands.define(BudgetDefinition(
+                    budget_id=CHAOS_BUDGET, tenant_id=tenant_id, name="chaos", period=BudgetPeriod.LIFETIME,
+                    limit=limit, created_at=now, updated_at=now)))
+        self.budget_limits = limits
+
+    def budget_figures(self, tenant_id: str) -> dict:
+        """The chaos budget's figures from the worker whose copy is the most advanced (another
+        may hold a standby copy)."""
+        states = [_get_json(f"{url}/budgets/{tenant_id}") for url in self.worker_urls]
+        state = max(states, key=lambda s: sum(s["offsets"].values()))
+        return budget_status(state["budgets"][CHAOS_BUDGET], datetime.now(UTC))
+
+    def alerts(self) -> list[dict]:
+        return [json.loads(m.value()) for m in read_topic(self.settings, self.settings.topic_alerts, "chaos-alerts")]
 
     # -- settling and checking -----------------------------------------------------------------
 

@@ -48,6 +48,15 @@ def assert_exactly_once(chaos: ChaosRun) -> None:
         assert (row["images"], Decimal(row["video_seconds"]), row["characters"]) == (
             want.images, want.video_seconds, want.characters)
 
+    for tenant_id, limit in chaos.budget_limits.items():
+        figures = chaos.budget_figures(tenant_id)
+        assert (figures["spent"], figures["reserved"]) == (limit, 0), tenant_id
+        assert figures["operations"] == sum(e.operations for e in expected.values())
+        assert figures["thresholds_crossed"] == [50, 80, 100]
+    alerts = {alert["alert_id"]: alert for alert in chaos.alerts()}  # a replay may raise one again
+    assert sorted((a["tenant_id"], Decimal(a["budget"]["threshold"])) for a in alerts.values()) == sorted(
+        (tenant_id, Decimal(t)) for tenant_id in chaos.budget_limits for t in (50, 80, 100))
+
     dead = read_dead_letters(chaos.settings)
     by_position = {record.source: record.value or b"" for record in dead}  # a replay may repeat one
     assert sorted(by_position.values()) == sorted(chaos.sent.malformed)
