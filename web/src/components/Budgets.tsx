@@ -115,7 +115,11 @@ export function BudgetCard({ budget, locale, t, onDelete }: {
       </dl>
       {(status.projected_spend || status.runs_out_at || status.unpriced_operations > 0) && (
         <p className="budget__forecast">
-          {status.projected_spend && <span>{t("projected")}: {money(status.projected_spend)}</span>}
+          {status.projected_spend && (
+            <span className={compareMoney(status.projected_spend, budget.limit) > 0 ? "budget__projected--over" : undefined}>
+              {t("projected")}: {money(status.projected_spend)}
+            </span>
+          )}
           {status.runs_out_at && <span className="budget__runs-out">{t("runsOut")} <bdi>{formatTime(status.runs_out_at, locale)}</bdi></span>}
           {status.unpriced_operations > 0 && (
             <span className="badge-unpriced" title={t("unpricedHint")} data-testid="budget-unpriced">
