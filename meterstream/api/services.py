@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
 
+from meterstream.alerts.runner import AlertsThread
+from meterstream.alerts.store import AlertStore
 from meterstream.api.live import LiveHub, WorkerClient
 from meterstream.api.metrics import ApiMetrics
 from meterstream.api.pricing import PricingAdapter
@@ -32,6 +35,8 @@ class Services:
     publisher: UsagePublisher
     worker: WorkerClient
     live: LiveHub
+    alerts: AlertStore
+    alerts_thread: AlertsThread | None
 
     @classmethod
     def start(cls, settings: Settings, api: ApiSettings, metrics: ApiMetrics) -> Services:
@@ -43,11 +48,17 @@ class Services:
         publisher = UsagePublisher(settings, api.publish_timeout_seconds)
         worker = WorkerClient(settings.worker_url)
         live = LiveHub(worker, api.live_poll_seconds)
+        alerts = AlertStore(api.state_file(settings))
+        alerts_thread = None
+        if api.alerts_enabled:
+            alerts_thread = AlertsThread(settings, alerts.path, api.delivery_options(), metrics.alerts).start()
         log.info("API services up: state %s, ClickHouse %s (%s), worker %s", store.path,
                  settings.clickhouse_url, settings.clickhouse_database, settings.worker_url)
-        return cls(settings, api, metrics, store, pricing, warehouse, publisher, worker, live)
+        return cls(settings, api, metrics, store, pricing, warehouse, publisher, worker, live, alerts, alerts_thread)
 
     async def close(self) -> None:
+        if self.alerts_thread is not None:
+            await asyncio.to_thread(self.alerts_thread.stop)
         await self.live.close()
         await self.worker.close()
         self.publisher.close()

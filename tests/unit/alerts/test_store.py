@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from meterstream.alerts.store import AlertStore, Attempt, Outcome
-from tests.unit.alerts.factory import threshold_alert
+from tests.alerting import threshold_alert
 
 T0 = datetime(2026, 5, 1, 12, tzinfo=UTC)
 
