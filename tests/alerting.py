@@ -12,20 +12,15 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TypeVar
 
 from confluent_kafka import Producer
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from meterstream.schemas.alerts import AlertEvent, AlertKind, AlertRecord, BudgetAlert, alert_id
-
-T = TypeVar("T")
-
 
 def threshold_alert(tenant: str, threshold: int = 80, budget: str = "bud_1", spent: str = "80.000123") -> AlertRecord:
     start = datetime(2026, 5, 1, tzinfo=UTC)
@@ -152,15 +147,3 @@ def produce_alerts(bootstrap: str, topic: str, records: list[AlertRecord] | list
         else:
             producer.produce(topic, key=key.encode(), value=record)
     assert producer.flush(30) == 0, "the broker did not take the alert records"
-
-
-def eventually(probe: Callable[[], T | None], timeout: float = 30.0, what: str = "condition") -> T:
-    """Poll `probe` until it returns something truthy; fail naming `what` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)

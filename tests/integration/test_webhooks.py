@@ -26,8 +26,8 @@ from meterstream.alerts.store import AlertStore, Delivery
 from meterstream.devstack import KafkaBroker, free_port, isolated_settings
 from meterstream.schemas.alerts import AlertRecord
 from meterstream.settings import Settings
-from tests.alerting import Receiver, eventually, new_tenant, produce_alerts, threshold_alert
-from tests.conftest import unique_name
+from tests.alerting import Receiver, new_tenant, produce_alerts, threshold_alert
+from tests.conftest import eventually, unique_name
 
 pytestmark = pytest.mark.integration
 
