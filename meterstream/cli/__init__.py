@@ -7,12 +7,12 @@ import logging
 import signal
 import sys
 
-from meterstream.cli import kafka, keys, pipeline, pricing, reports, usage
+from meterstream.cli import alerts, kafka, keys, pipeline, pricing, reports, usage
 from meterstream.cli.common import Handler, console
 from meterstream.errors import MeterstreamError
 from meterstream.settings import get_settings
 
-GROUPS = (kafka, pipeline, usage, reports, keys, pricing)
+GROUPS = (kafka, pipeline, usage, reports, keys, alerts, pricing)
 
 
 def build_parser() -> argparse.ArgumentParser:
