@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from meterstream.alerts.delivery import DeliveryLoop, DeliveryOptions
@@ -68,11 +69,7 @@ class AlertsThread:
 
     def _run_relay(self) -> None:
         assert self.relay is not None
-        try:
-            self.relay.run(self._stop_relay)
-        except BaseException as error:  # noqa: BLE001 - surfaced to the owner via .error
-            log.exception("the alerts relay stopped")
-            self.error = error
+        self._surfacing("the alerts relay", lambda: self.relay.run(self._stop_relay))  # type: ignore[union-attr]
 
     def _run_delivery(self) -> None:
         async def main() -> None:
@@ -83,12 +80,17 @@ class AlertsThread:
             await self._delivery.run(self._stop_delivery)
 
         try:
-            asyncio.run(main())
-        except BaseException as error:  # noqa: BLE001 - surfaced to the owner via .error
-            log.exception("webhook delivery stopped")
-            self.error = error
+            self._surfacing("webhook delivery", lambda: asyncio.run(main()))
         finally:
             self._loop_ready.set()
+
+    def _surfacing(self, what: str, run: Callable[[], object]) -> None:
+        """Run a thread's body; if it dies, log it and keep the error for the owner (.error)."""
+        try:
+            run()
+        except BaseException as error:  # noqa: BLE001 - surfaced to the owner via .error
+            log.exception("%s stopped", what)
+            self.error = error
 
     def __enter__(self) -> AlertsThread:
         return self.start()

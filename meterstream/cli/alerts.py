@@ -58,16 +58,14 @@ def _webhooks(args: argparse.Namespace, settings: Settings) -> int:
     elif args.action == "list":
         for w in store.list_webhooks(args.tenant):
             print(f"{w.webhook_id}\t{w.tenant_id}\t{w.url}\t{w.description}\t{w.created_at:%Y-%m-%d %H:%M}")
+    elif store.get_webhook(args.webhook_id) is None:
+        console.print(f"no webhook {args.webhook_id} in {store.path}")
+        return 4
     elif args.action == "delete":
         webhook = store.delete_webhook(args.webhook_id)
-        if webhook is None:
-            console.print(f"no webhook {args.webhook_id} in {store.path}")
-            return 4
+        assert webhook is not None
         console.print(f"webhook {webhook.webhook_id} of tenant {webhook.tenant_id} deleted")
     else:
-        if store.get_webhook(args.webhook_id) is None:
-            console.print(f"no webhook {args.webhook_id} in {store.path}")
-            return 4
         for d in store.deliveries(args.webhook_id):
             print(f"{d.alert_id}\t{d.status}\ttries {d.attempts}\t{d.last_status_code or '-'}\t{d.last_error or ''}")
             for t in d.tries:
