@@ -73,7 +73,7 @@ def test_the_tracker_shows_the_budget_left(budgets_run: dict) -> None:
     assert "تجاوز الميزانية" in after["text"]
 
 
-@pytest.mark.parametrize("name", ["budgets-en", "budgets-ar", "usage-ar"])
+@pytest.mark.parametrize("name", ["budgets-en", "budgets-ar", "usage-en", "usage-ar"])
 def test_nothing_overflows_a_phone_screen(budgets_run: dict, name: str) -> None:
     measured = budgets_run[f"overflow_{name}"]
     assert measured["scroll_width"] <= measured["client_width"] == 390, measured

@@ -5,8 +5,8 @@
 //   the page that crosses 50 %, and wait for the alert to be pushed into the feed (no
 //   reload) and the card to show what was spent; screenshots at 1400 and 390 px, checking
 //   nothing overflows at 390. The form: a limit the API refuses shows its error beside the
-//   field; a valid budget is created, then deleted after confirming. Then the same in
-//   Arabic, crossing 100 %.
+//   field; a valid budget is created, then deleted after confirming; the usage view at both
+//   widths. Then the same in Arabic, crossing 100 %, and the tracker showing the budget spent.
 // Inputs (environment): API_URL, API_KEY, BUDGET_ID, OUT_DIR, CHROMIUM. Prints one JSON
 // object with what the page showed on stdout.
 import { join } from "node:path";
@@ -136,6 +136,11 @@ await withBrowser(async (page, consoleErrors) => {
   await created.getByTestId("budget-delete-confirm").click();
   await created.waitFor({ state: "detached" });
   result.form_deleted = true;
+  await page.getByTestId("view-usage").click();
+  await page.waitForSelector('[data-testid="tracker-budget"]');
+  await screenshots(page, "usage-en", result);
+  await page.getByTestId("view-budgets").click();
+  await page.waitForSelector(card);
 
   // Arabic, right to left: usage that crosses 100 %, pushed again.
   await page.getByTestId("language-toggle").click();

@@ -15,7 +15,7 @@ const builtKeys = [
   ...SCOPE_KINDS.filter((kind) => kind !== "tenant").map((kind) => `valueLabel.${kind}`),
   ...PERIODS.map((period) => `period.${period}`),
   ...ACTIONS.flatMap((action) => [`action.${action}`, `actionHint.${action}`]),
-  ...ALERT_KINDS.map((kind) => `alertKind.${kind}`),
+  ...ALERT_KINDS.flatMap((kind) => [`alertKind.${kind}`, `alertTitle.${kind}`]),
 ];
 
 describe("i18n", () => {

@@ -130,6 +130,9 @@ const en = {
   remainingBudget: "Budget left",
   of: "of",
   overBudget: "Over budget",
+  listSeparator: " · ",
+  "alertTitle.budget.threshold": "“{name}” reached {threshold} of its {limit} limit: {spent} spent",
+  "alertTitle.budget.forecast": "“{name}” will run out on {date} at this rate ({limit} limit)",
 };
 
 export type MessageKey = keyof typeof en;
@@ -262,6 +265,9 @@ const ar: Record<MessageKey, string> = {
   remainingBudget: "المتبقي من الميزانية",
   of: "من",
   overBudget: "تجاوز الميزانية",
+  listSeparator: "، ", // a middle dot between Arabic digits reads as a zero (٠)
+  "alertTitle.budget.threshold": "بلغت «{name}» {threshold} من حدّها البالغ {limit}، وأُنفق {spent}",
+  "alertTitle.budget.forecast": "ستنفد «{name}» في {date} بهذا المعدل (الحد {limit})",
 };
 
 export const messages: Record<Locale, Record<MessageKey, string>> = { en, ar };
@@ -282,6 +288,11 @@ export function formatTime(iso: string | null, locale: Locale): string {
     dateStyle: "medium",
     timeStyle: "medium",
   }).format(new Date(iso));
+}
+
+/** A message with its {placeholders} filled in. */
+export function fill(template: string, values: Record<string, string>): string {
+  return template.replace(/\{(\w+)\}/g, (whole, name: string) => values[name] ?? whole);
 }
 
 /** A calendar date in UTC, where budget periods begin and end. */

@@ -1,6 +1,6 @@
+import { alertHeadline } from "../alerts/headline";
 import type { AlertFeed } from "../alerts/useAlerts";
-import { formatPercent, formatTime, type Locale, type Translate } from "../i18n";
-import { formatMoney } from "../money";
+import { formatTime, type Locale, type Translate } from "../i18n";
 
 /** The tenant's alerts, newest first; one just pushed is highlighted for a moment. */
 export function AlertsFeed({ feed, locale, t }: { feed: AlertFeed; locale: Locale; t: Translate }) {
@@ -26,12 +26,10 @@ export function AlertsFeed({ feed, locale, t }: { feed: AlertFeed; locale: Local
                   data-arrived={feed.pushed.has(alert.alert_id) ? "push" : "list"}>
                 <span className="alert__kind">{t(`alertKind.${alert.kind}`)}</span>
                 <div className="alert__body">
-                  <bdi className="alert__title">{alert.title}</bdi>
+                  <span className="alert__title" title={alert.title}>{alertHeadline(alert, locale, t)}</span>
                   {budget && (
                     <span className="alert__budget">
-                      {t("budget")}: <bdi>{budget.name}</bdi> · <bdi>{formatMoney(budget.spent, budget.currency)}</bdi>{" "}
-                      {t("of")} <bdi>{formatMoney(budget.limit, budget.currency)}</bdi>
-                      {budget.threshold && <> · {formatPercent(Number(budget.threshold), locale)}</>}
+                      {t("budget")}: <bdi>{budget.name}</bdi>{t("listSeparator")}{t(`action.${budget.action}`)}
                     </span>
                   )}
                   <time className="muted" dateTime={alert.raised_at}>{formatTime(alert.raised_at, locale)}</time>

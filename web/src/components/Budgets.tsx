@@ -101,7 +101,9 @@ export function BudgetCard({ budget, locale, t, onDelete }: {
         <span className="muted budget__alerts">
           {t("alertAt")}{" "}
           {bar.ticks.map((tick, i) => (
-            <span key={tick.threshold} className={tick.crossed ? "crossed" : undefined}>{i > 0 && " · "}{percent(tick.threshold)}</span>
+            <span key={tick.threshold} className={tick.crossed ? "crossed" : undefined}>
+              {i > 0 && t("listSeparator")}{percent(tick.threshold)}
+            </span>
           ))}
         </span>
       </p>
