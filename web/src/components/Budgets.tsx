@@ -63,7 +63,8 @@ export function BudgetCard({ budget, locale, t, onDelete }: {
   const [confirming, setConfirming] = useState(false);
   const bar = budgetBar(budget);
   const { status, currency } = budget;
-  const money = (value: string) => <bdi>{formatMoney(value, currency)}</bdi>;
+  // dir="ltr": "-$1.10" keeps its minus in front in Arabic too.
+  const money = (value: string) => <bdi dir="ltr">{formatMoney(value, currency)}</bdi>;
   const percent = (value: string) => formatPercent(Number(value), locale);
   return (
     <article className={`budget budget--${bar.level}`} data-testid="budget-card" data-budget-id={budget.budget_id}

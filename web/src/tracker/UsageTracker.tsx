@@ -126,8 +126,8 @@ function BudgetLeft({ budget, t }: { budget: Budget; t: Translate }) {
       <div className="ms-tracker__budget-row">
         <span className="ms-tracker__label">{level === "over" ? t("overBudget") : t("remainingBudget")} · <bdi>{budget.name}</bdi></span>
         <span className="ms-tracker__budget-figures">
-          <bdi className="ms-tracker__money">{formatMoney(remaining, budget.currency)}</bdi> {t("of")}{" "}
-          <bdi>{formatMoney(budget.limit, budget.currency)}</bdi>
+          <bdi className="ms-tracker__money" dir="ltr">{formatMoney(remaining, budget.currency)}</bdi> {t("of")}{" "}
+          <bdi dir="ltr">{formatMoney(budget.limit, budget.currency)}</bdi>
         </span>
       </div>
       <div className="ms-tracker__budget-bar" aria-hidden="true"><span style={{ inlineSize: `${share}%` }} /></div>
