@@ -1,13 +1,14 @@
-"""Budget alerts reach a webhook exactly once per threshold, through worker crashes and a
-receiver outage: the real broker, worker processes, the alert relay and delivery, and a
-real HTTP receiver that checks every signature with the `standardwebhooks` package."""
+"""Budgets through crashes, on the real broker and worker processes: alerts reach a webhook
+exactly once per threshold through worker kills and a receiver outage (the alert relay and
+delivery run here; a real HTTP receiver checks every signature with the `standardwebhooks`
+package), and holds survive a kill -9 of the worker."""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,7 +21,8 @@ from meterstream.alerts.store import AlertStore
 from meterstream.budgets import commands
 from meterstream.budgets.client import BudgetClient
 from meterstream.producers import UsageEmitter
-from meterstream.schemas.budgets import BudgetDefinition
+from meterstream.budgets.ledger import budget_status
+from meterstream.schemas.budgets import BudgetAction, BudgetDefinition, UsageFacts
 from tests.alerting import Receiver, new_tenant
 from tests.chaos.harness import ChaosRun
 from tests.conftest import eventually
@@ -103,3 +105,21 @@ def test_alerts_sent_while_the_receiver_is_down_for_10_s_arrive_once_each_afterw
     with Receiver(port=port) as back:
         back.route("/hook", secret, 200)
         assert_three_alerts_once_each(back, "/hook")
+
+
+def test_holds_survive_a_kill_9_of_the_worker_and_none_is_released_early(chaos: ChaosRun):
+    tenant = new_tenant()
+    now = datetime.now(UTC)
+    with BudgetClient(chaos.settings) as client:
+        client.ask(commands.define(BudgetDefinition(budget_id="tight", tenant_id=tenant, name="tight", limit=Decimal(1),
+                                                    action=BudgetAction.BLOCK, created_at=now, updated_at=now)))
+        facts = UsageFacts(session_id="s", service="text", model="gemini-2.5-flash")
+        held = [client.ask(commands.reserve(tenant, Decimal("0.3"), facts, timedelta(minutes=10))) for _ in range(3)]
+        assert [h["granted"] for h in held] == [True, True, True]
+        chaos.worker.kill()
+        chaos.faults.append("kill -9 worker")
+        # The restarted worker still holds 0.90 of the 1.00: the next 0.30 is refused, 0.10 fits.
+        assert client.ask(commands.reserve(tenant, Decimal("0.3"), facts, timedelta(minutes=10)))["granted"] is False
+        assert client.ask(commands.reserve(tenant, Decimal("0.1"), facts, timedelta(minutes=10)))["granted"] is True
+        figures = budget_status(client.tenant_state(tenant)["budgets"]["tight"], datetime.now(UTC))
+        assert (figures["reserved"], figures["remaining"]) == (Decimal("1.0"), 0)
