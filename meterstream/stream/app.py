@@ -12,9 +12,10 @@ from typing import NoReturn
 
 import faust
 import orjson
-from aiokafka.partitioner import murmur2
 from faust.streams import _current_event, current_event
+from faust.exceptions import SameNode
 from faust.types import TP
+from faust.web.exceptions import ServiceUnavailable
 from faust.web import Request, Response, View
 
 from meterstream.budgets.agent import EXPIRE_EVERY_SECONDS, BudgetAgent, spend_commands
@@ -26,6 +27,8 @@ from meterstream.stream.batch import BatchedTable
 from meterstream.stream.durable_commit import commit_only_sent_state
 from meterstream.stream.topics import seen_events_changelog_config
 from meterstream.stream.processor import MeteringProcessor, OffsetGap, Outcome
+from meterstream.stream.router import Router, stop_process
+from meterstream.stream.routing import RoutedItem, decode_routed, home_partition
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +91,8 @@ def stop_unless_delivered(delivery: asyncio.Future) -> None:
 def create_app(settings: Settings) -> faust.App:
     app = faust.App(settings.app_id, **app_config(settings))
     commit_only_sent_state(app)
-    events = app.topic(settings.topic_events, key_type=bytes, value_type=bytes, key_serializer="raw",
+    # The metering agent reads the router's output, never usage.events itself (routing.py).
+    routed = app.topic(settings.topic_routed, key_type=bytes, value_type=bytes, key_serializer="raw",
                        value_serializer="raw", partitions=settings.topic_partitions)
     window = timedelta(days=settings.dedup_window_days)
     sessions = app.Table("sessions", partitions=settings.topic_partitions, key_type=str)
@@ -115,17 +119,18 @@ def create_app(settings: Settings) -> faust.App:
         settings.topic_events, dedup_window=window, ledger=held_ledger, positions=held_positions,
     )
 
-    async def publish(outcome: Outcome, message: faust.types.Message) -> None:
+    async def publish(outcome: Outcome, item: RoutedItem) -> None:
         # Straight to the producer, not through Topic.send: Faust's channel machinery per
         # record cost more than metering the event (bench/, scenario 1 profile). Topics
         # exist before the worker starts (cli: ensure_topics), so nothing needs declaring.
-        where = f"{message.topic}[{message.partition}]@{message.offset}"
+        topic, _, partition = item.source.rpartition(":")
+        where = f"{topic}[{partition}]@{item.offset}"
         if outcome.priced is not None:
-            delivery = await app.producer.send(settings.topic_priced, message.key,
+            delivery = await app.producer.send(settings.topic_priced, outcome.priced.event.session_id.encode(),
                                                outcome.priced.model_dump_json().encode(), None, None, None)
         elif outcome.dead_letter is not None:
             log.warning("dead-lettered %s: %s", where, outcome.dead_letter.reason[:500])
-            delivery = await app.producer.send(settings.topic_dlq, message.key, message.value, None, None, {
+            delivery = await app.producer.send(settings.topic_dlq, item.key, item.value, None, None, {
                 DLQ_REASON_HEADER: outcome.dead_letter.reason.encode(),
                 DLQ_ERRORS_HEADER: json.dumps(outcome.dead_letter.errors).encode(),
                 DLQ_SOURCE_HEADER: where.encode(),
@@ -137,7 +142,7 @@ def create_app(settings: Settings) -> faust.App:
 
     # concurrency=1: with more, Faust can commit past a message still in flight (faust #606).
     # noack_take: the batch is acked by hand, only once its state and records are handed on.
-    @app.agent(events, concurrency=1)
+    @app.agent(routed, concurrency=1)
     async def meter(stream: faust.Stream) -> None:
         async for batch in stream.noack_take(settings.worker_batch_size, settings.worker_batch_seconds):
             try:
@@ -149,29 +154,35 @@ def create_app(settings: Settings) -> faust.App:
                 await stream.ack(event)
 
     async def meter_batch(batch: list[faust.types.EventT]) -> None:
-        outcomes: list[tuple[Outcome, faust.types.Message]] = []
+        outcomes: list[tuple[Outcome, RoutedItem, str]] = []
         for event in batch:
             message = event.message
             make_current(event)
             failpoint("worker.before_process")
+            here = f"{message.topic}:{message.partition}"
             try:
-                outcomes.append((processor.process(message.value, message.partition, message.offset), message))
+                for item in decode_routed(message.value):
+                    outcome = processor.process(item.value, message.partition, message.offset, item.source, item.offset)
+                    outcomes.append((outcome, item, here))
             except OffsetGap as gap:  # nothing from here on may be acked
                 stop_for_replay(str(gap), exit_code=75)
+            except (ValueError, KeyError, TypeError) as error:  # only the router writes there
+                log.critical("unreadable routed message %s@%d skipped: %r", here, message.offset, error)
         for table in held_tables:
             table.flush()
         failpoint("worker.after_state")
-        for outcome, message in outcomes:
-            await publish(outcome, message)
+        for outcome, item, _ in outcomes:
+            await publish(outcome, item)
         if settings.budgets_enabled:
             await report_spend(outcomes)
         failpoint("worker.after_send")
 
-    async def report_spend(outcomes: list[tuple[Outcome, faust.types.Message]]) -> None:
-        """Every priced record, replays included, goes to its tenant's budget owner: the
-        ledger counts a source offset once, and a replay may be the only time it is sent."""
-        metered = [(outcome.priced, f"{message.topic}:{message.partition}", message.offset)
-                   for outcome, message in outcomes if outcome.priced is not None]
+    async def report_spend(outcomes: list[tuple[Outcome, RoutedItem, str]]) -> None:
+        """Every priced record, replays included, goes to its tenant's budget owner. The
+        ledger counts each position once, per (home partition, source partition): the
+        order in which this partition got that source's messages."""
+        metered = [(outcome.priced, f"{here}|{item.source}", item.offset)
+                   for outcome, item, here in outcomes if outcome.priced is not None]
         for command in spend_commands(metered):
             delivery = await app.producer.send(settings.topic_budget_commands, command["tenant"].encode(),
                                                orjson.dumps(command), None, None, None)
@@ -206,27 +217,39 @@ def create_app(settings: Settings) -> faust.App:
 
     def active_here(session_id: str) -> bool:
         # With several workers a table also holds standby copies of other workers'
-        # partitions; answer only for sessions whose partition this worker owns.
-        partition = (murmur2(session_id.encode()) & 0x7FFFFFFF) % settings.topic_partitions
-        return TP(settings.topic_events, partition) in app.assignor.assigned_actives()
+        # partitions; list only the sessions whose partition this worker owns.
+        return TP(settings.topic_routed, home_partition(session_id, settings.topic_partitions)) in \
+            app.assignor.assigned_actives()
+
+    async def at_owner(view: View, request: Request, table: faust.Table, key: str) -> Response | None:
+        """Any worker answers for any session or tenant: the request goes on to the worker that
+        owns the key's partition (its address is in the consumer group's metadata). None: this
+        worker owns it, or no assignment is known yet (it answers from what it holds)."""
+        try:
+            return await app.router.route_req(table.name, key, view.web, request)
+        except (SameNode, ServiceUnavailable):
+            return None
 
     @app.page("/sessions/{session_id}")
     class SessionView(View):
         async def get(self, request: Request, session_id: str) -> Response:
-            totals = processor.session_totals(session_id) if active_here(session_id) else None
+            forwarded = await at_owner(self, request, sessions, session_id)
+            if forwarded is not None:
+                return forwarded
+            totals = processor.session_totals(session_id)
             if totals is None:
                 return self.json({"detail": f"unknown session {session_id}"}, status=404)
             return self.bytes(totals.model_dump_json().encode(), content_type="application/json")
 
     @app.page("/sessions")
     class SessionsView(View):
-        """Every session this worker holds, in short (for reconciliation)."""
+        """Every session this worker owns, in short (for reconciliation)."""
 
         async def get(self, request: Request) -> Response:
             return self.json({
                 session_id: {"tenant_id": state["totals"]["tenant_id"], "operations": state["totals"]["operations"],
                              "total_cost": state["totals"]["total_cost"]}
-                for session_id, state in sessions.items()
+                for session_id, state in sessions.items() if active_here(session_id)
             })
 
     @app.page("/ledger")
@@ -236,9 +259,13 @@ def create_app(settings: Settings) -> faust.App:
 
     @app.page("/budgets/{tenant_id}")
     class BudgetsView(View):
-        """A tenant's budget state as the ledger holds it (the API computes its views from it)."""
+        """A tenant's budget state as the ledger holds it (the API computes its views from it).
+        Routed like the commands: the tenant id decides the partition."""
 
         async def get(self, request: Request, tenant_id: str) -> Response:
+            forwarded = await at_owner(self, request, budget_table, tenant_id)
+            if forwarded is not None:
+                return forwarded
             state = budgets.tenant_state(tenant_id)
             if state is None:
                 return self.json({"detail": f"no budgets for tenant {tenant_id}"}, status=404)
@@ -248,6 +275,10 @@ def create_app(settings: Settings) -> faust.App:
     class MetricsView(View):
         async def get(self, request: Request) -> Response:
             return self.bytes(exposition(registry), content_type=CONTENT_TYPE)
+
+    @app.task
+    async def route_events() -> None:
+        Router(settings, on_fatal=stop_process).start()
 
     app.metering = processor  # type: ignore[attr-defined]  # reached by tests and the CLI
     return app
