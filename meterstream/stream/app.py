@@ -13,9 +13,6 @@ from typing import NoReturn
 import faust
 import orjson
 from faust.streams import _current_event, current_event
-from faust.exceptions import SameNode
-from faust.types import TP
-from faust.web.exceptions import ServiceUnavailable
 from faust.web import Request, Response, View
 
 from meterstream.budgets.agent import EXPIRE_EVERY_SECONDS, BudgetAgent, spend_commands
@@ -215,20 +212,30 @@ def create_app(settings: Settings) -> faust.App:
         ("tenant", "kind"), lambda: budgets.alerts,
     ))
 
-    def active_here(session_id: str) -> bool:
+    def active_partitions() -> set[int]:
         # With several workers a table also holds standby copies of other workers'
-        # partitions; list only the sessions whose partition this worker owns.
-        return TP(settings.topic_routed, home_partition(session_id, settings.topic_partitions)) in \
-            app.assignor.assigned_actives()
+        # partitions; the listings show only the partitions this worker owns.
+        return {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == settings.topic_routed}
+
+    def active_here(session_id: str) -> bool:
+        return home_partition(session_id, settings.topic_partitions) in active_partitions()
 
     async def at_owner(view: View, request: Request, table: faust.Table, key: str) -> Response | None:
         """Any worker answers for any session or tenant: the request goes on to the worker that
         owns the key's partition (its address is in the consumer group's metadata). None: this
-        worker owns it, or no assignment is known yet (it answers from what it holds)."""
+        worker owns it, or no assignment is known yet (it answers from what it holds).
+
+        The partition is murmur2 of the key's plain bytes, where the router and the budget
+        commands put it; Faust's own table routing would hash the key's JSON form instead."""
         try:
-            return await app.router.route_req(table.name, key, view.web, request)
-        except (SameNode, ServiceUnavailable):
+            owner = app.assignor.key_store(table.changelog_topic.get_topic_name(), key.encode())
+        except KeyError:
             return None
+        if (owner.host, owner.port) == (app.conf.canonical_url.host, app.conf.canonical_url.port):
+            return None
+        async with app.http_client.get(request.url.with_host(owner.host).with_port(owner.port)) as answer:
+            return view.bytes(await answer.read(), status=answer.status,
+                              content_type=answer.content_type or "application/json")
 
     @app.page("/sessions/{session_id}")
     class SessionView(View):
@@ -252,10 +259,19 @@ def create_app(settings: Settings) -> faust.App:
                 for session_id, state in sessions.items() if active_here(session_id)
             })
 
+    @app.page("/assignment")
+    class AssignmentView(View):
+        """The home partitions this worker meters now (each session and tenant lives in one)."""
+
+        async def get(self, request: Request) -> Response:
+            return self.json({"partitions": sorted(active_partitions()), "of": settings.topic_partitions})
+
     @app.page("/ledger")
     class LedgerView(View):
+        """The counts of the partitions this worker owns (it may hold standby copies of others)."""
+
         async def get(self, request: Request) -> Response:
-            return self.json(processor.ledger_by_tenant())
+            return self.json(processor.ledger_by_tenant(active_partitions()))
 
     @app.page("/budgets/{tenant_id}")
     class BudgetsView(View):

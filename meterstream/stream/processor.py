@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import MutableMapping
+from collections.abc import Container, MutableMapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -184,11 +184,13 @@ class MeteringProcessor:
         state = self.sessions.get(session_id)
         return None if state is None else SessionTotals.model_validate(state["totals"])
 
-    def ledger_by_tenant(self) -> dict[str, dict[str, int]]:
-        """The durable counts summed over partitions, per tenant and outcome."""
+    def ledger_by_tenant(self, partitions: Container[int] | None = None) -> dict[str, dict[str, int]]:
+        """The durable counts summed over partitions (all, or those in `partitions`), per tenant and outcome."""
         totals: dict[str, Counter[str]] = {}
         for key, entry in self.ledger.items():
-            tenant = key.rsplit("|", 1)[1]
+            partition, _, tenant = key.split("|")
+            if partitions is not None and int(partition) not in partitions:
+                continue
             counter = totals.setdefault(tenant, Counter())
             counter.update({name: entry.get(name, 0) for name in OUTCOMES})
         return {tenant: dict(counter) for tenant, counter in totals.items()}
