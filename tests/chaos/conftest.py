@@ -28,9 +28,11 @@ def chaos_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBrok
 @pytest.fixture
 def chaos(chaos_broker: KafkaBroker, tmp_path, request) -> Iterator[ChaosRun]:
     run = f"c{uuid.uuid4().hex[:8]}"
+    overrides = getattr(request, "param", {})  # e.g. {"topic_partitions": 12}, through indirect parametrization
     settings = isolated_settings(
         run, chaos_broker.bootstrap, f"chdb://{tmp_path / 'clickhouse'}", tmp_path / "data",
-        clickhouse_database="meterstream", sink_batch_seconds=0.5, consumer_session_timeout=6.0,
+        **{"clickhouse_database": "meterstream", "sink_batch_seconds": 0.5, "consumer_session_timeout": 6.0,
+           **overrides},
     )
     settings.data_dir.mkdir(parents=True)
     chaos_run = ChaosRun(settings, settings.data_dir, seed=hash(request.node.name) & 0xFFFF)

@@ -24,7 +24,7 @@ from pathlib import Path
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, Producer, TopicPartition
 
 from meterstream.budgets import commands
 from meterstream.budgets.client import BudgetClient
@@ -91,9 +91,10 @@ class ChaosRun:
         self.rng = random.Random(seed)
         self.log_dir = log_dir
         self.workers = [Supervised("worker", settings, log_dir)]
-        self.sink = Supervised("sink", settings, log_dir)
+        self.sinks = [Supervised("sink", settings, log_dir)]
         self.sent = Sent()
         self.faults: list[str] = []
+        self._partitions_seen = (settings.topic_partitions, 0.0)
         self._supervising = threading.Event()
         self._supervisor_lock = threading.Lock()
         self._supervisor = threading.Thread(target=self._supervise, daemon=True)
@@ -113,7 +114,7 @@ class ChaosRun:
             with self._supervisor_lock:
                 if not self._supervising.is_set():
                     continue
-                for part in (*self.workers, self.sink):
+                for part in (*self.workers, *self.sinks):
                     if not part.alive():
                         part.start()
 
@@ -124,6 +125,20 @@ class ChaosRun:
     @property
     def worker(self) -> Supervised:
         return self.workers[0]
+
+    @property
+    def sink(self) -> Supervised:
+        return self.sinks[0]
+
+    def add_sink(self) -> Supervised:
+        """Another sink in the same group (they share ClickHouse through the server or, in
+        embedded mode, must not: so only for a ClickHouse server, or to see the group split)."""
+        sink = Supervised("sink", self.settings, self.log_dir, name=f"sink{len(self.sinks) + 1}")
+        with self._supervisor_lock:
+            sink.start()
+            self.sinks.append(sink)
+        self.faults.append(f"{sink.name} joined")
+        return sink
 
     def add_worker(self) -> Supervised:
         """Another worker in the same group: its own data folder and port (a rebalance)."""
@@ -163,8 +178,13 @@ class ChaosRun:
 
     # -- the stream --------------------------------------------------------------------------
 
-    def stream(self, events: int, seconds: float, sessions: int = 100) -> threading.Thread:
-        """Send `events` events, 10% of them twice and 2% malformed messages, over `seconds`."""
+    def stream(self, events: int, seconds: float, sessions: int = 100, plain_share: float = 0.0,
+               during: Callable[[int], None] | None = None) -> threading.Thread:
+        """Send `events` events, 10% of them twice and 2% malformed messages, over `seconds`.
+
+        `plain_share` of the events go through a plain confluent-kafka producer instead of
+        the emitter, half to a random partition and half unkeyed. `during(n)` runs before the
+        n-th message (a fault in the middle of the stream)."""
         workload = list(studio_workload(events, sessions=sessions, seed=self.rng.randrange(1 << 30)))
         plan: list[UsageEvent | bytes] = list(workload)
         self.define_budgets(workload)
@@ -178,12 +198,20 @@ class ChaosRun:
 
         def send() -> None:
             started = time.monotonic()
+            plain = Producer({"bootstrap.servers": self.settings.kafka_bootstrap, "acks": "all",
+                              "enable.idempotence": True, "topic.metadata.refresh.interval.ms": 1000})
+            rng = random.Random(self.rng.randrange(1 << 30))
             with UsageEmitter(self.settings, spool_dir=self.settings.data_dir / "spool",
                               replay_interval=0.5) as emitter:
                 for n, item in enumerate(plan, 1):
+                    if during is not None:
+                        during(n)
                     if isinstance(item, bytes):
                         emitter.send_raw(b"bad", item)
                         self.sent.malformed.append(item)
+                    elif rng.random() < plain_share:
+                        self._send_plain(plain, item, rng)
+                        self.sent.events.append(item)
                     else:
                         emitter.emit(item)
                         self.sent.events.append(item)
@@ -193,10 +221,28 @@ class ChaosRun:
                 # Wait for the spool (a broker outage) to drain before closing.
                 while emitter.spool.pending() or emitter.flush(1):
                     time.sleep(0.5)
+            assert plain.flush(120) == 0, "the plain producer could not deliver everything"
 
         thread = threading.Thread(target=send, name="chaos-producer")
         thread.start()
         return thread
+
+    def _send_plain(self, producer: Producer, event: UsageEvent, rng: random.Random) -> None:
+        """As a producer outside meterstream might: a random partition, or no key at all."""
+        value = event.model_dump_json().encode()
+        if rng.random() < 0.5:
+            producer.produce(self.settings.topic_events, value, partition=rng.randrange(self._partitions(producer)))
+        else:
+            producer.produce(self.settings.topic_events, value)
+        producer.poll(0)
+
+    def _partitions(self, producer: Producer) -> int:
+        """The events topic's partition count, looked up at most once a second (it may grow)."""
+        now = time.monotonic()
+        if now - self._partitions_seen[1] > 1.0:
+            topic = self.settings.topic_events
+            self._partitions_seen = (len(producer.list_topics(topic, timeout=10).topics[topic].partitions), now)
+        return self._partitions_seen[0]
 
     # -- budgets -------------------------------------------------------------------------------
 
@@ -293,9 +339,8 @@ class ChaosRun:
 
     def stop(self) -> None:
         self.pause_supervision()
-        self.sink.stop()
-        for worker in self.workers:
-            worker.stop()
+        for part in (*self.sinks, *self.workers):
+            part.stop()
 
 
 def _get_json(url: str):
