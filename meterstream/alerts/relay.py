@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from meterstream.alerts.metrics import AlertMetrics
 from meterstream.alerts.store import AlertStore
+from meterstream.kafka_reading import consume_ready
 from meterstream.schemas.alerts import AlertRecord
 from meterstream.settings import Settings
 
@@ -64,7 +65,7 @@ class AlertRelay:
 
     def step(self, stop: threading.Event, timeout: float = 0.5) -> int:
         """Read what is there (up to a batch), record it, commit; returns how many alerts were new."""
-        messages = self._consumer.consume(BATCH, timeout)
+        messages = consume_ready(self._consumer, BATCH, timeout)
         records: list[AlertRecord] = []
         offsets: dict[tuple[str, int], int] = {}
         for message in messages:

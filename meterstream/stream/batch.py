@@ -72,6 +72,10 @@ class BatchedTable(MutableMapping[str, Any], Generic[Event]):
     def __len__(self) -> int:
         return sum(1 for _ in self)
 
+    def pending(self) -> list[tuple[str, Any]]:
+        """The writes `flush()` would make, in order: (key, value), None for a deletion."""
+        return [(key, None if value is _DELETED else value) for key, (value, _) in self.held.items()]
+
     def flush(self) -> int:
         """Write each held key once; returns how many keys were written."""
         written = len(self.held)
