@@ -22,18 +22,20 @@ REINDEX_EVERY_SECONDS = 60.0
 class HoldIndex:
     def __init__(self, reindex_every: float = REINDEX_EVERY_SECONDS, clock: Callable[[], float] = time.monotonic):
         self.reindex_every, self.clock = reindex_every, clock
-        self.expiries: dict[str, tuple[datetime, str]] = {}  # reservation id -> (expires at, tenant)
+        self.expiries: dict[str, dict[str, datetime]] = {}  # tenant -> reservation id -> expires at
         self._indexed_at = float("-inf")
 
     def note(self, writes: Iterable[tuple[str, Any]]) -> None:
-        """Learn from table writes (key, value; None for a deletion): holds are the `h:` keys."""
-        for key, hold in writes:
-            if not key.startswith("h:"):
+        """Learn from table writes (key, value; None for a deletion): tenant entries hold the holds."""
+        for key, state in writes:
+            if not key.startswith("t:"):
                 continue
-            if hold is None:
-                self.expiries.pop(key[2:], None)
+            tenant = key[2:]
+            holds = {} if state is None else state.get("holds", {})
+            if holds:
+                self.expiries[tenant] = {rid: instant(hold["expires_at"]) for rid, hold in holds.items()}
             else:
-                self.expiries[key[2:]] = (instant(hold["expires_at"]), hold["tenant"])
+                self.expiries.pop(tenant, None)
 
     def due(self, now: datetime, table_items: Callable[[], Iterable[tuple[str, Any]]]) -> dict[str, list[str]]:
         """Reservation ids past due at `now`, per tenant."""
@@ -41,8 +43,6 @@ class HoldIndex:
             self.expiries.clear()
             self.note(table_items())
             self._indexed_at = self.clock()
-        due: dict[str, list[str]] = {}
-        for reservation_id, (expires_at, tenant) in self.expiries.items():
-            if expires_at <= now:
-                due.setdefault(tenant, []).append(reservation_id)
-        return due
+        due = {tenant: [rid for rid, expires_at in holds.items() if expires_at <= now]
+               for tenant, holds in self.expiries.items()}
+        return {tenant: ids for tenant, ids in due.items() if ids}
