@@ -287,10 +287,8 @@ class ChaosRun:
             try:
                 return _get_json(f"{self.worker_urls[0]}/sessions/{session_id}")
             except urllib.error.HTTPError as error:
-                if error.code == 404:
-                    raise AssertionError(f"no worker has session {session_id}") from None
                 if time.monotonic() > deadline:
-                    raise
+                    raise AssertionError(f"no worker has session {session_id} ({error})") from None
             except (OSError, IndexError):
                 if time.monotonic() > deadline:
                     raise
