@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -27,6 +27,11 @@ class Settings(BaseSettings):
     topic_budget_replies: str = "usage.budget-replies"
     topic_alerts: str = "usage.alerts"
     topic_partitions: int = Field(default=4, ge=1)
+    # Copies of every topic the pipeline creates (the worker's changelogs too), and how many
+    # must have a write before an acks=all producer is told it succeeded. On a three-broker
+    # cluster 3 and 2: an acknowledged event survives the loss of any one broker.
+    topic_replication_factor: int = Field(default=1, ge=1)
+    topic_min_insync_replicas: int = Field(default=1, ge=1)
 
     # How soon the group notices a consumer (worker or sink) died and hands its partitions on.
     consumer_session_timeout: float = Field(default=10.0, ge=3.0)
@@ -72,6 +77,16 @@ class Settings(BaseSettings):
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return value.expanduser().resolve()
+
+    @model_validator(mode="after")
+    def _insync_within_replicas(self) -> Settings:
+        if self.topic_min_insync_replicas > self.topic_replication_factor:
+            raise ValueError(
+                f"METERSTREAM_TOPIC_MIN_INSYNC_REPLICAS ({self.topic_min_insync_replicas}) is above "
+                f"METERSTREAM_TOPIC_REPLICATION_FACTOR ({self.topic_replication_factor}): every acks=all "
+                "write would be refused"
+            )
+        return self
 
     @property
     def clickhouse_url(self) -> str:
