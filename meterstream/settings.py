@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     kafka_port: int = 9092
     kafka_controller_port: int = 9093
     kafka_heap: str = "512m"
+    # `meterstream kafka start --brokers N` (N > 1): each node's heap.
+    kafka_cluster_heap: str = "384m"
     kafka_cache_dir: Path = Path.home() / ".cache" / "meterstream" / "kafka"
 
     catalog: Literal["default", "demo"] = "default"
