@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -58,6 +59,10 @@ class Settings(BaseSettings):
     # The ClickHouse sink. Empty DSN means the embedded engine under data_dir.
     clickhouse_dsn: str = ""
     clickhouse_database: str = "meterstream"
+    # A ClickHouse server cluster (a name from its remote_servers): migrations then create
+    # replicated tables ON CLUSTER, with Distributed tables under the usual names for the
+    # sink's inserts and every query. Empty: one server or the embedded engine.
+    clickhouse_cluster: str = ""
     sink_group: str = "meterstream-sink"
     sink_batch_size: int = Field(default=5000, ge=1)
     sink_batch_seconds: float = Field(default=1.0, gt=0)
@@ -79,6 +84,13 @@ class Settings(BaseSettings):
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return value.expanduser().resolve()
+
+    @field_validator("clickhouse_cluster")
+    @classmethod
+    def _cluster_name(cls, value: str) -> str:
+        if value and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+            raise ValueError(f"not a ClickHouse cluster name: {value!r}")
+        return value
 
     @model_validator(mode="after")
     def _insync_within_replicas(self) -> Settings:

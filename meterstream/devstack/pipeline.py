@@ -129,7 +129,8 @@ def terminate(process: subprocess.Popen | None, timeout: float) -> None:
 class SinkThread:
     def __init__(self, settings: Settings) -> None:
         self.client = connect(settings.clickhouse_url)
-        self.runner = SinkRunner(settings, ClickHouseSink(self.client, settings.clickhouse_database))
+        sink = ClickHouseSink(self.client, settings.clickhouse_database, settings.clickhouse_cluster)
+        self.runner = SinkRunner(settings, sink)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="clickhouse-sink", daemon=True)
         self.error: BaseException | None = None
