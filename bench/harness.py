@@ -48,7 +48,7 @@ FULL = Scale(
     name="full", runs=3, throughput_seconds=60, throughput_events=1_600_000, floor_seconds=20, sessions=10_000,
     latency_seconds=20, latency_rates=(250, 1_000, 5_000), emit_events=50_000, pricing_events=20_000,
     sink_rows=100_000, query_rows=10_000_000, query_repeats=15, memory_sessions=1_000_000,
-    budget_seconds=10, budget_rates=(100, 1_000), budget_throughput_seconds=30, budget_throughput_events=150_000,
+    budget_seconds=8, budget_rates=(100, 1_000), budget_throughput_seconds=20, budget_throughput_events=150_000,
     budget_tenants=20, budget_crossings=200,
 )
 SMOKE = Scale(

@@ -44,7 +44,7 @@ import orjson
 from confluent_kafka import Consumer, TopicPartition
 
 from bench.data import EventFactory
-from bench.harness import BenchEnv, Result, median, percentile, wait_for
+from bench.harness import BenchEnv, Result, cpu_seconds, median, percentile, wait_for
 from bench.pipeline import Pacer, Worker, bare_latency, preload
 from bench.scenarios.throughput import worker_window
 from meterstream.api.store import ApiStore
@@ -249,6 +249,9 @@ def reservation_latency(env: BenchEnv) -> list[Result]:
         (path, rate): {50: [], 95: [], 99: []} for path in paths for rate in scale.budget_rates}
     failed: dict[tuple[str, int], int] = {(path, rate): 0 for path in paths for rate in scale.budget_rates}
     worst: dict[tuple[str, int], float] = {(path, rate): 0.0 for path in paths for rate in scale.budget_rates}
+    # CPU ms per request of the worker and of the API process, per path and rate (all runs).
+    cpu: dict[tuple[str, int], dict[str, list[float]]] = {
+        (path, rate): {"worker": [], "api": []} for path in paths for rate in scale.budget_rates}
     worker = Worker(settings)
     worker.start()
     api = ApiProcess(settings, state_path)
@@ -266,12 +269,20 @@ def reservation_latency(env: BenchEnv) -> list[Result]:
 
             for _ in range(scale.runs):
                 for rate in scale.budget_rates:
-                    runs = {
-                        "bare": (bare_latency(settings, command_bytes, rate, scale.budget_seconds, **{"linger.ms": 0}), 0),
-                        "direct": asyncio.run(open_loop(rate, scale.budget_seconds, ask)),
-                        "healthz": asyncio.run(http_load(api.url, health, 200, rate, scale.budget_seconds)),
-                        "http": asyncio.run(http_load(api.url, post, 201, rate, scale.budget_seconds)),
+                    phases = {
+                        "bare": lambda: (bare_latency(settings, command_bytes, rate, scale.budget_seconds,
+                                                      **{"linger.ms": 0}), 0),
+                        "direct": lambda: asyncio.run(open_loop(rate, scale.budget_seconds, ask)),
+                        "healthz": lambda: asyncio.run(http_load(api.url, health, 200, rate, scale.budget_seconds)),
+                        "http": lambda: asyncio.run(http_load(api.url, post, 201, rate, scale.budget_seconds)),
                     }
+                    runs = {}
+                    for path, phase in phases.items():
+                        before = cpu_seconds(worker.pid), cpu_seconds(api.process.pid)
+                        runs[path] = phase()
+                        sent = rate * (WARMUP + scale.budget_seconds)
+                        cpu[(path, rate)]["worker"].append((cpu_seconds(worker.pid) - before[0]) / sent * 1000)
+                        cpu[(path, rate)]["api"].append((cpu_seconds(api.process.pid) - before[1]) / sent * 1000)
                     for path, (latencies, failures) in runs.items():
                         for q, value in quantiles(latencies).items():
                             figures[(path, rate)][q].append(value)
@@ -291,6 +302,11 @@ def reservation_latency(env: BenchEnv) -> list[Result]:
             for q in (50, 95, 99):
                 judged = q == 99 and rate == TARGET_RATE
                 notes = []
+                if q == 50:
+                    own, base_cpu = cpu[(path, rate)], cpu[(base_path, rate)]
+                    notes.append(f"CPU per request: worker {median(own['worker']):.2f} ms, API {median(own['api']):.2f} ms"
+                                 f"; baseline: API {median(base_cpu['api']):.2f} ms" if path == "http" else
+                                 f"CPU per request: worker {median(own['worker']):.2f} ms")
                 if q == 99:
                     notes.append(f"max {worst[(path, rate)]:,.0f} ms")
                     if failed[(path, rate)]:
