@@ -21,6 +21,9 @@ class Settings(BaseSettings):
     topic_events: str = "usage.events"
     topic_priced: str = "usage.priced"
     topic_dlq: str = "usage.dlq"
+    # Internal: usage.events forwarded to each session's home partition (stream/routing.py).
+    # Its partition count (topic_partitions when created) is the most workers that share the load.
+    topic_routed: str = "usage.routed"
     # Budgets: every budget decision of a tenant (definitions, spend, reservations) goes
     # through one partition of this topic, keyed by tenant, and is decided by its owner.
     topic_budget_commands: str = "usage.budget-commands"

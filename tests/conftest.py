@@ -8,14 +8,18 @@
 
 from __future__ import annotations
 
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
 from meterstream.devstack import KafkaBroker, free_port, isolated_settings
 from meterstream.settings import Settings
+
+T = TypeVar("T")
 
 
 @pytest.fixture(scope="session")
@@ -41,3 +45,15 @@ def unique_name(prefix: str) -> str:
 def pipeline_settings(kafka_broker: KafkaBroker, clickhouse_dsn: str, tmp_path: Path) -> Settings:
     return isolated_settings(unique_name("t"), kafka_broker.bootstrap, clickhouse_dsn, tmp_path / "data",
                              sink_batch_seconds=0.3)
+
+
+def eventually(probe: Callable[[], T | None], timeout: float = 30.0, what: str = "condition") -> T:
+    """Poll `probe` until it returns something truthy; fail with `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)

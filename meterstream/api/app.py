@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from meterstream.api.errors import ApiError, InvalidRequest, Unauthorized
 from meterstream.api.metrics import ApiMetrics
 from meterstream.api.models import Problem
-from meterstream.api.routes import budgets, pricing, reports, sessions, system, usage
+from meterstream.api.routes import alerts, budgets, pricing, reports, sessions, system, usage
 from meterstream.api.services import Services
 from meterstream.api.settings import ApiSettings
 from meterstream.budgets.client import BudgetOwnerUnavailable
@@ -62,8 +62,8 @@ def create_app(settings: Settings, api_settings: ApiSettings | None = None) -> F
     )
     app.middleware("http")(metrics.middleware)
     if api_settings.cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=api_settings.cors_origins, allow_methods=["GET", "POST"],
-                           allow_headers=["Authorization", "Content-Type"])
+        app.add_middleware(CORSMiddleware, allow_origins=api_settings.cors_origins,
+                           allow_methods=["GET", "POST", "DELETE"], allow_headers=["Authorization", "Content-Type"])
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, error: ApiError) -> JSONResponse:
@@ -84,7 +84,7 @@ def create_app(settings: Settings, api_settings: ApiSettings | None = None) -> F
         errors = [{"field": _field(item["loc"]), "reason": item["msg"]} for item in error.errors()]
         return _problem(422, "invalid request", errors)
 
-    for router in (sessions.router, usage.router, pricing.router, reports.router, budgets.router, system.router):
+    for router in (sessions.router, usage.router, pricing.router, reports.router, budgets.router, alerts.router, system.router):
         app.include_router(router)
 
     # The dashboard: index.html at `/`, its bundle under /assets. Not a catch-all mount at

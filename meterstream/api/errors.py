@@ -66,3 +66,13 @@ class InvalidRequest(ApiError):
     def __init__(self, errors: list[dict[str, str]]) -> None:
         self.errors = errors
         super().__init__("; ".join(f"{e['field']}: {e['reason']}" for e in errors))
+
+
+class WebhookNotFound(ApiError):
+    """No webhook with this id is visible to the caller's tenant."""
+
+    status = 404
+
+    def __init__(self, webhook_id: str) -> None:
+        self.webhook_id = webhook_id
+        super().__init__(f"webhook {webhook_id} not found")

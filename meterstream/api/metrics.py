@@ -9,6 +9,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from starlette.requests import Request
 from starlette.responses import Response
 
+from meterstream.alerts.metrics import AlertMetrics
+
 
 class ApiMetrics:
     def __init__(self) -> None:
@@ -28,6 +30,8 @@ class ApiMetrics:
             "meterstream_api_live_subscribers", "Open server-sent-event streams of session totals.",
             registry=self.registry,
         )
+        # Alerts received by kind, webhook tries by outcome (the alert channel runs in this process).
+        self.alerts = AlertMetrics(self.registry)
 
     async def middleware(self, request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         start = time.perf_counter()

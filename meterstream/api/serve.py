@@ -4,6 +4,10 @@ Boot order: topics, sink, API; stopped in reverse. With an embedded ClickHouse
 (chdb://) only one process may open the folder, so the sink that writes it and the API
 that reads it must share this process. With a ClickHouse server (http://) the sink can
 run on its own (`meterstream sink`) and the API here with `--no-sink`.
+
+The alert channel (usage.alerts → feed → webhooks, meterstream/alerts) starts with the app
+(Services), so `serve` and the in-process `ApiServer` both run it unless
+METERSTREAM_API_ALERTS_ENABLED=false; several API processes may run it on one state file.
 """
 
 from __future__ import annotations

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
 
+from meterstream.alerts.runner import AlertsThread
+from meterstream.alerts.store import AlertStore
 from meterstream.api.live import LiveHub, WorkerClient
 from meterstream.api.metrics import ApiMetrics
 from meterstream.api.pricing import PricingAdapter
@@ -34,6 +37,8 @@ class Services:
     worker: WorkerClient
     live: LiveHub
     budgets: BudgetClient
+    alerts: AlertStore
+    alerts_thread: AlertsThread | None
 
     @classmethod
     def start(cls, settings: Settings, api: ApiSettings, metrics: ApiMetrics) -> Services:
@@ -46,11 +51,18 @@ class Services:
         worker = WorkerClient(settings.worker_url)
         live = LiveHub(worker, api.live_poll_seconds)
         budgets = BudgetClient(settings)
+        alerts = AlertStore(api.state_file(settings))
+        alerts_thread = None
+        if api.alerts_enabled:
+            alerts_thread = AlertsThread(settings, alerts.path, api.delivery_options(), metrics.alerts).start()
         log.info("API services up: state %s, ClickHouse %s (%s), worker %s", store.path,
                  settings.clickhouse_url, settings.clickhouse_database, settings.worker_url)
-        return cls(settings, api, metrics, store, pricing, warehouse, publisher, worker, live, budgets)
+        return cls(settings, api, metrics, store, pricing, warehouse, publisher, worker, live, budgets, alerts,
+                   alerts_thread)
 
     async def close(self) -> None:
+        if self.alerts_thread is not None:
+            await asyncio.to_thread(self.alerts_thread.stop)
         await self.live.close()
         await self.worker.close()
         self.publisher.close()

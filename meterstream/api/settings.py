@@ -10,6 +10,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from meterstream.alerts.delivery import DeliveryOptions
+from meterstream.alerts.retry import RetryPolicy
 from meterstream.settings import Settings
 
 # The dashboard's build output in a source checkout (web/ → `npm run build`).
@@ -31,5 +33,26 @@ class ApiSettings(BaseSettings):
     # Origins whose pages may call the API (an app embedding the tracker), e.g. ["https://studio.example.com"].
     cors_origins: list[str] = Field(default_factory=list)
 
+    # The alert channel (meterstream/alerts): this process reads the alerts topic into the
+    # state file and delivers webhooks. Several API processes may do so at once.
+    alerts_enabled: bool = True
+    # One webhook try may take this long in total (seconds).
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    # 5xx, timeouts and connection errors are retried for this long after the alert arrived.
+    webhook_max_age_seconds: float = Field(default=86_400.0, ge=0)
+    # Waits between tries: full jitter under base * 2**(tries-1), never above the cap.
+    webhook_backoff_base_seconds: float = Field(default=1.0, gt=0)
+    webhook_backoff_cap_seconds: float = Field(default=600.0, gt=0)
+    # Tries in flight at once, and how often to look for due deliveries (seconds).
+    webhook_concurrency: int = Field(default=32, ge=1, le=1000)
+    webhook_poll_seconds: float = Field(default=0.5, gt=0, le=10)
+
     def state_file(self, settings: Settings) -> Path:
         return self.state_path or settings.data_dir / "api.sqlite3"
+
+    def delivery_options(self) -> DeliveryOptions:
+        policy = RetryPolicy(base=self.webhook_backoff_base_seconds,
+                             cap=max(self.webhook_backoff_cap_seconds, self.webhook_backoff_base_seconds),
+                             max_age=self.webhook_max_age_seconds)
+        return DeliveryOptions(timeout=self.webhook_timeout_seconds, concurrency=self.webhook_concurrency,
+                               poll_seconds=self.webhook_poll_seconds, policy=policy)

@@ -15,11 +15,12 @@ import asyncio
 import concurrent.futures
 import logging
 import threading
+import time
 from typing import Any
 
 import httpx
 import orjson
-from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
 from meterstream.errors import InfrastructureUnavailable
 from meterstream.settings import Settings
@@ -51,15 +52,23 @@ class BudgetClient:
         self._reader.start()
         self._http = httpx.Client(base_url=settings.worker_url, timeout=self.timeout)
 
-    def _assign_from_end(self) -> None:
+    def _assign_from_end(self, timeout: float = 30.0) -> None:
+        """Read every replies partition from its end as it is now (answers to earlier clients'
+        commands are not ours). A topic created moments ago may still lack partition leaders."""
         topic = self.settings.topic_budget_replies
-        metadata = self._consumer.list_topics(topic, timeout=10).topics.get(topic)
-        if metadata is None or metadata.error is not None or not metadata.partitions:
-            raise InfrastructureUnavailable(f"the topic {topic} is missing on {self.settings.kafka_bootstrap}")
-        starts = []
-        for partition in metadata.partitions:
-            _, high = self._consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
-            starts.append(TopicPartition(topic, partition, high))
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                metadata = self._consumer.list_topics(topic, timeout=10).topics.get(topic)
+                if metadata is None or metadata.error is not None or not metadata.partitions:
+                    raise InfrastructureUnavailable(f"the topic {topic} is missing on {self.settings.kafka_bootstrap}")
+                starts = [TopicPartition(topic, partition, self._consumer.get_watermark_offsets(
+                    TopicPartition(topic, partition), timeout=10)[1]) for partition in metadata.partitions]
+                break
+            except (KafkaException, InfrastructureUnavailable):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
         self._consumer.assign(starts)
 
     def _read(self) -> None:

@@ -54,20 +54,33 @@ def _print_budgets(entries: list[dict[str, Any]], as_json: bool) -> None:
     if as_json:
         print(json.dumps(shown, indent=2, default=str))
         return
-    table = Table(title="budgets")
-    for column in ("id", "name", "scope", "period", "limit", "spent", "reserved", "remaining", "unpriced", "crossed",
-                   "action"):
-        table.add_column(column, justify="right" if column in ("limit", "spent", "reserved", "remaining") else "left",
-                         overflow="fold")
+    table = Table(title="budgets", title_justify="left")
+    table.add_column("budget (id)", overflow="fold")
+    table.add_column("counts")
+    table.add_column("spent / limit", justify="right")
+    table.add_column("held", justify="right")
+    table.add_column("left", justify="right")
+    table.add_column("alerted")
     for budget in shown:
         scope = budget["scope"]
-        words = scope["kind"] if scope["kind"] == "tenant" else f"{scope.get('attribute') or scope['kind']}={scope['value']}"
-        words += "".join(f" {name}={scope[name]}" for name in ("service", "model") if scope.get(name))
+        words = "tenant" if scope["kind"] == "tenant" else f"{scope.get('attribute') or scope['kind']}={scope['value']}"
+        words += "".join(f" {scope[name]}" for name in ("service", "model") if scope.get(name))
         status = budget["status"]
-        table.add_row(budget["budget_id"], budget["name"], words, budget["period"], status["limit"], status["spent"],
-                      status["reserved"], status["remaining"], str(status["unpriced_operations"]),
-                      ",".join(f"{t}%" for t in status["thresholds_crossed"]) or "-", budget["action"])
+        unpriced = status["unpriced_operations"]
+        table.add_row(f"{budget['name']}\n[dim]{budget['budget_id']}[/]",
+                      f"{words}\n[dim]{budget['period']}, {budget['action']}[/]",
+                      f"{_money(status['spent'])} / {_money(status['limit'])}"
+                      + (f"\n[yellow]+{unpriced} unpriced[/]" if unpriced else ""),
+                      _money(status["reserved"]), _money(status["remaining"]),
+                      " ".join(f"{t}%" for t in status["thresholds_crossed"]) or "-")
     console.print(table)
+
+
+def _money(text: str) -> str:
+    """Two decimals at least, every further digit that is not zero: 0.0003 stays 0.0003."""
+    from meterstream.schemas.alerts import format_money
+
+    return format_money(Decimal(text), "").strip()
 
 
 def _budgets(args: argparse.Namespace, settings: Settings) -> int:
@@ -78,21 +91,21 @@ def _budgets(args: argparse.Namespace, settings: Settings) -> int:
     with BudgetClient(settings) as client:
         state = client.tenant_state(args.tenant) or {"budgets": {}}
         entries: dict[str, Any] = state["budgets"]
-        if args.action == "list":
+        if args.verb == "list":
             _print_budgets(list(entries.values()), args.json)
             return 0
-        if args.action in ("show", "delete", "change") and args.budget_id not in entries:
+        if args.verb in ("show", "delete", "change") and args.budget_id not in entries:
             console.print(f"tenant {args.tenant} has no budget {args.budget_id}")
             return EXIT_NOT_FOUND
-        if args.action == "show":
+        if args.verb == "show":
             _print_budgets([entries[args.budget_id]], args.json)
             return 0
-        if args.action == "delete":
+        if args.verb == "delete":
             client.ask(commands.delete(args.tenant, args.budget_id))
             console.print(f"budget {args.budget_id} deleted")
             return 0
         now = datetime.now(UTC)
-        if args.action == "create":
+        if args.verb == "create":
             fields: dict[str, Any] = {"budget_id": f"bud_{uuid.uuid4().hex[:16]}", "tenant_id": args.tenant,
                                       "created_at": now, "name": args.name, "scope": _scope(args)}
         else:
@@ -131,7 +144,7 @@ def _reserve(args: argparse.Namespace, settings: Settings) -> int:
     if not reply["granted"]:
         for refusal in reply["refused_by"]:
             console.print(f"[red]refused:[/] budget '{refusal['name']}' ({refusal['budget_id']}) has "
-                          f"{refusal['remaining']} left of {refusal['limit']}")
+                          f"{_money(refusal['remaining'])} left of {_money(refusal['limit'])}")
         return EXIT_REFUSED
     print(json.dumps(reply, indent=2))
     return 0
@@ -159,7 +172,7 @@ def _definition_arguments(parser: argparse.ArgumentParser, creating: bool) -> No
 
 def register(commands: argparse._SubParsersAction) -> None:
     budgets = commands.add_parser("budgets", help="define budgets and see their live spend (asks the worker)")
-    actions = budgets.add_subparsers(dest="action", required=True)
+    actions = budgets.add_subparsers(dest="verb", required=True)
     for name, text in (("list", "every budget of a tenant"), ("show", "one budget"), ("create", "a new budget"),
                        ("change", "change a budget from the next event on"), ("delete", "delete a budget")):
         action = actions.add_parser(name, help=text)

@@ -50,10 +50,13 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from meterstream.api import ApiSettings
     from meterstream.api.serve import serve
 
-    overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    overrides: dict[str, object] = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    if not args.alerts:
+        overrides["alerts_enabled"] = False
     api_settings = ApiSettings().model_copy(update=overrides)
     console.print(f"meterstream API on http://{api_settings.host}:{api_settings.port} "
-                  f"({'with' if args.sink else 'without'} the ClickHouse sink; {settings.clickhouse_url})")
+                  f"({'with' if args.sink else 'without'} the ClickHouse sink; {settings.clickhouse_url}; "
+                  f"{'with' if api_settings.alerts_enabled else 'without'} webhook delivery)")
     serve(settings, api_settings, with_sink=args.sink)
     return 0
 
@@ -77,6 +80,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     serve.add_argument("--port", type=int, help="default METERSTREAM_API_PORT or 8000")
     serve.add_argument("--no-sink", dest="sink", action="store_false",
                        help="do not run the sink here (for a ClickHouse server, with `meterstream sink` elsewhere)")
+    serve.add_argument("--no-alerts", dest="alerts", action="store_false",
+                       help="do not relay alerts or deliver webhooks here (another API process does)")
     serve.set_defaults(handler=_serve)
 
     demo = commands.add_parser("demo", help="run the whole pipeline on a realistic workload")

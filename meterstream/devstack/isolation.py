@@ -17,6 +17,7 @@ def isolated_settings(run: str, bootstrap: str, clickhouse_dsn: str, data_dir: P
         "topic_events": f"{run}.usage.events",
         "topic_priced": f"{run}.usage.priced",
         "topic_dlq": f"{run}.usage.dlq",
+        "topic_routed": f"{run}.usage.routed",
         "topic_budget_commands": f"{run}.usage.budget-commands",
         "topic_budget_replies": f"{run}.usage.budget-replies",
         "topic_alerts": f"{run}.usage.alerts",

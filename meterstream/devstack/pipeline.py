@@ -88,6 +88,10 @@ class WorkerProcess:
             total.update(outcomes)
         return {outcome: n for outcome, n in total.items() if n}
 
+    def partitions(self) -> list[int]:
+        """The home partitions this worker meters now."""
+        return json.loads(self.get("/assignment"))["partitions"]
+
     def sessions(self) -> dict[str, dict]:
         return json.loads(self.get("/sessions"))
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 
 from confluent_kafka import KafkaException
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient, NewPartitions, NewTopic
 
 from meterstream.errors import InfrastructureUnavailable
 from meterstream.settings import Settings
@@ -41,3 +41,32 @@ def ensure_topics(settings: Settings, timeout: float = 60.0) -> None:
             return
         time.sleep(0.2)
     raise InfrastructureUnavailable(f"topics {sorted(topics)} did not appear on {settings.kafka_bootstrap}")
+
+
+def external_topics(settings: Settings) -> list[str]:
+    """The topics whose partition count may be raised while the pipeline runs: what producers
+    write to, what the sink reads, and the DLQ. The internal topics (usage.routed and the
+    worker's changelogs) keep the count they were created with (stream/routing.py)."""
+    return [settings.topic_events, settings.topic_priced, settings.topic_dlq]
+
+
+def scale_topics(settings: Settings, partitions: int, timeout: float = 60.0) -> dict[str, tuple[int, int]]:
+    """Raise the partition count of the external topics to `partitions`; returns, per topic,
+    the count before and after. Kafka cannot lower a count; asking for fewer is an error."""
+    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
+    metadata = admin.list_topics(timeout=10).topics
+    changes: dict[str, tuple[int, int]] = {}
+    wanted = []
+    for name in external_topics(settings):
+        if name not in metadata:
+            raise InfrastructureUnavailable(f"topic {name} does not exist on {settings.kafka_bootstrap}")
+        current = len(metadata[name].partitions)
+        if partitions < current:
+            raise ValueError(f"{name} has {current} partitions; Kafka cannot lower a partition count")
+        changes[name] = (current, partitions)
+        if partitions > current:
+            wanted.append(NewPartitions(name, partitions))
+    if wanted:
+        for future in admin.create_partitions(wanted).values():
+            future.result(timeout=timeout)
+    return changes

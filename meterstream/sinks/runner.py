@@ -53,6 +53,8 @@ class SinkRunner:
             "auto.offset.reset": "earliest",
             "session.timeout.ms": int(settings.consumer_session_timeout * 1000),
             "heartbeat.interval.ms": int(settings.consumer_session_timeout * 250),
+            # Partitions added to usage.priced (meterstream topics scale) are read within seconds.
+            "topic.metadata.refresh.interval.ms": 5000,
         })
         self._dlq = Producer(settings.kafka_producer_config())
         self._consumer.subscribe([settings.topic_priced], on_assign=self._on_assign)

@@ -12,9 +12,7 @@ from typing import NoReturn
 
 import faust
 import orjson
-from aiokafka.partitioner import murmur2
 from faust.streams import _current_event, current_event
-from faust.types import TP
 from faust.web import Request, Response, View
 
 from meterstream.budgets.agent import EXPIRE_EVERY_SECONDS, BudgetAgent, spend_commands
@@ -26,6 +24,8 @@ from meterstream.stream.batch import BatchedTable
 from meterstream.stream.durable_commit import commit_only_sent_state
 from meterstream.stream.topics import seen_events_changelog_config
 from meterstream.stream.processor import MeteringProcessor, OffsetGap, Outcome
+from meterstream.stream.router import Router, stop_process
+from meterstream.stream.routing import RoutedItem, decode_routed, home_partition
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,8 @@ def stop_unless_delivered(delivery: asyncio.Future) -> None:
 def create_app(settings: Settings) -> faust.App:
     app = faust.App(settings.app_id, **app_config(settings))
     commit_only_sent_state(app)
-    events = app.topic(settings.topic_events, key_type=bytes, value_type=bytes, key_serializer="raw",
+    # The metering agent reads the router's output, never usage.events itself (routing.py).
+    routed = app.topic(settings.topic_routed, key_type=bytes, value_type=bytes, key_serializer="raw",
                        value_serializer="raw", partitions=settings.topic_partitions)
     window = timedelta(days=settings.dedup_window_days)
     sessions = app.Table("sessions", partitions=settings.topic_partitions, key_type=str)
@@ -115,17 +116,18 @@ def create_app(settings: Settings) -> faust.App:
         settings.topic_events, dedup_window=window, ledger=held_ledger, positions=held_positions,
     )
 
-    async def publish(outcome: Outcome, message: faust.types.Message) -> None:
+    async def publish(outcome: Outcome, item: RoutedItem) -> None:
         # Straight to the producer, not through Topic.send: Faust's channel machinery per
         # record cost more than metering the event (bench/, scenario 1 profile). Topics
         # exist before the worker starts (cli: ensure_topics), so nothing needs declaring.
-        where = f"{message.topic}[{message.partition}]@{message.offset}"
+        topic, _, partition = item.source.rpartition(":")
+        where = f"{topic}[{partition}]@{item.offset}"
         if outcome.priced is not None:
-            delivery = await app.producer.send(settings.topic_priced, message.key,
+            delivery = await app.producer.send(settings.topic_priced, outcome.priced.event.session_id.encode(),
                                                outcome.priced.model_dump_json().encode(), None, None, None)
         elif outcome.dead_letter is not None:
             log.warning("dead-lettered %s: %s", where, outcome.dead_letter.reason[:500])
-            delivery = await app.producer.send(settings.topic_dlq, message.key, message.value, None, None, {
+            delivery = await app.producer.send(settings.topic_dlq, item.key, item.value, None, None, {
                 DLQ_REASON_HEADER: outcome.dead_letter.reason.encode(),
                 DLQ_ERRORS_HEADER: json.dumps(outcome.dead_letter.errors).encode(),
                 DLQ_SOURCE_HEADER: where.encode(),
@@ -137,7 +139,7 @@ def create_app(settings: Settings) -> faust.App:
 
     # concurrency=1: with more, Faust can commit past a message still in flight (faust #606).
     # noack_take: the batch is acked by hand, only once its state and records are handed on.
-    @app.agent(events, concurrency=1)
+    @app.agent(routed, concurrency=1)
     async def meter(stream: faust.Stream) -> None:
         async for batch in stream.noack_take(settings.worker_batch_size, settings.worker_batch_seconds):
             try:
@@ -149,29 +151,35 @@ def create_app(settings: Settings) -> faust.App:
                 await stream.ack(event)
 
     async def meter_batch(batch: list[faust.types.EventT]) -> None:
-        outcomes: list[tuple[Outcome, faust.types.Message]] = []
+        outcomes: list[tuple[Outcome, RoutedItem, str]] = []
         for event in batch:
             message = event.message
             make_current(event)
             failpoint("worker.before_process")
+            here = f"{message.topic}:{message.partition}"
             try:
-                outcomes.append((processor.process(message.value, message.partition, message.offset), message))
+                for item in decode_routed(message.value):
+                    outcome = processor.process(item.value, message.partition, message.offset, item.source, item.offset)
+                    outcomes.append((outcome, item, here))
             except OffsetGap as gap:  # nothing from here on may be acked
                 stop_for_replay(str(gap), exit_code=75)
+            except (ValueError, KeyError, TypeError) as error:  # only the router writes there
+                log.critical("unreadable routed message %s@%d skipped: %r", here, message.offset, error)
         for table in held_tables:
             table.flush()
         failpoint("worker.after_state")
-        for outcome, message in outcomes:
-            await publish(outcome, message)
+        for outcome, item, _ in outcomes:
+            await publish(outcome, item)
         if settings.budgets_enabled:
             await report_spend(outcomes)
         failpoint("worker.after_send")
 
-    async def report_spend(outcomes: list[tuple[Outcome, faust.types.Message]]) -> None:
-        """Every priced record, replays included, goes to its tenant's budget owner: the
-        ledger counts a source offset once, and a replay may be the only time it is sent."""
-        metered = [(outcome.priced, f"{message.topic}:{message.partition}", message.offset)
-                   for outcome, message in outcomes if outcome.priced is not None]
+    async def report_spend(outcomes: list[tuple[Outcome, RoutedItem, str]]) -> None:
+        """Every priced record, replays included, goes to its tenant's budget owner. The
+        ledger counts each position once, per (home partition, source partition): the
+        order in which this partition got that source's messages."""
+        metered = [(outcome.priced, f"{here}|{item.source}", item.offset)
+                   for outcome, item, here in outcomes if outcome.priced is not None]
         for command in spend_commands(metered):
             delivery = await app.producer.send(settings.topic_budget_commands, command["tenant"].encode(),
                                                orjson.dumps(command), None, None, None)
@@ -204,41 +212,76 @@ def create_app(settings: Settings) -> faust.App:
         ("tenant", "kind"), lambda: budgets.alerts,
     ))
 
-    def active_here(session_id: str) -> bool:
+    def active_partitions() -> set[int]:
         # With several workers a table also holds standby copies of other workers'
-        # partitions; answer only for sessions whose partition this worker owns.
-        partition = (murmur2(session_id.encode()) & 0x7FFFFFFF) % settings.topic_partitions
-        return TP(settings.topic_events, partition) in app.assignor.assigned_actives()
+        # partitions; the listings show only the partitions this worker owns.
+        return {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == settings.topic_routed}
+
+    def active_here(session_id: str) -> bool:
+        return home_partition(session_id, settings.topic_partitions) in active_partitions()
+
+    async def at_owner(view: View, request: Request, table: faust.Table, key: str) -> Response | None:
+        """Any worker answers for any session or tenant: the request goes on to the worker that
+        owns the key's partition (its address is in the consumer group's metadata). None: this
+        worker owns it, or no assignment is known yet (it answers from what it holds).
+
+        The partition is murmur2 of the key's plain bytes, where the router and the budget
+        commands put it; Faust's own table routing would hash the key's JSON form instead."""
+        try:
+            owner = app.assignor.key_store(table.changelog_topic.get_topic_name(), key.encode())
+        except KeyError:
+            return None
+        if (owner.host, owner.port) == (app.conf.canonical_url.host, app.conf.canonical_url.port):
+            return None
+        async with app.http_client.get(request.url.with_host(owner.host).with_port(owner.port)) as answer:
+            return view.bytes(await answer.read(), status=answer.status,
+                              content_type=answer.content_type or "application/json")
 
     @app.page("/sessions/{session_id}")
     class SessionView(View):
         async def get(self, request: Request, session_id: str) -> Response:
-            totals = processor.session_totals(session_id) if active_here(session_id) else None
+            forwarded = await at_owner(self, request, sessions, session_id)
+            if forwarded is not None:
+                return forwarded
+            totals = processor.session_totals(session_id)
             if totals is None:
                 return self.json({"detail": f"unknown session {session_id}"}, status=404)
             return self.bytes(totals.model_dump_json().encode(), content_type="application/json")
 
     @app.page("/sessions")
     class SessionsView(View):
-        """Every session this worker holds, in short (for reconciliation)."""
+        """Every session this worker owns, in short (for reconciliation)."""
 
         async def get(self, request: Request) -> Response:
             return self.json({
                 session_id: {"tenant_id": state["totals"]["tenant_id"], "operations": state["totals"]["operations"],
                              "total_cost": state["totals"]["total_cost"]}
-                for session_id, state in sessions.items()
+                for session_id, state in sessions.items() if active_here(session_id)
             })
+
+    @app.page("/assignment")
+    class AssignmentView(View):
+        """The home partitions this worker meters now (each session and tenant lives in one)."""
+
+        async def get(self, request: Request) -> Response:
+            return self.json({"partitions": sorted(active_partitions()), "of": settings.topic_partitions})
 
     @app.page("/ledger")
     class LedgerView(View):
+        """The counts of the partitions this worker owns (it may hold standby copies of others)."""
+
         async def get(self, request: Request) -> Response:
-            return self.json(processor.ledger_by_tenant())
+            return self.json(processor.ledger_by_tenant(active_partitions()))
 
     @app.page("/budgets/{tenant_id}")
     class BudgetsView(View):
-        """A tenant's budget state as the ledger holds it (the API computes its views from it)."""
+        """A tenant's budget state as the ledger holds it (the API computes its views from it).
+        Routed like the commands: the tenant id decides the partition."""
 
         async def get(self, request: Request, tenant_id: str) -> Response:
+            forwarded = await at_owner(self, request, budget_table, tenant_id)
+            if forwarded is not None:
+                return forwarded
             state = budgets.tenant_state(tenant_id)
             if state is None:
                 return self.json({"detail": f"no budgets for tenant {tenant_id}"}, status=404)
@@ -248,6 +291,10 @@ def create_app(settings: Settings) -> faust.App:
     class MetricsView(View):
         async def get(self, request: Request) -> Response:
             return self.bytes(exposition(registry), content_type=CONTENT_TYPE)
+
+    @app.task
+    async def route_events() -> None:
+        Router(settings, on_fatal=stop_process).start()
 
     app.metering = processor  # type: ignore[attr-defined]  # reached by tests and the CLI
     return app

@@ -5,14 +5,21 @@ it messages and sends what it returns. State lives in three mappings that the ag
 with changelog tables, and every change to them is idempotent under replay (a crash
 re-delivers everything after the last committed offset):
 
-- `seen` maps event_id -> the (partition, offset) where it was first accepted. The same
-  event_id at another offset is a duplicate send; at the same offset it is a replay,
+Every message carries two positions. Where the worker read it (`partition`, `offset` on
+`usage.routed`) only serves to notice skipped messages. Where it was first produced
+(`source` = "topic:partition" on `usage.events`, `source_offset`) is what the guards use:
+the router (routing.py) forwards every message of a session to the session's one home
+partition, keeping each source partition's order, and forwards a message again after a
+crash, so the original position is what identifies a message:
+
+- `seen` maps event_id -> the source position where it was first accepted. The same
+  event_id at another position is a duplicate send; at the same position it is a replay,
   which is processed again (its priced record may never have left) and flagged `replayed`.
-- `sessions` maps session_id -> {totals, offset}: an offset at or below the stored one was
-  already applied. All events of a session share a partition (key = session_id), so the
-  offsets in one session's value are comparable.
-- `ledger` maps "partition:tenant" -> counts of each outcome, with the same offset guard:
-  the reconciliation ledger, exact across crashes.
+- `sessions` maps session_id -> {totals, offsets: {source: offset}}: an offset at or below
+  the one stored for its source was already applied. A session may get events from any
+  source partition; each source's offsets are comparable among themselves.
+- `ledger` maps "partition|source|tenant" -> counts of each outcome, with the same guard:
+  the reconciliation ledger, exact across crashes (written from one home partition only).
 - `positions` maps partition -> the last offset processed. A message further ahead than
   the next offset means the consumer skipped some (faust-streaming can, around rebalances:
   faust #216, #221); processing it would commit past them, so it raises OffsetGap instead.
@@ -28,7 +35,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import MutableMapping
+from collections.abc import Container, MutableMapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -103,23 +110,28 @@ class MeteringProcessor:
         # Since this process started, per (tenant, partition, outcome): for Prometheus.
         self.counts: Counter[tuple[str, int, str]] = Counter()
 
-    def process(self, value: bytes | None, partition: int, offset: int) -> Outcome:
+    def process(self, value: bytes | None, partition: int, offset: int, source: str | None = None,
+                source_offset: int | None = None) -> Outcome:
+        """Meter one message read at `partition`/`offset`, first produced at `source`/`source_offset`
+        (by default the same place: a message read straight from the source topic)."""
+        source = source or f"{self.topic}:{partition}"
+        source_offset = offset if source_offset is None else source_offset
         last = self.positions.get(str(partition))
         if last is not None and offset > last + 1:
             raise OffsetGap(partition, last + 1, offset)
-        outcome = self._process(value, partition, offset)
+        outcome = self._process(value, source, source_offset)
         self.positions[str(partition)] = offset if last is None else max(last, offset)
         self.counts[(outcome.tenant_id, partition, outcome.status)] += 1
-        key = f"{partition}:{outcome.tenant_id}"
+        key = f"{partition}|{source}|{outcome.tenant_id}"
         entry = self.ledger.get(key)
-        if entry is None or offset > entry["offset"]:
+        if entry is None or source_offset > entry["offset"]:
             entry = dict(entry or {})
             entry[outcome.status] = entry.get(outcome.status, 0) + 1
-            entry["offset"] = offset
+            entry["offset"] = source_offset
         self.ledger[key] = entry
         return outcome
 
-    def _process(self, value: bytes | None, partition: int, offset: int) -> Outcome:
+    def _process(self, value: bytes | None, source: str, offset: int) -> Outcome:
         if not value:
             return _dead("empty message (no value)")
         if len(value) > MAX_MESSAGE_BYTES:
@@ -131,8 +143,7 @@ class MeteringProcessor:
 
         event_key = str(event.event_id)
         first = self.seen.get(event_key)
-        here = (partition, offset)
-        seen_here = first is not None and (first["p"], first["o"]) == here
+        seen_here = first is not None and (first["s"], first["o"]) == (source, offset)
         if first is not None and not seen_here and self.clock() - first["t"] < self.dedup_window_s:
             return Outcome("duplicate", tenant_id=event.tenant_id)
 
@@ -140,42 +151,46 @@ class MeteringProcessor:
         if state is not None and state["totals"]["tenant_id"] != event.tenant_id:
             return _dead(f"session {event.session_id} belongs to another tenant than {event.tenant_id}",
                          tenant_id=event.tenant_id)
-        already_applied = state is not None and offset <= state["offset"]
+        already_applied = state is not None and offset <= state["offsets"].get(source, -1)
         try:
-            priced = self._price(event, partition, offset, replayed=seen_here or already_applied)
+            priced = self._price(event, source, offset, replayed=seen_here or already_applied)
         except UnknownModelRejected as error:  # the tenant's policy: unknown models go to the DLQ
             return _dead(str(error), tenant_id=event.tenant_id)
-        self.seen[event_key] = first if seen_here else {"p": partition, "o": offset, "t": self.clock()}
+        self.seen[event_key] = first if seen_here else {"s": source, "o": offset, "t": self.clock()}
         if already_applied:
             self.sessions[event.session_id] = state
         else:
-            self._apply(event, priced, state, offset)
+            self._apply(event, priced, state, source, offset)
         return Outcome(priced.status.value, tenant_id=event.tenant_id, priced=priced)
 
-    def _price(self, event: UsageEvent, partition: int, offset: int, replayed: bool) -> PricedUsage:
+    def _price(self, event: UsageEvent, source: str, offset: int, replayed: bool) -> PricedUsage:
+        topic, _, partition = source.rpartition(":")
         return self.pricer.price(event).model_copy(update={
-            "source": SourcePosition(topic=self.topic, partition=partition, offset=offset),
+            "source": SourcePosition(topic=topic, partition=int(partition), offset=offset),
             "replayed": replayed,
         })
 
-    def _apply(self, event: UsageEvent, priced: PricedUsage, state: dict | None, offset: int) -> None:
-        totals = (
-            SessionTotals(tenant_id=event.tenant_id, session_id=event.session_id, currency=priced.currency)
-            .model_dump(mode="json")
-            if state is None
-            else state["totals"]
-        )
-        self.sessions[event.session_id] = {"totals": add_to_totals_json(totals, priced), "offset": offset}
+    def _apply(self, event: UsageEvent, priced: PricedUsage, state: dict | None, source: str, offset: int) -> None:
+        if state is None:
+            totals = SessionTotals(tenant_id=event.tenant_id, session_id=event.session_id,
+                                   currency=priced.currency).model_dump(mode="json")
+            offsets: dict[str, int] = {}
+        else:
+            totals, offsets = state["totals"], state["offsets"]
+        self.sessions[event.session_id] = {"totals": add_to_totals_json(totals, priced),
+                                           "offsets": {**offsets, source: offset}}
 
     def session_totals(self, session_id: str) -> SessionTotals | None:
         state = self.sessions.get(session_id)
         return None if state is None else SessionTotals.model_validate(state["totals"])
 
-    def ledger_by_tenant(self) -> dict[str, dict[str, int]]:
-        """The durable counts summed over partitions, per tenant and outcome."""
+    def ledger_by_tenant(self, partitions: Container[int] | None = None) -> dict[str, dict[str, int]]:
+        """The durable counts summed over partitions (all, or those in `partitions`), per tenant and outcome."""
         totals: dict[str, Counter[str]] = {}
         for key, entry in self.ledger.items():
-            tenant = key.split(":", 1)[1]
+            partition, _, tenant = key.split("|")
+            if partitions is not None and int(partition) not in partitions:
+                continue
             counter = totals.setdefault(tenant, Counter())
             counter.update({name: entry.get(name, 0) for name in OUTCOMES})
         return {tenant: dict(counter) for tenant, counter in totals.items()}

@@ -21,6 +21,7 @@ def pipeline_topics(settings: Settings) -> dict[str, dict[str, str]]:
         settings.topic_events: {},
         settings.topic_priced: {},
         settings.topic_dlq: {},
+        settings.topic_routed: {},
         settings.topic_budget_commands: {},
         settings.topic_budget_replies: {"retention.ms": str(3_600_000)},  # answers matter for seconds
         settings.topic_alerts: {},

@@ -8,12 +8,11 @@ the API itself promises.
 
 from __future__ import annotations
 
-import time
+import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
 
 import httpx
 import pytest
@@ -24,9 +23,7 @@ from meterstream.api.store import ApiStore
 from meterstream.devstack import KafkaBroker, free_port, isolated_settings
 from meterstream.devstack.pipeline import LocalPipeline
 from meterstream.settings import Settings
-from tests.conftest import unique_name
-
-T = TypeVar("T")
+from tests.conftest import eventually, unique_name
 
 # Tenants with pricing of their own, for the estimate tests; every other tenant pays list
 # prices and its unknown models are unpriced. The worker reads the same file.
@@ -74,7 +71,8 @@ class ApiStack:
 
 
 def api_settings_for(tmp: Path, dashboard_dir: Path | None = None) -> ApiSettings:
-    values = {"port": free_port(), "state_path": tmp / "api.sqlite3", "live_poll_seconds": 0.05}
+    values = {"port": free_port(), "state_path": tmp / "api.sqlite3", "live_poll_seconds": 0.05,
+              "webhook_poll_seconds": 0.05, "webhook_backoff_base_seconds": 0.1}
     if dashboard_dir is not None:
         values["dashboard_dir"] = dashboard_dir
     return ApiSettings(**values)
@@ -108,13 +106,11 @@ def tenant(api_stack: ApiStack) -> Iterator[tuple[str, httpx.Client]]:
         yield tenant_id, client
 
 
-def eventually(probe: Callable[[], T | None], timeout: float = 30.0, what: str = "condition") -> T:
-    """Poll `probe` until it returns something truthy; fail with `what` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
+def sse_events(response: httpx.Response) -> Iterator[tuple[str, dict]]:
+    """The named events of an SSE response, parsed, as they arrive."""
+    name = None
+    for line in response.iter_lines():
+        if line.startswith("event:"):
+            name = line.split(":", 1)[1].strip()
+        elif line.startswith("data:"):
+            yield name, json.loads(line.split(":", 1)[1])

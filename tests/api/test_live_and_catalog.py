@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import uuid
-from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
 
-from tests.api.conftest import DISCOUNTED_TENANT, REJECTING_TENANT, ApiStack, eventually
+from tests.api.conftest import DISCOUNTED_TENANT, REJECTING_TENANT, ApiStack, eventually, sse_events
 
 pytestmark = pytest.mark.integration
 
 IMAGE = {"service": "image", "model": "imagen-4.0-generate", "usage": {"unit": "images", "images": 1}}
-
-
-def sse_events(response) -> Iterator[tuple[str, dict]]:
-    """The named events of an SSE response, parsed, as they arrive."""
-    name = None
-    for line in response.iter_lines():
-        if line.startswith("event:"):
-            name = line.split(":", 1)[1].strip()
-        elif line.startswith("data:"):
-            yield name, json.loads(line.split(":", 1)[1])
 
 
 def test_the_event_stream_pushes_new_totals_on_every_change(api_stack: ApiStack, tenant) -> None:

@@ -5,38 +5,17 @@
 //   reload and check the last active session is restored.
 // Inputs (environment): API_URL, API_KEY, OUT_DIR, EVENTS (default 5), CHROMIUM (default
 // /usr/bin/chromium). Prints one JSON object with the results on stdout.
-import { mkdirSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import { chromium } from "playwright-core";
+import { inputs, signIn, withBrowser } from "./browser.mjs";
 
-const apiUrl = process.env.API_URL;
-const apiKey = process.env.API_KEY;
-const outDir = process.env.OUT_DIR ?? "test-output/dashboard";
+const { apiUrl, apiKey, outDir } = inputs();
 const events = Number(process.env.EVENTS ?? 5);
 const waitMs = Number(process.env.PUSH_WAIT_MS ?? 10000);
-if (!apiUrl || !apiKey) throw new Error("set API_URL and API_KEY");
-mkdirSync(outDir, { recursive: true });
 
-// A fresh profile each run (playwright passes it to Chromium as --user-data-dir).
-const context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), "meterstream-chromium-")), {
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  headless: true,
-  viewport: { width: 1360, height: 1000 },
-  args: [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-  ],
-});
-const result = {};
-try {
-  const page = context.pages()[0] ?? (await context.newPage());
-  const consoleErrors = [];
-  page.on("console", (m) => m.type() === "error" && consoleErrors.push(m.text()));
-  await page.goto(apiUrl);
-  await page.getByTestId("api-key").fill(apiKey);
-  await page.getByTestId("save-key").click();
+await withBrowser(async (page, consoleErrors) => {
+  const result = {};
+  await signIn(page, apiUrl, apiKey);
   await page.getByTestId("start-session").click();
   const sessionId = (await page.getByTestId("tracker-session-id").textContent()).trim();
   await page.waitForSelector('[data-testid="stat-operations"][data-value="0"]');
@@ -104,7 +83,5 @@ try {
   result.restored_session_id = (await page.getByTestId("tracker-session-id").textContent()).trim();
   result.restored_dir = await page.evaluate(() => document.documentElement.dir);
   result.console_errors = consoleErrors;
-} finally {
-  await context.close();
-}
-console.log(JSON.stringify(result));
+  return result;
+});

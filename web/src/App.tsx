@@ -1,7 +1,10 @@
 import { useCallback, useEffect, useMemo, useState } from "react";
 
+import { useAlerts } from "./alerts/useAlerts";
 import { ApiClient, type Operation, type Pricing, type UsageReport } from "./api";
 import { Activity } from "./components/Activity";
+import { AlertsFeed } from "./components/Alerts";
+import { BudgetsPanel } from "./components/Budgets";
 import { PriceList, ServiceCards } from "./components/Catalog";
 import { CostOverTime, PeriodComparison } from "./components/Charts";
 import { direction, translator, type Locale } from "./i18n";
@@ -10,6 +13,10 @@ import { UsageTracker } from "./tracker";
 // What the browser remembers, as the original app did: the last active session, the
 // language and the API key (this browser's own; never sent anywhere but the API).
 const STORAGE = { session: "meterstream.activeSessionId", locale: "meterstream.locale", key: "meterstream.apiKey" };
+
+// Two views, named in the address (#budgets) so a link or a reload opens the same one.
+type View = "usage" | "budgets";
+const viewOf = (hash: string): View => (hash === "#budgets" ? "budgets" : "usage");
 
 interface Reports {
   byServiceModel: UsageReport | null;
@@ -30,8 +37,27 @@ export function App() {
     byServiceModel: null, hourlyByService: null, hourlyByModel: null, weekByService: null,
   });
   const [error, setError] = useState<string | null>(null);
+  const [view, setView] = useState<View>(() => viewOf(location.hash));
+  const [alertsSeen, setAlertsSeen] = useState(0); // alerts pushed, to re-read budgets
+  const [unread, setUnread] = useState(0); // alerts pushed while the usage view was open
   const t = translator(locale);
   const api = useMemo(() => new ApiClient("", apiKey || undefined), [apiKey]);
+  const alerts = useAlerts(apiKey ? api : null, () => {
+    setAlertsSeen((n) => n + 1);
+    if (viewOf(location.hash) !== "budgets") setUnread((n) => n + 1);
+  });
+
+  useEffect(() => {
+    const onHash = () => setView(viewOf(location.hash));
+    window.addEventListener("hashchange", onHash);
+    return () => window.removeEventListener("hashchange", onHash);
+  }, []);
+
+  function openView(next: View) {
+    history.replaceState(null, "", next === "budgets" ? "#budgets" : location.pathname + location.search);
+    setView(next);
+    if (next === "budgets") setUnread(0);
+  }
 
   useEffect(() => {
     document.documentElement.lang = locale;
@@ -121,49 +147,72 @@ export function App() {
       {!apiKey && <p className="notice">{t("keyNeeded")}</p>}
       {error && <p className="notice notice--error">{t("error")}: {error}</p>}
 
-      <section className="sessionbar">
-        <button type="button" onClick={startSession} disabled={!apiKey} data-testid="start-session">
-          {t("startSession")}
-        </button>
-        <button type="button" onClick={endSession} disabled={!apiKey || !sessionId} className="secondary">
-          {t("endSession")}
-        </button>
-        <form onSubmit={(e) => { e.preventDefault(); if (sessionDraft.trim()) setSessionId(sessionDraft.trim()); }}>
-          <input value={sessionDraft} onChange={(e) => setSessionDraft(e.target.value)}
-                 placeholder={t("sessionIdPlaceholder")} dir="ltr" data-testid="session-input" />
-          <button type="submit" className="secondary">{t("openSession")}</button>
-        </form>
-      </section>
+      <nav className="views" role="tablist" aria-label={t("views")}>
+        {(["usage", "budgets"] as const).map((name) => (
+          <button key={name} type="button" role="tab" aria-selected={view === name} data-testid={`view-${name}`}
+                  className={view === name ? "views__tab views__tab--on" : "views__tab"} onClick={() => openView(name)}>
+            {name === "usage" ? t("viewUsage") : t("viewBudgets")}
+            {name === "budgets" && unread > 0 && <span className="views__unread" data-testid="alerts-unread">{unread}</span>}
+          </button>
+        ))}
+      </nav>
 
-      <main className="grid">
-        <div className="col">
-          {apiKey && sessionId && (
-            <UsageTracker sessionId={sessionId} apiBaseUrl="" apiKey={apiKey} locale={locale} onTotals={onTotals} />
-          )}
-          <section className="panel">
-            <h2>{t("recentActivity")}</h2>
-            <Activity operations={activity} locale={locale} t={t} />
+      {view === "budgets" ? (
+        <main className="grid grid--budgets">
+          <div className="col">
+            {apiKey && <BudgetsPanel api={api} locale={locale} t={t} refreshKey={alertsSeen} />}
+          </div>
+          <div className="col">
+            <AlertsFeed feed={alerts} locale={locale} t={t} />
+          </div>
+        </main>
+      ) : (
+        <>
+          <section className="sessionbar">
+            <button type="button" onClick={startSession} disabled={!apiKey} data-testid="start-session">
+              {t("startSession")}
+            </button>
+            <button type="button" onClick={endSession} disabled={!apiKey || !sessionId} className="secondary">
+              {t("endSession")}
+            </button>
+            <form onSubmit={(e) => { e.preventDefault(); if (sessionDraft.trim()) setSessionId(sessionDraft.trim()); }}>
+              <input value={sessionDraft} onChange={(e) => setSessionDraft(e.target.value)}
+                     placeholder={t("sessionIdPlaceholder")} dir="ltr" data-testid="session-input" />
+              <button type="submit" className="secondary">{t("openSession")}</button>
+            </form>
           </section>
-        </div>
-        <div className="col">
-          <section className="panel">
-            <h2>{t("services")}</h2>
-            {pricing && <ServiceCards pricing={pricing} usage={reports.byServiceModel?.current.rows ?? []} t={t} />}
-          </section>
-          <section className="panel">
-            <h2>{t("costOverTime")}</h2>
-            <CostOverTime byService={reports.hourlyByService} byModel={reports.hourlyByModel} locale={locale} t={t} />
-          </section>
-          <section className="panel">
-            <h2>{t("periodComparison")}</h2>
-            <PeriodComparison report={reports.weekByService} locale={locale} t={t} />
-          </section>
-          <section className="panel">
-            <h2>{t("priceList")}</h2>
-            {pricing && <PriceList pricing={pricing} t={t} />}
-          </section>
-        </div>
-      </main>
+
+          <main className="grid">
+            <div className="col">
+              {apiKey && sessionId && (
+                <UsageTracker sessionId={sessionId} apiBaseUrl="" apiKey={apiKey} locale={locale} onTotals={onTotals} />
+              )}
+              <section className="panel">
+                <h2>{t("recentActivity")}</h2>
+                <Activity operations={activity} locale={locale} t={t} />
+              </section>
+            </div>
+            <div className="col">
+              <section className="panel">
+                <h2>{t("services")}</h2>
+                {pricing && <ServiceCards pricing={pricing} usage={reports.byServiceModel?.current.rows ?? []} t={t} />}
+              </section>
+              <section className="panel">
+                <h2>{t("costOverTime")}</h2>
+                <CostOverTime byService={reports.hourlyByService} byModel={reports.hourlyByModel} locale={locale} t={t} />
+              </section>
+              <section className="panel">
+                <h2>{t("periodComparison")}</h2>
+                <PeriodComparison report={reports.weekByService} locale={locale} t={t} />
+              </section>
+              <section className="panel">
+                <h2>{t("priceList")}</h2>
+                {pricing && <PriceList pricing={pricing} t={t} />}
+              </section>
+            </div>
+          </main>
+        </>
+      )}
     </div>
   );
 }

@@ -93,6 +93,95 @@ export interface UsageReport {
   change: { currency: string; cost: string; cost_ratio: string | null; operations: number }[];
 }
 
+// --- budgets and alerts (the bodies of meterstream/api/models.py and schemas/alerts.py) ---
+
+export const SCOPE_KINDS = ["tenant", "user", "session", "api_key", "attribute"] as const;
+export const PERIODS = ["day", "week", "month", "lifetime"] as const;
+export const ACTIONS = ["notify", "block"] as const;
+export const ALERT_KINDS = ["budget.threshold", "budget.forecast"] as const;
+export const SERVICES = ["text", "image", "video", "speech", "audio", "embedding", "other"] as const;
+
+export type ScopeKind = (typeof SCOPE_KINDS)[number];
+export type BudgetPeriod = (typeof PERIODS)[number];
+export type BudgetAction = (typeof ACTIONS)[number];
+export type AlertKind = (typeof ALERT_KINDS)[number];
+
+export interface BudgetScope {
+  kind: ScopeKind;
+  value?: string | null;
+  attribute?: string | null;
+  service?: string | null;
+  model?: string | null;
+}
+
+export interface BudgetStatus {
+  period_start: string;
+  period_end: string | null;
+  spent: string;
+  reserved: string;
+  remaining: string;
+  operations: number;
+  /** Operations counted whose cost is unknown: a count, never $0. */
+  unpriced_operations: number;
+  thresholds_crossed: string[];
+  projected_spend: string | null;
+  runs_out_at: string | null;
+}
+
+export interface Budget {
+  budget_id: string;
+  name: string;
+  scope: BudgetScope;
+  period: BudgetPeriod;
+  limit: string;
+  currency: string;
+  /** Percent of the limit, as decimal strings ("50", "12.5"). */
+  thresholds: string[];
+  action: BudgetAction;
+  revision: number;
+  created_at: string;
+  updated_at: string;
+  status: BudgetStatus;
+}
+
+export interface BudgetIn {
+  name: string;
+  scope: BudgetScope;
+  period: BudgetPeriod;
+  limit: string;
+  thresholds: string[];
+  action: BudgetAction;
+}
+
+export interface AlertRecord {
+  alert_id: string;
+  kind: AlertKind;
+  tenant_id: string;
+  raised_at: string;
+  title: string;
+  budget: {
+    budget_id: string;
+    name: string;
+    period_start: string;
+    period_end: string | null;
+    threshold: string | null;
+    spent: string;
+    limit: string;
+    currency: string;
+    action: string;
+    runs_out_at: string | null;
+  } | null;
+  event: {
+    event_id: string;
+    session_id: string;
+    user_id: string | null;
+    service: string;
+    model: string;
+    cost: string;
+    occurred_at: string;
+  } | null;
+}
+
 export class ApiClient {
   constructor(
     readonly baseUrl: string,
@@ -114,7 +203,7 @@ export class ApiClient {
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     if (!response.ok) throw new HttpError(response.status, await response.text());
-    return (await response.json()) as T;
+    return (response.status === 204 ? undefined : await response.json()) as T;
   }
 
   startSession(userId?: string): Promise<Session> {
@@ -135,6 +224,29 @@ export class ApiClient {
 
   activity(limit = 20): Promise<Operation[]> {
     return this.request("GET", `/v1/activity?limit=${limit}`);
+  }
+
+  async budgets(): Promise<Budget[]> {
+    return (await this.request<{ budgets: Budget[] }>("GET", "/v1/budgets")).budgets;
+  }
+
+  createBudget(budget: BudgetIn): Promise<Budget> {
+    return this.request("POST", "/v1/budgets", budget);
+  }
+
+  deleteBudget(budgetId: string): Promise<void> {
+    return this.request("DELETE", `/v1/budgets/${encodeURIComponent(budgetId)}`);
+  }
+
+  /** The budgets that count this session's usage. */
+  async sessionBudgets(sessionId: string): Promise<Budget[]> {
+    return (await this.request<{ budgets: Budget[] }>(
+      "GET", `/v1/sessions/${encodeURIComponent(sessionId)}/budgets`)).budgets;
+  }
+
+  /** The tenant's latest alerts, newest first. */
+  async alerts(limit = 50): Promise<AlertRecord[]> {
+    return (await this.request<{ alerts: AlertRecord[] }>("GET", `/v1/alerts?limit=${limit}`)).alerts;
   }
 
   report(groupBy: string[], hours: number): Promise<UsageReport> {

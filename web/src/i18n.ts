@@ -64,6 +64,75 @@ const en = {
   "component.second": "second",
   "component.second_with_audio": "second with audio",
   "component.character": "character",
+  viewUsage: "Usage",
+  viewBudgets: "Budgets & alerts",
+  views: "Views",
+  budgets: "Budgets",
+  noBudgets: "No budgets yet. Create one to be alerted before spending runs away.",
+  newBudget: "New budget",
+  budgetName: "Name",
+  scopeKind: "Applies to",
+  "scopeKind.tenant": "All usage",
+  "scopeKind.user": "One user",
+  "scopeKind.session": "One session",
+  "scopeKind.api_key": "One API key",
+  "scopeKind.attribute": "An attribute value",
+  "valueLabel.user": "User id",
+  "valueLabel.session": "Session id",
+  "valueLabel.api_key": "API key id",
+  "valueLabel.attribute": "Attribute value",
+  attributeKey: "Attribute key",
+  scopeService: "Service (optional)",
+  anyService: "Any service",
+  scopeModel: "Model (optional)",
+  period: "Period",
+  limit: "Limit",
+  thresholds: "Alert at (% of the limit)",
+  thresholdsHint: "Comma-separated, e.g. 50, 80, 100",
+  action: "At the limit",
+  create: "Create budget",
+  creating: "Creating…",
+  cancel: "Cancel",
+  delete: "Delete",
+  confirmDelete: "Delete this budget?",
+  confirmDeleteYes: "Yes, delete",
+  spent: "Spent",
+  reserved: "Reserved",
+  remaining: "Remaining",
+  ofLimit: "of the limit",
+  projected: "Projected by the period's end",
+  runsOut: "Runs out on",
+  unpricedOps: "unpriced",
+  unpricedHint: "Operations whose cost is unknown: counted, never priced as $0",
+  alertAt: "Alert at",
+  "period.day": "Daily",
+  "period.week": "Weekly",
+  "period.month": "Monthly",
+  "period.lifetime": "Lifetime",
+  "action.notify": "Notify",
+  "action.block": "Block",
+  "actionHint.notify": "alerts only",
+  "actionHint.block": "calls past the limit are refused",
+  "scope.tenant": "all usage",
+  "scope.user": "user",
+  "scope.session": "session",
+  "scope.api_key": "API key",
+  "scope.attribute": "attribute",
+  "scope.service": "service",
+  "scope.model": "model",
+  alerts: "Alerts",
+  noAlerts: "No alerts yet",
+  live: "Live",
+  newAlert: "New",
+  budget: "Budget",
+  "alertKind.budget.threshold": "Threshold",
+  "alertKind.budget.forecast": "Forecast",
+  remainingBudget: "Budget left",
+  of: "of",
+  overBudget: "Over budget",
+  listSeparator: " · ",
+  "alertTitle.budget.threshold": "“{name}” reached {threshold} of its {limit} limit: {spent} spent",
+  "alertTitle.budget.forecast": "“{name}” will run out on {date} at this rate ({limit} limit)",
 };
 
 export type MessageKey = keyof typeof en;
@@ -130,6 +199,75 @@ const ar: Record<MessageKey, string> = {
   "component.second": "ثانية",
   "component.second_with_audio": "ثانية مع صوت",
   "component.character": "حرف",
+  viewUsage: "الاستخدام",
+  viewBudgets: "الميزانيات والتنبيهات",
+  views: "العروض",
+  budgets: "الميزانيات",
+  noBudgets: "لا توجد ميزانيات بعد. أنشئ واحدة لتُنبَّه قبل أن يخرج الإنفاق عن السيطرة.",
+  newBudget: "ميزانية جديدة",
+  budgetName: "الاسم",
+  scopeKind: "تنطبق على",
+  "scopeKind.tenant": "كل الاستخدام",
+  "scopeKind.user": "مستخدم واحد",
+  "scopeKind.session": "جلسة واحدة",
+  "scopeKind.api_key": "مفتاح واجهة واحد",
+  "scopeKind.attribute": "قيمة سمة",
+  "valueLabel.user": "معرّف المستخدم",
+  "valueLabel.session": "معرّف الجلسة",
+  "valueLabel.api_key": "معرّف مفتاح الواجهة",
+  "valueLabel.attribute": "قيمة السمة",
+  attributeKey: "مفتاح السمة",
+  scopeService: "الخدمة (اختياري)",
+  anyService: "أي خدمة",
+  scopeModel: "النموذج (اختياري)",
+  period: "الفترة",
+  limit: "الحد",
+  thresholds: "التنبيه عند (٪ من الحد)",
+  thresholdsHint: "مفصولة بفواصل، مثل 50, 80, 100",
+  action: "عند بلوغ الحد",
+  create: "إنشاء الميزانية",
+  creating: "جارٍ الإنشاء…",
+  cancel: "إلغاء",
+  delete: "حذف",
+  confirmDelete: "أتحذف هذه الميزانية؟",
+  confirmDeleteYes: "نعم، احذفها",
+  spent: "المُنفَق",
+  reserved: "المحجوز",
+  remaining: "المتبقي",
+  ofLimit: "من الحد",
+  projected: "المتوقع بنهاية الفترة",
+  runsOut: "تنفد في",
+  unpricedOps: "بلا سعر",
+  unpricedHint: "عمليات تكلفتها مجهولة: تُعدّ ولا تُحسب أبدًا بصفر",
+  alertAt: "تنبيه عند",
+  "period.day": "يومية",
+  "period.week": "أسبوعية",
+  "period.month": "شهرية",
+  "period.lifetime": "بلا مدة",
+  "action.notify": "تنبيه",
+  "action.block": "منع",
+  "actionHint.notify": "تنبيهات فقط",
+  "actionHint.block": "تُرفض الطلبات التي تتجاوز الحد",
+  "scope.tenant": "كل الاستخدام",
+  "scope.user": "المستخدم",
+  "scope.session": "الجلسة",
+  "scope.api_key": "مفتاح الواجهة",
+  "scope.attribute": "السمة",
+  "scope.service": "الخدمة",
+  "scope.model": "النموذج",
+  alerts: "التنبيهات",
+  noAlerts: "لا توجد تنبيهات بعد",
+  live: "مباشر",
+  newAlert: "جديد",
+  budget: "الميزانية",
+  "alertKind.budget.threshold": "عتبة",
+  "alertKind.budget.forecast": "توقّع",
+  remainingBudget: "المتبقي من الميزانية",
+  of: "من",
+  overBudget: "تجاوز الميزانية",
+  listSeparator: "، ", // a middle dot between Arabic digits reads as a zero (٠)
+  "alertTitle.budget.threshold": "بلغت «{name}» {threshold} من حدّها البالغ {limit}، وأُنفق {spent}",
+  "alertTitle.budget.forecast": "ستنفد «{name}» في {date} بهذا المعدل (الحد {limit})",
 };
 
 export const messages: Record<Locale, Record<MessageKey, string>> = { en, ar };
@@ -150,6 +288,31 @@ export function formatTime(iso: string | null, locale: Locale): string {
     dateStyle: "medium",
     timeStyle: "medium",
   }).format(new Date(iso));
+}
+
+/** A message with its {placeholders} filled in. */
+export function fill(template: string, values: Record<string, string>): string {
+  return template.replace(/\{(\w+)\}/g, (whole, name: string) => values[name] ?? whole);
+}
+
+/** A calendar date in UTC, where budget periods begin and end. */
+export function formatDate(iso: string, locale: Locale): string {
+  return new Intl.DateTimeFormat(locale === "ar" ? "ar-EG" : "en-GB", { dateStyle: "medium", timeZone: "UTC" })
+    .format(new Date(iso));
+}
+
+/** A budget period: "1 Jun 2026 – 30 Jun 2026" (its end is exclusive), one date for a day, "Lifetime" without end. */
+export function formatPeriod(start: string, end: string | null, locale: Locale): string {
+  if (!end) return translator(locale)("period.lifetime");
+  const first = formatDate(start, locale);
+  const last = formatDate(new Date(Date.parse(end) - 1).toISOString(), locale);
+  return first === last ? first : `${first} – ${last}`;
+}
+
+/** 48.5 -> "48.5%" ("٤٨٫٥٪" in Arabic). */
+export function formatPercent(value: number, locale: Locale): string {
+  return new Intl.NumberFormat(locale === "ar" ? "ar-EG" : "en-US", { style: "percent", maximumFractionDigits: 1 })
+    .format(value / 100);
 }
 
 export function formatCount(value: number, locale: Locale): string {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { addMoney, formatMoney } from "./money";
+import { addMoney, compareMoney, formatMoney, percentOf } from "./money";
 
 describe("formatMoney", () => {
   it("keeps every digit of a tiny cost", () => {
@@ -23,5 +23,24 @@ describe("addMoney", () => {
     expect(addMoney("0.1", "0.2")).toBe("0.3");
     expect(addMoney("1.351496", "0.000004")).toBe("1.3515");
     expect(addMoney("0.05", "-0.2")).toBe("-0.15");
+  });
+});
+
+describe("compareMoney", () => {
+  it("compares decimal strings of any length exactly", () => {
+    expect(compareMoney("0.30000000000000001", "0.3")).toBe(1);
+    expect(compareMoney("0.3", "0.300")).toBe(0);
+    expect(compareMoney("-1", "0.5")).toBe(-1);
+  });
+});
+
+describe("percentOf", () => {
+  it("divides in integers, to two decimals rounded down", () => {
+    expect(percentOf("1", "3")).toBe(33.33);
+    expect(percentOf("0.3", "0.3")).toBe(100);
+    expect(percentOf("25", "10")).toBe(250);
+  });
+  it("is 0 of a limit that is not positive", () => {
+    expect(percentOf("1", "0")).toBe(0);
   });
 });

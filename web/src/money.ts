@@ -21,6 +21,24 @@ export function addMoney(a: string, b: string): string {
   return fromUnits(total, scale);
 }
 
+/** -1, 0 or 1 as `a` is less than, equal to or more than `b` (exact decimal strings). */
+export function compareMoney(a: string, b: string): number {
+  const scale = Math.max(fractionDigits(a), fractionDigits(b));
+  const [x, y] = [toUnits(a, scale), toUnits(b, scale)];
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/**
+ * `part` as a percentage of `whole`, to two decimals, for drawing (a bar's width, a
+ * tick's place): divided exactly in integers, rounded down; 0 when `whole` is not positive.
+ */
+export function percentOf(part: string, whole: string): number {
+  const scale = Math.max(fractionDigits(part), fractionDigits(whole));
+  const denominator = toUnits(whole, scale);
+  if (denominator <= 0n) return 0;
+  return Number((toUnits(part, scale) * 10_000n) / denominator) / 100;
+}
+
 function fractionDigits(value: string): number {
   return (value.split(".")[1] ?? "").length;
 }

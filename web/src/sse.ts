@@ -47,11 +47,13 @@ export async function streamEvents(
   headers: Record<string, string>,
   signal: AbortSignal,
   onMessage: (message: SseMessage) => void,
+  onOpen?: () => void,
 ): Promise<void> {
   const response = await fetch(url, { headers: { ...headers, Accept: "text/event-stream" }, signal });
   if (!response.ok || !response.body) {
     throw new HttpError(response.status, await response.text());
   }
+  onOpen?.();
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
   const parser = new SseParser();
   for (;;) {
@@ -61,11 +63,62 @@ export async function streamEvents(
   }
 }
 
+export interface StreamHandlers {
+  onMessage: (message: SseMessage) => void;
+  /** Each time the stream (re)connects: a reader can fetch what it missed meanwhile. */
+  onOpen?: () => void;
+  onError?: (error: unknown) => void;
+}
+
+/**
+ * Follows `url` as an event stream until `signal` aborts: after a loss it reconnects,
+ * waiting 0.5 s, then twice as long each time up to 10 s, and 0.5 s again once connected.
+ */
+export async function followEvents(
+  url: string,
+  headers: Record<string, string>,
+  signal: AbortSignal,
+  handlers: StreamHandlers,
+  firstDelayMs = 500,
+): Promise<void> {
+  let delay = firstDelayMs;
+  while (!signal.aborted) {
+    try {
+      await streamEvents(url, headers, signal, handlers.onMessage, () => {
+        delay = firstDelayMs;
+        handlers.onOpen?.();
+      });
+    } catch (error) {
+      if (signal.aborted) return;
+      handlers.onError?.(error);
+    }
+    await new Promise((resolve) => setTimeout(resolve, delay));
+    delay = Math.min(delay * 2, 10_000);
+  }
+}
+
+/** An error answer of the API: {detail, errors: [{field, reason}]}. */
+export interface Problem {
+  detail: string;
+  errors: { field: string; reason: string }[];
+}
+
 export class HttpError extends Error {
   constructor(
     readonly status: number,
-    body: string,
+    readonly body: string,
   ) {
     super(`HTTP ${status}: ${body.slice(0, 200)}`);
+  }
+
+  /** The body as the API's error answer, or null when it is something else. */
+  get problem(): Problem | null {
+    try {
+      const parsed = JSON.parse(this.body) as Partial<Problem>;
+      if (typeof parsed.detail !== "string") return null;
+      return { detail: parsed.detail, errors: Array.isArray(parsed.errors) ? parsed.errors : [] };
+    } catch {
+      return null;
+    }
   }
 }

@@ -27,6 +27,7 @@ from meterstream.api.models import (
     ReservationCounts,
     ReservationOut,
     ReservationRefused,
+    money_text,
 )
 from meterstream.api.pricing import ESTIMATE_SESSION
 from meterstream.api.routes.common import SessionIdPath, blocking, problems
@@ -200,8 +201,8 @@ async def reserve(body: ReservationIn, caller: CallerDep, services: ServicesDep)
         refusals = [BudgetRefusal.model_validate(refusal) for refusal in reply["refused_by"]]
         tightest = refusals[0]
         refused = ReservationRefused(
-            detail=f"budget '{tightest.name}' ({tightest.budget_id}) has {tightest.remaining} {currency} left; "
-                   f"this call needs {priced.total_cost} {currency}",
+            detail=f"budget '{tightest.name}' ({tightest.budget_id}) has {money_text(tightest.remaining)} {currency} "
+                   f"left; this call needs {money_text(priced.total_cost)} {currency}",
             amount=priced.total_cost, currency=currency, refused_by=refusals)
         return JSONResponse(refused.model_dump(mode="json"), status_code=status.HTTP_402_PAYMENT_REQUIRED)
     return ReservationOut(reservation_id=reply["reservation_id"], amount=reply["amount"], currency=currency,

@@ -237,3 +237,35 @@ def test_after_a_crash_and_its_replay_the_changelog_alone_rebuilds_the_same_stat
     rebuilt = MeteringProcessor(CATALOG, topic="usage.events",
                                 **{name: table.rebuilt() for name, table in restarted.items()})
     assert rebuilt.process(log[0], 0, len(log)).status == "duplicate"  # a later re-send
+
+
+def test_a_message_forwarded_twice_is_a_replay_counted_once():
+    """The router forwards a message again after a crash: same source position, a new routed offset."""
+    p = processor()
+    event = image_event(images=2)
+    first = p.process(raw(event), 0, 10, source="usage.events:5", source_offset=77)
+    again = p.process(raw(event), 0, 11, source="usage.events:5", source_offset=77)
+    assert (first.status, again.status, again.priced.replayed) == ("priced", "priced", True)
+    assert p.session_totals("s1").images == 2
+    assert p.ledger_by_tenant() == {"acme": {"priced": 1, "unpriced": 0, "duplicate": 0, "dead_letter": 0}}
+
+
+def test_a_sessions_events_from_several_source_partitions_all_count():
+    p = processor()
+    for routed_offset, (source, offset) in enumerate([("usage.events:0", 9), ("usage.events:3", 2),
+                                                       ("usage.events:1", 40), ("usage.events:3", 3)]):
+        p.process(raw(image_event(images=1)), 0, routed_offset, source=source, source_offset=offset)
+    assert p.session_totals("s1").images == 4
+
+
+def test_a_resend_on_another_source_partition_is_a_duplicate():
+    p = processor()
+    event = image_event()
+    p.process(raw(event), 0, 0, source="usage.events:0", source_offset=1)
+    assert p.process(raw(event), 0, 1, source="usage.events:2", source_offset=1).status == "duplicate"
+
+
+def test_priced_records_name_the_events_original_position():
+    outcome = processor().process(raw(image_event()), 0, 3, source="usage.events:6", source_offset=12)
+    assert (outcome.priced.source.topic, outcome.priced.source.partition, outcome.priced.source.offset) == (
+        "usage.events", 6, 12)

@@ -1,9 +1,10 @@
 import { useEffect, useState } from "react";
 
-import type { SessionStats } from "../api";
-import { direction, formatCount, formatDuration, formatTime, modelName, translator, type Locale } from "../i18n";
-import { formatMoney } from "../money";
+import type { Budget, SessionStats } from "../api";
+import { direction, formatCount, formatDuration, formatTime, modelName, translator, type Locale, type Translate } from "../i18n";
+import { compareMoney, formatMoney, percentOf } from "../money";
 import "./tracker.css";
+import { useSessionBudget } from "./useSessionBudget";
 import { useSessionTotals } from "./useSessionTotals";
 
 export interface UsageTrackerProps {
@@ -17,16 +18,20 @@ export interface UsageTrackerProps {
   defaultCollapsed?: boolean;
   /** Called with every pushed set of totals (the dashboard refreshes its activity list). */
   onTotals?: (totals: SessionStats) => void;
+  /** Show what is left of the tightest budget that applies to the session (default true). */
+  showBudget?: boolean;
 }
 
 /** A collapsible live usage tracker for one session: cost, operations, tokens, video, per service. */
 export function UsageTracker({
-  sessionId, apiBaseUrl, apiKey, locale = "en", defaultCollapsed = false, onTotals,
+  sessionId, apiBaseUrl, apiKey, locale = "en", defaultCollapsed = false, onTotals, showBudget = true,
 }: UsageTrackerProps) {
   const t = translator(locale);
   const [collapsed, setCollapsed] = useState(defaultCollapsed);
   const live = useSessionTotals(apiBaseUrl, sessionId, apiKey);
   const totals = live.totals;
+  const budget = useSessionBudget(apiBaseUrl, showBudget ? sessionId : "", apiKey,
+                                  `${totals?.operations ?? 0}|${totals?.total_cost ?? "0"}`);
 
   useEffect(() => {
     if (totals && onTotals) onTotals(totals);
@@ -59,6 +64,7 @@ export function UsageTracker({
       </header>
       {!collapsed && (
         <div className="ms-tracker__body">
+          {budget && <BudgetLeft budget={budget} t={t} />}
           <div className="ms-tracker__cards">
             <Stat testId="stat-cost" label={t("cost")} value={totals?.total_cost ?? "0"}
                   text={formatMoney(totals?.total_cost ?? "0", currency)} />
@@ -105,6 +111,26 @@ function Stat({ label, value, text, testId }: { label: string; value: string; te
     <div className="ms-tracker__card" data-testid={testId} data-value={value}>
       <span className="ms-tracker__label">{label}</span>
       <bdi className="ms-tracker__value">{text}</bdi>
+    </div>
+  );
+}
+
+/** What is left of a budget, of its limit, with a thin bar that shrinks as it is spent. */
+function BudgetLeft({ budget, t }: { budget: Budget; t: Translate }) {
+  const { remaining } = budget.status;
+  const share = Math.min(100, Math.max(0, percentOf(remaining, budget.limit)));
+  const level = compareMoney(remaining, "0") <= 0 ? "over" : share < 20 ? "low" : "ok";
+  return (
+    <div className={`ms-tracker__budget ms-tracker__budget--${level}`} data-testid="tracker-budget"
+         data-remaining={remaining} data-limit={budget.limit} data-budget-id={budget.budget_id}>
+      <div className="ms-tracker__budget-row">
+        <span className="ms-tracker__label">{level === "over" ? t("overBudget") : t("remainingBudget")} · <bdi>{budget.name}</bdi></span>
+        <span className="ms-tracker__budget-figures">
+          <bdi className="ms-tracker__money" dir="ltr">{formatMoney(remaining, budget.currency)}</bdi> {t("of")}{" "}
+          <bdi dir="ltr">{formatMoney(budget.limit, budget.currency)}</bdi>
+        </span>
+      </div>
+      <div className="ms-tracker__budget-bar" aria-hidden="true"><span style={{ inlineSize: `${share}%` }} /></div>
     </div>
   );
 }

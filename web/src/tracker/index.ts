@@ -1,5 +1,6 @@
 // The embeddable usage tracker: <UsageTracker sessionId="…" apiBaseUrl="…" apiKey="…" />
 export { UsageTracker, type UsageTrackerProps } from "./UsageTracker";
 export { useSessionTotals, type LiveTotals } from "./useSessionTotals";
-export type { SessionStats, Session } from "../api";
+export { useSessionBudget } from "./useSessionBudget";
+export type { Budget, SessionStats, Session } from "../api";
 export type { Locale } from "../i18n";

@@ -1,7 +1,7 @@
 import { useEffect, useState } from "react";
 
 import type { Session, SessionStats } from "../api";
-import { streamEvents } from "../sse";
+import { followEvents } from "../sse";
 
 export interface LiveTotals {
   totals: SessionStats | null;
@@ -25,27 +25,17 @@ export function useSessionTotals(apiBaseUrl: string, sessionId: string, apiKey?:
     const url = `${apiBaseUrl.replace(/\/$/, "")}/v1/sessions/${encodeURIComponent(sessionId)}/events`;
     const headers: Record<string, string> = apiKey ? { Authorization: `Bearer ${apiKey}` } : {};
 
-    (async () => {
-      let delay = 500;
-      while (!abort.signal.aborted) {
-        try {
-          await streamEvents(url, headers, abort.signal, (message) => {
-            delay = 500;
-            if (message.event === "session") {
-              setState((s) => ({ ...s, session: JSON.parse(message.data) as Session, connected: true, error: null }));
-            } else if (message.event === "totals") {
-              const totals = JSON.parse(message.data) as SessionStats;
-              setState((s) => ({ ...s, totals, updatedAt: new Date(), connected: true, error: null }));
-            }
-          });
-        } catch (error) {
-          if (abort.signal.aborted) return;
-          setState((s) => ({ ...s, connected: false, error: String(error) }));
+    followEvents(url, headers, abort.signal, {
+      onMessage: (message) => {
+        if (message.event === "session") {
+          setState((s) => ({ ...s, session: JSON.parse(message.data) as Session, connected: true, error: null }));
+        } else if (message.event === "totals") {
+          const totals = JSON.parse(message.data) as SessionStats;
+          setState((s) => ({ ...s, totals, updatedAt: new Date(), connected: true, error: null }));
         }
-        await new Promise((resolve) => setTimeout(resolve, delay));
-        delay = Math.min(delay * 2, 10_000);
-      }
-    })();
+      },
+      onError: (error) => setState((s) => ({ ...s, connected: false, error: String(error) })),
+    });
     return () => abort.abort();
   }, [apiBaseUrl, sessionId, apiKey]);
 

@@ -12,6 +12,7 @@ from rich.live import Live
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 from rich.table import Table
 
+from meterstream.demo.budgets import DemoBudgets
 from meterstream.devstack.pipeline import LocalPipeline, local_broker
 from meterstream.producers import UsageEmitter
 from meterstream.producers.workload import studio_workload
@@ -20,6 +21,7 @@ from meterstream.settings import Settings
 from meterstream.sinks.clickhouse import CostReport, run_report
 
 console = Console()
+TENANT = "acme-creative"
 
 
 def _totals_table(totals: list[SessionTotals]) -> Table:
@@ -63,6 +65,8 @@ def _drive(pipeline: LocalPipeline, events: int, sessions: int, rate: float) -> 
     metered = progress.add_task("metered", total=len(workload), info="")
     stored = progress.add_task("stored in ClickHouse", total=len(workload), info="")
     totals: list[SessionTotals] = []
+    budgets = DemoBudgets(settings, TENANT)
+    budgets.define(workload)
     start = time.monotonic()
     baseline = sum(pipeline.worker.counts().values())
     last_refresh = 0.0
@@ -78,7 +82,7 @@ def _drive(pipeline: LocalPipeline, events: int, sessions: int, rate: float) -> 
         elapsed = time.monotonic() - start
         progress.update(metered, completed=done, info=f"{done / elapsed:,.0f} events/s")
         progress.update(stored, completed=pipeline.sink.runner.counts.stored)
-        live.update(Group(progress, _totals_table(totals)))
+        live.update(Group(progress, _totals_table(totals), budgets.table(), budgets.alerts_table()))
 
     with UsageEmitter(settings) as emitter, Live(Group(progress), console=console, refresh_per_second=4) as live:
         for n, event in enumerate(workload, 1):
@@ -91,13 +95,14 @@ def _drive(pipeline: LocalPipeline, events: int, sessions: int, rate: float) -> 
                     time.sleep(ahead)
         # One re-sent event (a client retry) and one malformed message: both are handled.
         emitter.emit(workload[0])
-        emitter.send_raw(b"demo", b'{"tenant_id": "acme-creative", "usage": "not an object"}')
+        emitter.send_raw(b"demo", b'{"tenant_id": "%s", "usage": "not an object"}' % TENANT.encode())
+        settled = budgets.reserve_and_settle(emitter, workload)
         emitter.flush()
         progress.update(emitted, completed=len(workload))
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             refresh(live)
-            if pipeline.sink.runner.counts.stored >= len(workload):
+            if pipeline.sink.runner.counts.stored >= len(workload) + settled:
                 break
             time.sleep(0.1)
         last_refresh = 0
@@ -108,6 +113,9 @@ def _drive(pipeline: LocalPipeline, events: int, sessions: int, rate: float) -> 
         f"metered {len(workload):,} events in {elapsed:.1f}s ({len(workload) / elapsed:,.0f} events/s end to end); "
         f"worker counts: {counts}"
     )
+    console.print(budgets.table())
+    console.print(budgets.alerts_table(wait=True))
+    budgets.close()
     _report(pipeline, session_ids, totals)
 
 
@@ -116,7 +124,7 @@ def _report(pipeline: LocalPipeline, session_ids: list[str], live_totals: list[S
     database = pipeline.settings.clickhouse_database
     for title, group_by in (("Cost by service and model", ("service", "model")),
                             ("Top sessions by cost", ("session_id", "user_id"))):
-        result = run_report(client, CostReport(database, group_by=group_by, tenant_id="acme-creative"))
+        result = run_report(client, CostReport(database, group_by=group_by, tenant_id=TENANT))
         table = Table(title=f"ClickHouse report: {title}")
         for column in result.columns:
             table.add_column(column)

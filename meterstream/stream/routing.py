@@ -1,0 +1,113 @@
+"""Where a usage event is metered: its session's home partition, whatever partition it came on.
+
+Producers outside this package partition as they like (librdkafka's default is CRC32, not
+murmur2; some send unkeyed, some pick partitions), and users raise the partition count of
+`usage.events` to scale, which moves keys. The worker's guarantees need every event of a
+session in one place, so the router (router.py) reads `usage.events` and forwards each
+message to `usage.routed`, an internal topic whose partition p holds exactly the sessions
+with murmur2(session_id) % partitions == p. The metering agent reads only `usage.routed`,
+and its tables are partitioned like it. So the partition count of `usage.events` can be
+anything and can change at any time; the internal count (the most workers that can share
+the load) is fixed when the topics are created.
+
+Each forwarded item keeps its original position (topic:partition, offset): the metering
+rules guard on it, so a message forwarded twice (a router crash before its commit) is
+recognised as the same message, not as a re-send.
+
+A message the router cannot read a session from (not JSON, no session_id, too large, not
+UTF-8) is forwarded too, to a partition chosen from its position, and the metering agent
+dead-letters it with the reason, in the same place and count as every other outcome.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from aiokafka.partitioner import murmur2
+
+ROUTED_VERSION = 1
+# A usage event is a few hundred bytes; the metering rules refuse anything near this size,
+# so the router does not parse it either.
+MAX_ROUTED_BYTES = 64 * 1024
+
+
+def home_partition(session_id: str, partitions: int) -> int:
+    """The partition a session's events are metered in: the Java client's placement of the key."""
+    return (murmur2(session_id.encode()) & 0x7FFFFFFF) % partitions
+
+
+@dataclass(frozen=True)
+class RoutedItem:
+    """One message as the metering agent gets it: its original bytes and where they came from."""
+
+    source: str  # "topic:partition" on usage.events
+    offset: int
+    value: bytes | None
+    key: bytes | None = None
+
+
+def session_of(value: bytes | None) -> str | None:
+    """The session id a message names, or None if it names none readably (the metering rules then say why)."""
+    if not value or len(value) > MAX_ROUTED_BYTES:
+        return None
+    try:
+        document = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return None
+    session_id = document.get("session_id") if isinstance(document, dict) else None
+    return session_id if isinstance(session_id, str) and session_id else None
+
+
+def home_of(value: bytes | None, source_partition: int, partitions: int) -> int:
+    session_id = session_of(value)
+    return source_partition % partitions if session_id is None else home_partition(session_id, partitions)
+
+
+def _item_json(item: RoutedItem) -> dict[str, Any]:
+    document: dict[str, Any] = {"o": item.offset}
+    if item.value is not None:
+        try:
+            document["t"] = item.value.decode()
+        except UnicodeDecodeError:
+            document["b"] = base64.b64encode(item.value).decode()
+    if item.key is not None:
+        document["k"] = base64.b64encode(item.key).decode()
+    return document
+
+
+def encode_routed(source: str, items: list[RoutedItem]) -> bytes:
+    """One `usage.routed` message for items from one source partition, in offset order."""
+    return orjson.dumps({"v": ROUTED_VERSION, "src": source, "items": [_item_json(item) for item in items]})
+
+
+def decode_routed(value: bytes) -> list[RoutedItem]:
+    document = orjson.loads(value)
+    if document.get("v") != ROUTED_VERSION:
+        raise ValueError(f"routed message of version {document.get('v')!r}; this worker reads {ROUTED_VERSION}")
+    source = document["src"]
+    items = []
+    for item in document["items"]:
+        if "t" in item:
+            raw: bytes | None = item["t"].encode()
+        elif "b" in item:
+            raw = base64.b64decode(item["b"])
+        else:
+            raw = None
+        key = base64.b64decode(item["k"]) if "k" in item else None
+        items.append(RoutedItem(source, item["o"], raw, key))
+    return items
+
+
+def route_batch(messages: list[tuple[str, int, int, bytes | None, bytes | None]],
+                partitions: int) -> dict[int, dict[str, list[RoutedItem]]]:
+    """Group a batch of (topic, partition, offset, key, value) by home partition and source,
+    keeping each source's offset order."""
+    routed: dict[int, dict[str, list[RoutedItem]]] = {}
+    for topic, partition, offset, key, value in messages:
+        home = home_of(value, partition, partitions)
+        source = f"{topic}:{partition}"
+        routed.setdefault(home, {}).setdefault(source, []).append(RoutedItem(source, offset, value, key))
+    return routed

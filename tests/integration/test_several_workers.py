@@ -1,0 +1,54 @@
+"""Several workers share the partitions; any of them answers for any session and tenant."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from meterstream.budgets import commands
+from meterstream.budgets.client import BudgetClient
+from meterstream.devstack import free_port
+from meterstream.devstack.pipeline import LocalPipeline, WorkerProcess
+from meterstream.producers import UsageEmitter
+from meterstream.producers.workload import studio_workload
+from meterstream.schemas.budgets import BudgetDefinition
+from tests.expectations import expectations
+from tests.integration.test_spine import wait_until
+
+
+def test_each_of_two_workers_answers_for_every_session_and_budget(pipeline: LocalPipeline):
+    second_settings = pipeline.settings.model_copy(update={"data_dir": pipeline.settings.data_dir / "second",
+                                                           "worker_port": free_port()})
+    second = WorkerProcess(second_settings)
+    second.start()
+    try:
+        workers = [pipeline.worker, second]
+
+        def shared() -> bool:  # the group has settled: every partition has exactly one owner
+            owned = [w.partitions() for w in workers]
+            return all(owned) and sorted(sum(owned, [])) == list(range(pipeline.settings.topic_partitions))
+
+        wait_until(shared, 120, "the two workers to share the partitions")
+        events = list(studio_workload(400, sessions=16, tenant_id="acme-creative"))
+        now = datetime.now(UTC)
+        with BudgetClient(pipeline.settings) as client:
+            client.ask(commands.define(BudgetDefinition(budget_id="all", tenant_id="acme-creative", name="all",
+                                                        limit=Decimal(1000), created_at=now, updated_at=now)))
+        with UsageEmitter(pipeline.settings) as emitter:
+            for event in events:
+                emitter.emit(event)
+        expected = expectations(events)
+        wait_until(lambda: sum(sum(w.counts().values()) for w in workers) >= len(events), 120, "all metered")
+        for session_id, want in expected.items():
+            for worker in workers:
+                totals = worker.session_totals(session_id)
+                assert totals is not None and totals.total_cost == want.cost, (session_id, worker.settings.worker_url)
+        total = sum((want.cost for want in expected.values()), Decimal(0))
+        for worker in workers:
+            state = worker.get("/budgets/acme-creative")
+            assert b'"all"' in state
+        with BudgetClient(pipeline.settings) as client:
+            wait_until(lambda: Decimal(client.tenant_state("acme-creative")["budgets"]["all"]["periods"].popitem()[1][
+                "spent"]) == total, 30, "the budget to count every event")
+    finally:
+        second.stop()

@@ -1,0 +1,47 @@
+"""Routing: every message goes to its session's home partition, keeping each source's order."""
+
+from __future__ import annotations
+
+import orjson
+from aiokafka.partitioner import murmur2
+from hypothesis import given
+from hypothesis import strategies as st
+
+from meterstream.stream.routing import (
+    RoutedItem,
+    decode_routed,
+    encode_routed,
+    home_of,
+    home_partition,
+    route_batch,
+)
+
+
+def event(session_id: str) -> bytes:
+    return orjson.dumps({"session_id": session_id, "tenant_id": "t"})
+
+
+@given(st.text(min_size=1, max_size=40), st.integers(min_value=1, max_value=64))
+def test_the_home_partition_is_where_the_java_client_puts_the_key(session_id, partitions):
+    assert home_partition(session_id, partitions) == (murmur2(session_id.encode()) & 0x7FFFFFFF) % partitions
+
+
+def test_messages_of_one_session_go_home_whatever_partition_they_came_on():
+    batch = [("usage.events", partition, offset, None, event("s-42")) for partition, offset in
+             [(0, 5), (3, 1), (7, 9), (3, 2)]]
+    routed = route_batch(batch, partitions=4)
+    assert list(routed) == [home_partition("s-42", 4)]
+    [(home, by_source)] = routed.items()
+    assert {source: [item.offset for item in items] for source, items in by_source.items()} == {
+        "usage.events:0": [5], "usage.events:3": [1, 2], "usage.events:7": [9]}
+
+
+def test_a_message_naming_no_session_goes_to_a_partition_chosen_by_its_position():
+    for value in (None, b"", b"not json", b"[1, 2]", b'{"session_id": 7}', b'{"tenant_id": "t"}'):
+        assert home_of(value, source_partition=6, partitions=4) == 2
+
+
+def test_routed_items_keep_their_bytes_keys_and_positions_even_when_not_utf8():
+    items = [RoutedItem("usage.events:3", 10, event("s"), b"s"), RoutedItem("usage.events:3", 11, b"\xff\xfe", None),
+             RoutedItem("usage.events:3", 12, None, b"\x00k")]
+    assert decode_routed(encode_routed("usage.events:3", items)) == items

@@ -1,0 +1,48 @@
+// What the browser tests share: Debian's headless Chromium through playwright-core, with a
+// fresh profile each run, and the page's console errors collected.
+import { mkdirSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+import { chromium } from "playwright-core";
+
+/** API_URL, API_KEY and OUT_DIR from the environment; fails when the first two are missing. */
+export function inputs() {
+  const apiUrl = process.env.API_URL;
+  const apiKey = process.env.API_KEY;
+  const outDir = process.env.OUT_DIR ?? "test-output/dashboard";
+  if (!apiUrl || !apiKey) throw new Error("set API_URL and API_KEY");
+  mkdirSync(outDir, { recursive: true });
+  return { apiUrl, apiKey, outDir };
+}
+
+/** Runs `drive(page, consoleErrors)` in a fresh headless Chromium, then prints its result as one JSON line. */
+export async function withBrowser(drive, viewport = { width: 1360, height: 1000 }) {
+  // A fresh profile each run (playwright passes it to Chromium as --user-data-dir).
+  const context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), "meterstream-chromium-")), {
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    headless: true,
+    viewport,
+    args: [
+      "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    ],
+  });
+  let result;
+  try {
+    const page = context.pages()[0] ?? (await context.newPage());
+    const consoleErrors = [];
+    page.on("console", (m) => m.type() === "error" && consoleErrors.push(m.text()));
+    result = await drive(page, consoleErrors);
+  } finally {
+    await context.close();
+  }
+  console.log(JSON.stringify(result));
+}
+
+/** Opens the dashboard and saves the API key in it. */
+export async function signIn(page, apiUrl, apiKey) {
+  await page.goto(apiUrl);
+  await page.getByTestId("api-key").fill(apiKey);
+  await page.getByTestId("save-key").click();
+}
