@@ -39,5 +39,5 @@ def check_budget_lines(results):
         assert "not granted" not in lines[-1].note, lines[-1].note
     on = results["worker throughput, budgets on"]
     assert on.baseline == "budgets off, same topic" and on.baseline_runs
-    alert = results["event → alert p99"]
+    alert = results["event → webhook received p99"]
     assert alert.baseline_runs and "not seen" not in alert.note, alert.note
