@@ -68,6 +68,40 @@ CREATE TABLE IF NOT EXISTS {db}.sink_progress (
 CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.sink_progress_mv TO {db}.sink_progress AS
 SELECT priced_partition, max(priced_offset) AS max_offset FROM {db}.usage_events GROUP BY priced_partition
 """),
+    # What a statement's line items need from each event: the quantity and unit price of every
+    # cost line as the engine billed it (cost_lines has only the amounts), and which version of
+    # the tenant's own pricing applied. Rows stored before this have empty maps and ''.
+    (5, """
+ALTER TABLE {db}.usage_events
+    ADD COLUMN IF NOT EXISTS line_quantities Map(String, Decimal(38, 12)),
+    ADD COLUMN IF NOT EXISTS line_unit_prices Map(String, String),
+    ADD COLUMN IF NOT EXISTS tenant_pricing LowCardinality(String)
+"""),
+    # Closed statements (meterstream/statements/store.py). A close of (tenant, attribute, month)
+    # writes one row per statement, then its marker in statement_closes: the marker is the
+    # commit point, and readers take only the statement rows whose closed_at equals the
+    # marker's, so the rows of an attempt that died before its marker are never read.
+    (6, """
+CREATE TABLE IF NOT EXISTS {db}.statements (
+    tenant_id String,
+    attribute String,
+    month String,
+    value String,
+    closed_at DateTime64(6, 'UTC'),
+    statement_id String,
+    content String,
+    content_hash String
+) ENGINE = ReplacingMergeTree ORDER BY (tenant_id, attribute, month, value, closed_at)
+"""),
+    (7, """
+CREATE TABLE IF NOT EXISTS {db}.statement_closes (
+    tenant_id String,
+    attribute String,
+    month String,
+    closed_at DateTime64(6, 'UTC'),
+    statements UInt32
+) ENGINE = ReplacingMergeTree ORDER BY (tenant_id, attribute, month)
+"""),
 ]
 
 
