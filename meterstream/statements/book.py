@@ -29,6 +29,7 @@ from typing import Any
 from clickhouse_connect.driver.client import Client
 from pydantic import TypeAdapter
 
+from meterstream.errors import MeterstreamError
 from meterstream.statements import queries
 from meterstream.statements.lease import CloseLeases
 from meterstream.statements.ledger import months_to_recheck, target_month
@@ -44,7 +45,7 @@ Notify = Callable[[str, str, str, str], bool]
 EVENT_TYPE = "statement.closed"
 
 
-class StatementError(Exception):
+class StatementError(MeterstreamError):
     """Base of the statement errors the API maps to statuses."""
 
 
@@ -58,6 +59,10 @@ class MonthNotEnded(StatementError):
 
 class NotClosed(StatementError):
     """A journal holds closed statements only."""
+
+
+class CloseBusy(StatementError):
+    """Another process held the close lease for longer than a close may take."""
 
 
 def _utc(value: datetime) -> datetime:
@@ -200,7 +205,10 @@ class StatementBook:
         unit = f"{self.database}|{tenant_id}|{attribute}|{month}"
         closes = self.closes(tenant_id, attribute)
         if month not in closes:
-            token = self.leases.acquire(unit)
+            try:
+                token = self.leases.acquire(unit)
+            except TimeoutError as error:
+                raise CloseBusy(f"{error}; try again") from error
             try:
                 closes = self.closes(tenant_id, attribute)  # another closer may have finished meanwhile
                 if month not in closes:
@@ -266,5 +274,5 @@ class StatementBook:
 CLOSE_DUE_MONTHS = 24
 
 
-__all__ = ["EVENT_TYPE", "MonthNotEnded", "NotClosed", "StatementBook", "StatementError", "StatementNotFound",
+__all__ = ["EVENT_TYPE", "CloseBusy", "MonthNotEnded", "NotClosed", "StatementBook", "StatementError", "StatementNotFound",
            "canonical", "webhook_message"]

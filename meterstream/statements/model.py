@@ -22,6 +22,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, PlainSerializer
 
+from meterstream.errors import MeterstreamError
 from meterstream.pricing.money import money_text
 from meterstream.statements.lines import LINE_UNITS, ZERO, LineKey, Tally, UnpricedKey, Usage
 from meterstream.statements.periods import Month
@@ -31,7 +32,7 @@ State = Literal["open", "closed"]
 ID_PREFIX = "stm_"
 
 
-class InvalidStatementId(ValueError):
+class InvalidStatementId(MeterstreamError, ValueError):
     """Not an id this package made."""
 
 

@@ -13,10 +13,12 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from meterstream.errors import MeterstreamError
+
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 
-class InvalidMonth(ValueError):
+class InvalidMonth(MeterstreamError, ValueError):
     """Not a month written YYYY-MM."""
 
 
