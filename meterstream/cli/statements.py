@@ -27,7 +27,16 @@ def _book(settings: Settings):  # -> StatementBook; imports kept local so `--hel
     from meterstream.statements.lease import CloseLeases
     from meterstream.statements.settings import StatementSettings
 
-    client = connect(settings.clickhouse_url)
+    from meterstream.errors import InfrastructureUnavailable
+
+    try:
+        client = connect(settings.clickhouse_url)
+    except InfrastructureUnavailable as error:
+        if settings.clickhouse_url.startswith("chdb://"):
+            raise InfrastructureUnavailable(
+                f"{error}. If `meterstream serve` runs on this folder, ask it instead: "
+                "GET/POST /v1/statements (see README, Statements), or stop serve first") from error
+        raise
     migrate(client, settings.clickhouse_database)
     state = ApiSettings().state_file(settings)
     return StatementBook(client, settings.clickhouse_database, StatementSettings(), CloseLeases(state),
