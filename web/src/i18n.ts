@@ -1,5 +1,7 @@
 // English and Arabic. Arabic pages are laid out right to left (see `direction`).
 
+import { statementsAr, statementsEn } from "./statements.i18n";
+
 export type Locale = "en" | "ar";
 
 const en = {
@@ -64,6 +66,7 @@ const en = {
   "component.second": "second",
   "component.second_with_audio": "second with audio",
   "component.character": "character",
+  ...statementsEn,
 };
 
 export type MessageKey = keyof typeof en;
@@ -130,6 +133,7 @@ const ar: Record<MessageKey, string> = {
   "component.second": "ثانية",
   "component.second_with_audio": "ثانية مع صوت",
   "component.character": "حرف",
+  ...statementsAr,
 };
 
 export const messages: Record<Locale, Record<MessageKey, string>> = { en, ar };
