@@ -116,12 +116,10 @@ class ClosedStatements:
         db = _db(self.database)
         params: dict[str, Any] = {"tenant_id": self.tenant_id, "attribute": self.attribute, "since": self.since}
         where = ["s.attribute = {attribute:String}", "s.month >= {since:String}", "s.tenant_id = {tenant_id:String}"]
-        if self.month is not None:
-            where.append("s.month = {month:String}")
-            params["month"] = self.month
-        if self.value is not None:
-            where.append("s.value = {value:String}")
-            params["value"] = self.value
+        for name, wanted in (("month", self.month), ("value", self.value)):
+            if wanted is not None:
+                where.append(f"s.{name} = {{{name}:String}}")
+                params[name] = wanted
         sql = (
             f"SELECT s.month AS month, s.value AS value, s.content AS content FROM {db}.statements AS s FINAL"
             f" INNER JOIN (SELECT month, closed_at FROM {db}.statement_closes FINAL"

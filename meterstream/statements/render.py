@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -122,50 +122,53 @@ def _opening(transactions: Sequence[_Transaction]) -> tuple[str, list[str]]:
     return (first.start.date().isoformat() if first else "1970-01-01"), accounts
 
 
+def _metadata(s: Statement) -> list[tuple[str, str]]:
+    pairs = [("statement-id", s.statement_id), ("content-hash", s.content_hash or "")]
+    if s.attribute:
+        pairs += [("attribute", s.attribute), ("value", s.value or "")]
+    if _unpriced_note(s):
+        pairs.append(("unpriced-events", str(_unpriced_note(s))))
+    return pairs
+
+
+def _render(transactions: Sequence[_Transaction], header: list[str],
+            entry: Callable[[Statement], tuple[str, str, Callable[[str, str], str]]]) -> str:
+    """The header, then one entry per transaction: `entry` gives its first line, the indent of
+    its postings and how it writes one metadata pair."""
+    lines = list(header)
+    for t in transactions:
+        s = t.statement
+        if not t.postings:
+            lines += [f"; {s.statement_id} {_describe(s)} ({s.tenant_id}): nothing to bill", ""]
+            continue
+        first, indent, meta = entry(s)
+        lines.append(f"{Month.parse(s.month).last_day.isoformat()} * {first}")
+        lines += [indent + meta(key, value) for key, value in _metadata(s)]
+        lines += [f"{indent}{account}  {money_text(amount)} {currency}" for account, amount, currency in t.postings]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _currencies(transactions: Sequence[_Transaction]) -> list[str]:
+    return sorted({c for t in transactions for _, _, c in t.postings})
+
+
 def beancount(statements: Iterable[Statement], accounts: Accounts = Accounts()) -> str:
     """A Beancount ledger (bean-check passes on it)."""
     transactions = _transactions(statements, accounts)
     opened, names = _opening(transactions)
-    currencies = sorted({c for t in transactions for _, _, c in t.postings})
-    lines = ["; meterstream statements: closed statements, one transaction each", 'option "title" "meterstream"']
-    lines += [f'option "operating_currency" "{c}"' for c in currencies]
-    lines += [""] + [f"{opened} open {name}" for name in names] + [""]
-    for t in transactions:
-        s = t.statement
-        if not t.postings:
-            lines += [f"; {s.statement_id} {_describe(s)} ({s.tenant_id}): nothing to bill", ""]
-            continue
-        lines.append(f"{Month.parse(s.month).last_day.isoformat()} * {_quoted(s.tenant_id)} {_quoted(_describe(s))}")
-        lines.append(f"  statement-id: {_quoted(s.statement_id)}")
-        lines.append(f"  content-hash: {_quoted(s.content_hash or '')}")
-        if s.attribute:
-            lines.append(f"  attribute: {_quoted(s.attribute)}")
-            lines.append(f"  value: {_quoted(s.value or '')}")
-        if _unpriced_note(s):
-            lines.append(f"  unpriced-events: {_unpriced_note(s)}")
-        lines += [f"  {account}  {money_text(amount)} {currency}" for account, amount, currency in t.postings]
-        lines.append("")
-    return "\n".join(lines)
+    header = ["; meterstream statements: closed statements, one transaction each", 'option "title" "meterstream"']
+    header += [f'option "operating_currency" "{c}"' for c in _currencies(transactions)]
+    header += [""] + [f"{opened} open {name}" for name in names] + [""]
+    return _render(transactions, header, lambda s: (
+        f"{_quoted(s.tenant_id)} {_quoted(_describe(s))}", "  ", lambda key, value: f"{key}: {_quoted(value)}"))
 
 
 def hledger(statements: Iterable[Statement], accounts: Accounts = Accounts()) -> str:
-    """An hledger journal (hledger check passes on it, with declared accounts)."""
+    """An hledger journal (`hledger check --strict` passes on it: accounts and commodities declared)."""
     transactions = _transactions(statements, accounts)
     _, names = _opening(transactions)
-    currencies = sorted({c for t in transactions for _, _, c in t.postings})
-    lines = ["; meterstream statements: closed statements, one transaction each", ""]
-    lines += [f"account {name}" for name in names] + [f"commodity {c}" for c in currencies] + [""]
-    for t in transactions:
-        s = t.statement
-        if not t.postings:
-            lines += [f"; {s.statement_id} {_describe(s)} ({s.tenant_id}): nothing to bill", ""]
-            continue
-        tenant = s.tenant_id.replace("|", "/")
-        lines.append(f"{Month.parse(s.month).last_day.isoformat()} * {tenant} | {_describe(s)}")
-        lines.append(f"    ; statement-id: {s.statement_id}")
-        lines.append(f"    ; content-hash: {s.content_hash or ''}")
-        if _unpriced_note(s):
-            lines.append(f"    ; unpriced-events: {_unpriced_note(s)}")
-        lines += [f"    {account}  {money_text(amount)} {currency}" for account, amount, currency in t.postings]
-        lines.append("")
-    return "\n".join(lines)
+    header = ["; meterstream statements: closed statements, one transaction each", ""]
+    header += [f"account {name}" for name in names] + [f"commodity {c}" for c in _currencies(transactions)] + [""]
+    return _render(transactions, header, lambda s: (
+        f"{s.tenant_id.replace('|', '/')} | {_describe(s)}", "    ", lambda key, value: f"; {key}: {value}"))
