@@ -8,8 +8,8 @@ The rules are pure modules, tested without infrastructure:
 - `model.py`: the statement itself, its canonical JSON and content hash, its id;
 - `render.py`: the exports (JSON, CSV, a Beancount ledger, an hledger journal).
 
-Around them, thin: `queries.py` (the ClickHouse SQL, as data), `store.py` (frozen statements
-in ClickHouse), `book.py` (building, listing and closing, the one place that runs queries),
-`lease.py` (one closer at a time, in the shared SQLite file), `closer.py` (the background
-close of months whose grace period has passed).
+Around them, thin: `queries.py` (the ClickHouse SQL, as data), `book.py` (building, listing,
+reading frozen statements and closing: the one place that runs queries and writes), `lease.py`
+(one closer at a time, in the shared SQLite file), `closer.py` (the background close, in
+`serve`, of months whose grace period has passed), `settings.py` (grace, attributes, accounts).
 """
