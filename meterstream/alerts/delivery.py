@@ -128,7 +128,10 @@ class DeliveryLoop:
         self._wake.set()  # a slot is free: there may be more due
 
     async def _deliver(self, client: httpx.AsyncClient, claim: Claim) -> None:
-        body = webhook_body(AlertRecord.model_validate_json(claim.record_json))
+        if claim.body is not None:
+            body = claim.body.encode()
+        else:
+            body = webhook_body(AlertRecord.model_validate_json(claim.record_json))
         at = now()
         headers = signed_headers(claim.secret, claim.alert_id, at, body)
         started = time.perf_counter()

@@ -10,6 +10,9 @@ sharing the file share one feed and one delivery queue.
   webhook of its tenant active then. A sender claims due rows with a lease (one UPDATE, so
   two processes never hold the same row at once) and writes the outcome back under its lease.
 - `delivery_attempts`: one row per HTTP try: when, what came back, how long it took.
+- `notifications`: webhook messages that are not alerts (e.g. `statement.closed`), each with
+  its ready-made body. They share the deliveries queue (their id in `alert_id`), and so the
+  signing, retries, leases and delivery log; they are not in the alert feed.
 
 Times are ISO-8601 UTC text with microseconds, so they compare correctly as text.
 """
@@ -74,6 +77,13 @@ CREATE TABLE IF NOT EXISTS delivery_attempts (
     response_body TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS attempts_by_delivery ON delivery_attempts (webhook_id, alert_id, at);
+CREATE TABLE IF NOT EXISTS notifications (
+    notification_id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
 """
 
 RESPONSE_BODY_CHARS = 500
@@ -126,6 +136,7 @@ class Claim:
     began_at: datetime  # when the delivery was made: retries stop max_age after it
     token: str
     lease_until: datetime
+    body: str | None = None  # a notification's ready-made body; None for an alert (built from record_json)
 
 
 @dataclass(frozen=True)
@@ -243,6 +254,27 @@ class AlertStore:
                 )
         return new
 
+    def record_notification(self, notification_id: str, tenant_id: str, type: str, body: str,
+                            at: datetime | None = None) -> bool:
+        """Queue a webhook message for every active webhook of the tenant, once per id.
+
+        `body` is sent as it is (the Standard Webhooks envelope, JSON). Recording an id again
+        changes nothing and answers False, so a caller may record after every retry of its own.
+        """
+        created = _ts(at or now())
+        with sqlite.transaction(self.path) as db:
+            inserted = db.execute(
+                "INSERT OR IGNORE INTO notifications (notification_id, tenant_id, type, body, created_at) "
+                "VALUES (?, ?, ?, ?, ?)", (notification_id, tenant_id, type, body, created)).rowcount
+            if inserted:
+                db.execute(
+                    "INSERT OR IGNORE INTO deliveries (alert_id, webhook_id, status, attempts, created_at, "
+                    "next_attempt_at) SELECT ?, webhook_id, 'pending', 0, ?, ? FROM webhooks "
+                    "WHERE tenant_id = ? AND disabled_at IS NULL",
+                    (notification_id, created, created, tenant_id),
+                )
+        return bool(inserted)
+
     def list_alerts(self, tenant_id: str | None = None, limit: int = 50) -> list[StoredAlert]:
         """The newest alerts first."""
         where, args = _tenant_filter(tenant_id)
@@ -281,11 +313,13 @@ class AlertStore:
                 (_ts(lease_until), token, stamp, stamp, limit),
             ).fetchall()
             rows = [db.execute(
-                "SELECT d.alert_id, d.webhook_id, w.url, w.secret, a.record, d.attempts, d.created_at "
-                "FROM deliveries d JOIN webhooks w USING (webhook_id) JOIN alerts a USING (alert_id) "
+                "SELECT d.alert_id, d.webhook_id, w.url, w.secret, a.record, d.attempts, d.created_at, n.body "
+                "FROM deliveries d JOIN webhooks w USING (webhook_id) LEFT JOIN alerts a USING (alert_id) "
+                "LEFT JOIN notifications n ON n.notification_id = d.alert_id "
                 "WHERE d.alert_id = ? AND d.webhook_id = ?", key).fetchone() for key in keys]
-        return [Claim(r[0], r[1], r[2], r[3], r[4], r[5], datetime.fromisoformat(r[6]), token, lease_until)
-                for r in rows if r is not None]
+        return [Claim(r[0], r[1], r[2], r[3], r[4] or "", r[5], datetime.fromisoformat(r[6]), token, lease_until,
+                      body=r[7])
+                for r in rows if r is not None and (r[4] is not None or r[7] is not None)]
 
     def finish(self, claim: Claim, outcome: Outcome) -> bool:
         """Log the try and set the delivery's new state; False if the lease was lost meanwhile

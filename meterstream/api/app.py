@@ -15,16 +15,21 @@ from fastapi.staticfiles import StaticFiles
 from meterstream.api.errors import ApiError, InvalidRequest, Unauthorized
 from meterstream.api.metrics import ApiMetrics
 from meterstream.api.models import Problem
-from meterstream.api.routes import alerts, budgets, pricing, reports, sessions, system, usage
+from meterstream.api.routes import alerts, budgets, pricing, reports, sessions, statements, system, usage
 from meterstream.api.services import Services
 from meterstream.api.settings import ApiSettings
 from meterstream.budgets.client import BudgetOwnerUnavailable
 from meterstream.errors import InvalidUsageEvent
 from meterstream.settings import Settings
+from meterstream.statements.book import CloseBusy, MonthNotEnded, NotClosed, StatementError, StatementNotFound
 
 NOT_BUILT = """<!doctype html><meta charset="utf-8"><title>meterstream</title>
 <p>The dashboard is not built. Run <code>web/setup.sh</code> (npm --prefix web ci, then npm --prefix web run build)
 and restart <code>meterstream serve</code>. The API is at <a href="/docs">/docs</a>.</p>"""
+
+
+STATEMENT_STATUSES: dict[type, int] = {StatementNotFound: 404, MonthNotEnded: 409, NotClosed: 409,
+                                      CloseBusy: 503}
 
 
 def _problem(status: int, detail: str, errors: list[dict[str, str]] | None = None,
@@ -75,6 +80,10 @@ def create_app(settings: Settings, api_settings: ApiSettings | None = None) -> F
     async def budget_owner_unavailable(request: Request, error: BudgetOwnerUnavailable) -> JSONResponse:
         return _problem(503, str(error))
 
+    @app.exception_handler(StatementError)
+    async def statement_error(request: Request, error: StatementError) -> JSONResponse:
+        return _problem(STATEMENT_STATUSES.get(type(error), 400), str(error))
+
     @app.exception_handler(InvalidUsageEvent)
     async def invalid_event(request: Request, error: InvalidUsageEvent) -> JSONResponse:
         return _problem(422, "invalid usage event", error.errors)
@@ -84,7 +93,8 @@ def create_app(settings: Settings, api_settings: ApiSettings | None = None) -> F
         errors = [{"field": _field(item["loc"]), "reason": item["msg"]} for item in error.errors()]
         return _problem(422, "invalid request", errors)
 
-    for router in (sessions.router, usage.router, pricing.router, reports.router, budgets.router, alerts.router, system.router):
+    for router in (sessions.router, usage.router, pricing.router, reports.router, budgets.router, alerts.router,
+                   statements.router, system.router):
         app.include_router(router)
 
     # The dashboard: index.html at `/`, its bundle under /assets. Not a catch-all mount at

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer
 
+from meterstream.pricing.money import money_text
 from meterstream.schemas import BillingMode, Service, SessionTotals, Usage, UsageEvent
 from meterstream.schemas.budgets import (
     DEFAULT_THRESHOLDS,
@@ -23,12 +24,6 @@ from meterstream.schemas.budgets import (
     Percent,
 )
 from meterstream.schemas.usage import Identifier
-
-
-def money_text(value: Decimal) -> str:
-    """Plain decimal text without exponent or trailing zeros: Decimal('3E-7') -> '0.0000003'."""
-    text = format(value.normalize(), "f")
-    return "0" if text in ("-0", "") else text
 
 
 Money = Annotated[Decimal, PlainSerializer(money_text, return_type=str, when_used="json")]

@@ -21,6 +21,10 @@ from meterstream.api.warehouse import Warehouse
 from meterstream.budgets.client import BudgetClient
 from meterstream.settings import Settings
 from meterstream.sinks.clickhouse import connect, migrate
+from meterstream.statements.book import StatementBook
+from meterstream.statements.closer import StatementCloser
+from meterstream.statements.lease import CloseLeases
+from meterstream.statements.settings import StatementSettings
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +43,8 @@ class Services:
     budgets: BudgetClient
     alerts: AlertStore
     alerts_thread: AlertsThread | None
+    statements: StatementBook
+    statements_closer: StatementCloser | None
 
     @classmethod
     def start(cls, settings: Settings, api: ApiSettings, metrics: ApiMetrics) -> Services:
@@ -55,12 +61,20 @@ class Services:
         alerts_thread = None
         if api.alerts_enabled:
             alerts_thread = AlertsThread(settings, alerts.path, api.delivery_options(), metrics.alerts).start()
+        statements = StatementBook(client, settings.clickhouse_database, StatementSettings(),
+                                   CloseLeases(api.state_file(settings)), notify=alerts.record_notification,
+                                   default_currency=pricing.catalog.currency)
+        closer = None
+        if api.statements_auto_close:
+            closer = StatementCloser(statements, api.statements_close_interval_seconds).start()
         log.info("API services up: state %s, ClickHouse %s (%s), worker %s", store.path,
                  settings.clickhouse_url, settings.clickhouse_database, settings.worker_url)
         return cls(settings, api, metrics, store, pricing, warehouse, publisher, worker, live, budgets, alerts,
-                   alerts_thread)
+                   alerts_thread, statements, closer)
 
     async def close(self) -> None:
+        if self.statements_closer is not None:
+            await asyncio.to_thread(self.statements_closer.stop)
         if self.alerts_thread is not None:
             await asyncio.to_thread(self.alerts_thread.stop)
         await self.live.close()

@@ -47,6 +47,10 @@ class ApiSettings(BaseSettings):
     webhook_concurrency: int = Field(default=32, ge=1, le=1000)
     webhook_poll_seconds: float = Field(default=0.5, gt=0, le=10)
 
+    # Statements: this process closes months whose grace period has passed, checking this often.
+    statements_auto_close: bool = True
+    statements_close_interval_seconds: float = Field(default=60.0, gt=0, le=86_400)
+
     def state_file(self, settings: Settings) -> Path:
         return self.state_path or settings.data_dir / "api.sqlite3"
 

@@ -21,6 +21,7 @@ The billing rules, each applied here or compiled into rate cards (rates.py):
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -183,6 +184,7 @@ class _TenantRules:
     """One tenant's pricing, checked against the catalog and keyed by canonical model names."""
 
     label: str
+    version: str  # names this pricing on every record it prices (PricedUsage.tenant_pricing)
     percent: Decimal
     custom: Mapping[str, Mapping[str, Decimal]]
     policy: UnknownModelPolicy
@@ -242,7 +244,8 @@ class Pricer:
                 fallbacks[unit] = canonical
         if pricing.unknown_model is UnknownModelPolicy.FALLBACK and not pricing.fallback_models:
             problems.append(f"{label}: policy 'fallback' needs fallback_models")
-        return _TenantRules(label, pricing.adjustment_percent, custom, pricing.unknown_model, fallbacks)
+        return _TenantRules(label, tenant_pricing_version(pricing), pricing.adjustment_percent, custom,
+                            pricing.unknown_model, fallbacks)
 
     def _card(self, tenant: _TenantRules, canonical: str, version: Version) -> RateCard:
         """The version's rate card with the tenant's adjustments (memoised)."""
@@ -315,6 +318,7 @@ class Pricer:
                     "event": None, "status": _PRICED, "lines": (), "total_cost": ZERO, "currency": self._currency,
                     "catalog_version": self._version, "reason": None, "source": None, "replayed": False,
                     "priced_as": canonical, "price_effective_from": card.effective_from, "rules": mode_rules,
+                    "tenant_pricing": tenant.version,
                 } for mode, mode_rules in card.mode_rules.items()}
                 plans.append(_Plan(version.start, version.end, card, records))
             known = (canonical, tuple(plans))
@@ -364,6 +368,14 @@ class Pricer:
             event=event, status=PricingStatus.UNPRICED, currency=self.catalog.currency,
             catalog_version=self.catalog.version, reason=reason,
         )
+
+
+def tenant_pricing_version(pricing: TenantPricing) -> str:
+    """'list' for list prices, else a short hash of the tenant's rules: a changed discount or
+    custom price is a new version, and a statement lists the versions its usage was priced with."""
+    if pricing == TenantPricing():
+        return "list"
+    return "tp-" + hashlib.sha256(pricing.model_dump_json().encode()).hexdigest()[:12]
 
 
 _default_pricers: dict[int, tuple[Catalog, Pricer]] = {}

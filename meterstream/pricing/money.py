@@ -42,3 +42,9 @@ def to_storage(cost: Decimal) -> Decimal:
 def line_cost(quantity: Decimal, unit_price: Decimal) -> Decimal:
     """quantity × unit price, exact, then rounded half-to-even to 12 places if it has more."""
     return to_storage(EXACT.multiply(quantity, unit_price))
+
+
+def money_text(value: Decimal) -> str:
+    """Plain decimal text without exponent or trailing zeros: Decimal('3E-7') -> '0.0000003'."""
+    text = format(value.normalize(), "f")
+    return "0" if text in ("-0", "") else text

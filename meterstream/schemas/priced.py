@@ -57,6 +57,10 @@ class PricedUsage(BaseModel):
     )
     price_effective_from: date | None = Field(default=None, description="Start of the price version that applied.")
     rules: tuple[str, ...] = Field(default=(), description="Billing rules that shaped the price, in words.")
+    tenant_pricing: str | None = Field(
+        default=None,
+        description="Which version of the tenant's own pricing applied: 'list' for list prices, else 'tp-' and a "
+        "hash of the tenant's pricing rules (discount, custom prices, policy), so a statement can name it.")
 
     @model_validator(mode="after")
     def _total_is_sum_of_lines(self) -> PricedUsage:

@@ -72,7 +72,9 @@ class ApiStack:
 
 def api_settings_for(tmp: Path, dashboard_dir: Path | None = None) -> ApiSettings:
     values = {"port": free_port(), "state_path": tmp / "api.sqlite3", "live_poll_seconds": 0.05,
-              "webhook_poll_seconds": 0.05, "webhook_backoff_base_seconds": 0.1}
+              "webhook_poll_seconds": 0.05, "webhook_backoff_base_seconds": 0.1,
+              # tests close statements themselves: months of past test data would close under them
+              "statements_auto_close": False}
     if dashboard_dir is not None:
         values["dashboard_dir"] = dashboard_dir
     return ApiSettings(**values)

@@ -7,6 +7,7 @@ import { AlertsFeed } from "./components/Alerts";
 import { BudgetsPanel } from "./components/Budgets";
 import { PriceList, ServiceCards } from "./components/Catalog";
 import { CostOverTime, PeriodComparison } from "./components/Charts";
+import { Statements } from "./components/Statements";
 import { direction, translator, type Locale } from "./i18n";
 import { UsageTracker } from "./tracker";
 
@@ -191,6 +192,12 @@ export function App() {
                 <h2>{t("recentActivity")}</h2>
                 <Activity operations={activity} locale={locale} t={t} />
               </section>
+              {apiKey && (
+                <section className="panel">
+                  <h2>{t("statements")}</h2>
+                  <Statements api={api} locale={locale} t={t} />
+                </section>
+              )}
             </div>
             <div className="col">
               <section className="panel">

@@ -1,5 +1,7 @@
 // English and Arabic. Arabic pages are laid out right to left (see `direction`).
 
+import { statementsAr, statementsEn } from "./statements.i18n";
+
 export type Locale = "en" | "ar";
 
 const en = {
@@ -133,6 +135,7 @@ const en = {
   listSeparator: " · ",
   "alertTitle.budget.threshold": "“{name}” reached {threshold} of its {limit} limit: {spent} spent",
   "alertTitle.budget.forecast": "“{name}” will run out on {date} at this rate ({limit} limit)",
+  ...statementsEn,
 };
 
 export type MessageKey = keyof typeof en;
@@ -268,6 +271,7 @@ const ar: Record<MessageKey, string> = {
   listSeparator: "، ", // a middle dot between Arabic digits reads as a zero (٠)
   "alertTitle.budget.threshold": "بلغت «{name}» {threshold} من حدّها البالغ {limit}، وأُنفق {spent}",
   "alertTitle.budget.forecast": "ستنفد «{name}» في {date} بهذا المعدل (الحد {limit})",
+  ...statementsAr,
 };
 
 export const messages: Record<Locale, Record<MessageKey, string>> = { en, ar };

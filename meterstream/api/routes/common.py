@@ -25,8 +25,8 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
         400: "The body is not JSON.",
         401: "Missing, unknown or revoked API key.",
         403: "The session id belongs to another tenant.",
-        404: "No such session, budget, reservation or webhook for this tenant.",
-        409: "The session has ended.",
+        404: "No such session, budget, reservation, webhook or statement for this tenant.",
+        409: "The session has ended; or the statement's month has not ended, or the statement is still open.",
         422: "Invalid input; `errors` names each field.",
         503: "Kafka, the worker or ClickHouse did not answer.",
     }

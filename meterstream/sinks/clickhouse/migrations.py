@@ -95,6 +95,40 @@ CREATE TABLE IF NOT EXISTS {{db}}.sink_progress (
 CREATE MATERIALIZED VIEW IF NOT EXISTS {{db}}.sink_progress_mv TO {{db}}.sink_progress AS
 {_SINK_PROGRESS_SELECT.format(table="{db}.usage_events")}
 """),
+    # What a statement's line items need from each event: the quantity and unit price of every
+    # cost line as the engine billed it (cost_lines has only the amounts), and which version of
+    # the tenant's own pricing applied. Rows stored before this have empty maps and ''.
+    (5, """
+ALTER TABLE {db}.usage_events
+    ADD COLUMN IF NOT EXISTS line_quantities Map(String, Decimal(38, 12)),
+    ADD COLUMN IF NOT EXISTS line_unit_prices Map(String, String),
+    ADD COLUMN IF NOT EXISTS tenant_pricing LowCardinality(String)
+"""),
+    # Closed statements (meterstream/statements/store.py). A close of (tenant, attribute, month)
+    # writes one row per statement, then its marker in statement_closes: the marker is the
+    # commit point, and readers take only the statement rows whose closed_at equals the
+    # marker's, so the rows of an attempt that died before its marker are never read.
+    (6, """
+CREATE TABLE IF NOT EXISTS {db}.statements (
+    tenant_id String,
+    attribute String,
+    month String,
+    value String,
+    closed_at DateTime64(6, 'UTC'),
+    statement_id String,
+    content String,
+    content_hash String
+) ENGINE = ReplacingMergeTree ORDER BY (tenant_id, attribute, month, value, closed_at)
+"""),
+    (7, """
+CREATE TABLE IF NOT EXISTS {db}.statement_closes (
+    tenant_id String,
+    attribute String,
+    month String,
+    closed_at DateTime64(6, 'UTC'),
+    statements UInt32
+) ENGINE = ReplacingMergeTree ORDER BY (tenant_id, attribute, month)
+"""),
 ]
 
 
@@ -132,7 +166,28 @@ def cluster_migrations(db: str, cluster: str) -> list[tuple[int, list[str]]]:
             f"CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.sink_progress_mv {on} TO {db}.sink_progress_local AS\n"
             + _SINK_PROGRESS_SELECT.format(table=f"{db}.usage_events_local"),
         ]),
+        (5, [_on_cluster(MIGRATIONS[4][1].format(db=db), f"{db}.{table}", on).strip()
+             for table in ("usage_events_local", "usage_events")]),
+        *[(version, [
+            _replicated_table(MIGRATIONS[version - 1][1].format(db=db), db, table, on),
+            # A tenant's statements on one shard, like its events.
+            distributed(table, "cityHash64(tenant_id)"),
+        ]) for version, table in ((6, "statements"), (7, "statement_closes"))],
     ]
+
+
+def _on_cluster(sql: str, table: str, on: str) -> str:
+    """`ALTER TABLE db.usage_events …` of a one-server migration, for `table` on the cluster."""
+    _, _, rest = sql.strip().partition("\n")
+    return f"ALTER TABLE {table} {on}\n{rest}"
+
+
+def _replicated_table(sql: str, db: str, table: str, on: str) -> str:
+    """A one-server `CREATE TABLE db.table (...) ENGINE = ReplacingMergeTree …` as its
+    replicated `_local` table on the cluster."""
+    sql = sql.strip().replace(f"CREATE TABLE IF NOT EXISTS {db}.{table} (",
+                              f"CREATE TABLE IF NOT EXISTS {db}.{table}_local {on} (", 1)
+    return sql.replace("ENGINE = ReplacingMergeTree", f"ENGINE = {_replicated('ReplacingMergeTree', table)}", 1)
 
 
 def migration_statements(database: str, cluster: str = "") -> list[tuple[int, list[str]]]:

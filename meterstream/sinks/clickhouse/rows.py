@@ -9,7 +9,7 @@ from typing import Any
 from meterstream.schemas import CharacterUsage, ImageUsage, PricedUsage, TokenUsage, VideoUsage
 from meterstream.sinks.base import SinkRecord
 
-# Column names and their ClickHouse types, in the table's order (migrations 1 and 2). Giving the types
+# Column names and their ClickHouse types, in the table's order (migrations 1, 2 and 5). Giving the types
 # spares clickhouse-connect a DESCRIBE of the table before every insert.
 COLUMN_TYPES: tuple[tuple[str, str], ...] = (
     ("event_id", "UUID"),
@@ -46,6 +46,9 @@ COLUMN_TYPES: tuple[tuple[str, str], ...] = (
     ("source_offset", "UInt64"),
     ("priced_partition", "UInt32"),
     ("priced_offset", "UInt64"),
+    ("line_quantities", "Map(String, Decimal(38, 12))"),
+    ("line_unit_prices", "Map(String, String)"),
+    ("tenant_pricing", "LowCardinality(String)"),
 )
 COLUMNS = tuple(name for name, _ in COLUMN_TYPES)
 TYPE_NAMES = tuple(type_name for _, type_name in COLUMN_TYPES)
@@ -79,6 +82,9 @@ def to_row(priced: PricedUsage, priced_partition: int = 0, priced_offset: int = 
         priced.currency, priced.catalog_version, priced.status.value, priced.reason or "", dict(event.attributes),
         source.partition if source else 0, source.offset if source else 0,
         priced_partition, priced_offset,
+        {line.component: line.quantity for line in priced.lines},
+        {line.component: format(line.unit_price, "f") for line in priced.lines},
+        priced.tenant_pricing or "",
     ]
 
 

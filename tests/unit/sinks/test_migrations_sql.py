@@ -42,6 +42,18 @@ ONE_SERVER = [
     # 4
     "\nCREATE MATERIALIZED VIEW IF NOT EXISTS ms.sink_progress_mv TO ms.sink_progress AS\n"
     "SELECT priced_partition, max(priced_offset) AS max_offset FROM ms.usage_events GROUP BY priced_partition\n",
+    # 5
+    "\nALTER TABLE ms.usage_events\n    ADD COLUMN IF NOT EXISTS line_quantities Map(String, Decimal(38, 12)),\n"
+    "    ADD COLUMN IF NOT EXISTS line_unit_prices Map(String, String),\n"
+    "    ADD COLUMN IF NOT EXISTS tenant_pricing LowCardinality(String)\n",
+    # 6
+    "\nCREATE TABLE IF NOT EXISTS ms.statements (\n    tenant_id String,\n    attribute String,\n    month String,\n"
+    "    value String,\n    closed_at DateTime64(6, 'UTC'),\n    statement_id String,\n    content String,\n"
+    "    content_hash String\n) ENGINE = ReplacingMergeTree ORDER BY (tenant_id, attribute, month, value, closed_at)\n",
+    # 7
+    "\nCREATE TABLE IF NOT EXISTS ms.statement_closes (\n    tenant_id String,\n    attribute String,\n"
+    "    month String,\n    closed_at DateTime64(6, 'UTC'),\n    statements UInt32\n"
+    ") ENGINE = ReplacingMergeTree ORDER BY (tenant_id, attribute, month)\n",
 ]
 
 ON_CLUSTER = [
@@ -69,6 +81,25 @@ ON_CLUSTER = [
     # 4: the view reads each shard's own inserts
     "CREATE MATERIALIZED VIEW IF NOT EXISTS ms.sink_progress_mv ON CLUSTER metering TO ms.sink_progress_local AS\n"
     "SELECT priced_partition, max(priced_offset) AS max_offset FROM ms.usage_events_local GROUP BY priced_partition",
+    # 5: both tables gain the columns
+    *[f"ALTER TABLE ms.{table} ON CLUSTER metering\n"
+      "    ADD COLUMN IF NOT EXISTS line_quantities Map(String, Decimal(38, 12)),\n"
+      "    ADD COLUMN IF NOT EXISTS line_unit_prices Map(String, String),\n"
+      "    ADD COLUMN IF NOT EXISTS tenant_pricing LowCardinality(String)" for table in ("usage_events_local", "usage_events")],
+    # 6, 7: closed statements, replicated, a tenant's on one shard
+    "CREATE TABLE IF NOT EXISTS ms.statements_local ON CLUSTER metering (\n    tenant_id String,\n    attribute String,\n"
+    "    month String,\n    value String,\n    closed_at DateTime64(6, 'UTC'),\n    statement_id String,\n"
+    "    content String,\n    content_hash String\n) ENGINE = ReplicatedReplacingMergeTree("
+    "'/clickhouse/tables/{shard}/{database}/statements', '{replica}') ORDER BY (tenant_id, attribute, month, value, "
+    "closed_at)",
+    "CREATE TABLE IF NOT EXISTS ms.statements ON CLUSTER metering AS ms.statements_local\n"
+    "ENGINE = Distributed('metering', 'ms', 'statements_local', cityHash64(tenant_id))",
+    "CREATE TABLE IF NOT EXISTS ms.statement_closes_local ON CLUSTER metering (\n    tenant_id String,\n"
+    "    attribute String,\n    month String,\n    closed_at DateTime64(6, 'UTC'),\n    statements UInt32\n"
+    ") ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/statement_closes', '{replica}') "
+    "ORDER BY (tenant_id, attribute, month)",
+    "CREATE TABLE IF NOT EXISTS ms.statement_closes ON CLUSTER metering AS ms.statement_closes_local\n"
+    "ENGINE = Distributed('metering', 'ms', 'statement_closes_local', cityHash64(tenant_id))",
 ]
 
 
@@ -87,13 +118,16 @@ def test_the_schema_is_exactly(cluster: str, expected: list[str]):
 
 
 def test_both_layouts_have_the_same_versions():
-    assert [v for v, _ in migration_statements("ms", "metering")] == [v for v, _ in MIGRATIONS] == [1, 2, 3, 4]
+    assert [v for v, _ in migration_statements("ms", "metering")] == [v for v, _ in MIGRATIONS] == [1, 2, 3, 4, 5, 6, 7]
 
 
 def test_the_embedded_ddl_is_unchanged_byte_for_byte():
-    # sha256 of the statements (NUL-separated) for database `meterstream`, taken from the
-    # code before cluster support. A change here means an edited migration: add one instead.
-    digest = hashlib.sha256("\x00".join(statements("meterstream", "")).encode()).hexdigest()
+    # sha256 of the statements of versions 1-4 (NUL-separated) for database `meterstream`,
+    # taken from the code before cluster support. A change here means an edited migration:
+    # add one instead.
+    frozen = bootstrap_statements("meterstream", "") + [
+        sql for version, batch in migration_statements("meterstream", "") if version <= 4 for sql in batch]
+    digest = hashlib.sha256("\x00".join(frozen).encode()).hexdigest()
     assert digest == "62850dc46e6d440237e1077b230093e4e13e76d2d0ba4a6acc6d2e0a20a49554"
 
 
@@ -117,11 +151,11 @@ class RecordingClient:
 @pytest.mark.parametrize("cluster", ["", "metering"])
 def test_migrate_sends_only_the_missing_versions(cluster: str):
     client = RecordingClient(applied=[1, 2])
-    assert migrate(client, "ms", cluster) == [3, 4]  # type: ignore[arg-type]
+    assert migrate(client, "ms", cluster) == [3, 4, 5, 6, 7]  # type: ignore[arg-type]
     missing = [sql for v, batch in migration_statements("ms", cluster) if v > 2 for sql in batch]
     assert client.sent == [*bootstrap_statements("ms", cluster), "SELECT version FROM ms.schema_migrations FINAL",
                            *missing]
-    assert client.inserted == [("ms.schema_migrations", 3), ("ms.schema_migrations", 4)]
+    assert client.inserted == [("ms.schema_migrations", version) for version in (3, 4, 5, 6, 7)]
 
 
 @pytest.mark.parametrize(("cluster", "settings"), [
@@ -131,6 +165,6 @@ def test_migrate_sends_only_the_missing_versions(cluster: str):
                  id="cluster"),
 ])
 def test_the_sink_inserts_with_its_batch_token(cluster: str, settings: dict):
-    client = RecordingClient(applied=[1, 2, 3, 4])
+    client = RecordingClient(applied=[v for v, _ in MIGRATIONS])
     ClickHouseSink(client, "ms", cluster).write([record("s", 5)], "t:0:5-9")  # type: ignore[arg-type]
     assert client.inserted == [("ms.usage_events", settings)]
