@@ -27,7 +27,7 @@ from decimal import Decimal
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from meterstream.budgets import commands
-from meterstream.budgets.client import BudgetClient
+from meterstream.budgets.client import BudgetClient, BudgetOwnerUnavailable
 from meterstream.budgets.ledger import budget_status
 from meterstream.schemas.budgets import BudgetDefinition, BudgetPeriod
 
@@ -253,11 +253,19 @@ class ChaosRun:
         for event in workload:
             limits[event.tenant_id] = limits.get(event.tenant_id, Decimal(0)) + expected_cost(event)
         now = datetime.now(UTC)
+        deadline = time.monotonic() + 120  # a worker just started may still be joining its group
         with BudgetClient(self.settings) as client:
             for tenant_id, limit in limits.items():
-                client.ask(commands.define(BudgetDefinition(
+                command = commands.define(BudgetDefinition(
                     budget_id=CHAOS_BUDGET, tenant_id=tenant_id, name="chaos", period=BudgetPeriod.LIFETIME,
-                    limit=limit, created_at=now, updated_at=now)))
+                    limit=limit, created_at=now, updated_at=now))
+                while True:
+                    try:
+                        client.ask(command)
+                        break
+                    except BudgetOwnerUnavailable:
+                        if time.monotonic() > deadline:
+                            raise
         self.budget_limits = limits
 
     def budget_figures(self, tenant_id: str) -> dict:
