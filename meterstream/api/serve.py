@@ -19,6 +19,7 @@ import time
 import uvicorn
 
 from meterstream.api.app import create_app
+from meterstream.api.services import Services
 from meterstream.api.settings import ApiSettings
 from meterstream.devstack import ensure_topics
 from meterstream.devstack.pipeline import SinkThread
@@ -66,6 +67,11 @@ class ApiServer:
                 raise InfrastructureUnavailable(f"the API did not start on {self.url}")
             time.sleep(0.05)
         return self
+
+    @property
+    def services(self) -> Services:
+        """What the running app uses (its key store, for instance), once started."""
+        return self.server.config.app.state.services
 
     def stop(self) -> None:
         self.server.should_exit = True

@@ -42,7 +42,8 @@ class Services:
 
     @classmethod
     def start(cls, settings: Settings, api: ApiSettings, metrics: ApiMetrics) -> Services:
-        store = ApiStore(api.state_file(settings))
+        # Keys and sessions are read whole before the first request is answered.
+        store = ApiStore(settings).wait_ready()
         pricing = PricingAdapter.from_settings(settings)
         client = connect(settings.clickhouse_url)
         migrate(client, settings.clickhouse_database)
@@ -55,8 +56,8 @@ class Services:
         alerts_thread = None
         if api.alerts_enabled:
             alerts_thread = AlertsThread(settings, alerts.path, api.delivery_options(), metrics.alerts).start()
-        log.info("API services up: state %s, ClickHouse %s (%s), worker %s", store.path,
-                 settings.clickhouse_url, settings.clickhouse_database, settings.worker_url)
+        log.info("API services up: keys %s, sessions %s, local state %s, ClickHouse %s (%s), worker %s",
+                 settings.topic_api_keys, settings.topic_sessions, alerts.path, settings.clickhouse_url, settings.clickhouse_database, settings.worker_url)
         return cls(settings, api, metrics, store, pricing, warehouse, publisher, worker, live, budgets, alerts,
                    alerts_thread)
 
@@ -67,6 +68,7 @@ class Services:
         await self.worker.close()
         self.publisher.close()
         self.budgets.close()
+        self.store.close()
 
 
 def get_services(request: Request) -> Services:

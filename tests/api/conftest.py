@@ -44,7 +44,11 @@ class ApiStack:
     api_settings: ApiSettings
     pipeline: LocalPipeline
     server: ApiServer
-    store: ApiStore
+
+    @property
+    def store(self) -> ApiStore:
+        """The running API's own key and session store (so a key revoked here is refused on the next request)."""
+        return self.server.services.store
 
     @property
     def url(self) -> str:
@@ -95,7 +99,7 @@ def api_stack(kafka_broker: KafkaBroker, clickhouse_dsn: str,
     api_settings = api_settings_for(tmp)
     with LocalPipeline(settings, own_broker=False) as pipeline:
         with ApiServer(settings, api_settings) as server:
-            yield ApiStack(settings, api_settings, pipeline, server, ApiStore(api_settings.state_file(settings)))
+            yield ApiStack(settings, api_settings, pipeline, server)
 
 
 @pytest.fixture
