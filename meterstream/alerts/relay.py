@@ -1,4 +1,5 @@
-"""usage.alerts → the SQLite feed: record each alert (and its pending deliveries), then commit.
+"""usage.alerts → this host's outbox: record each alert of this host's share (the consumer
+group splits the partitions between API hosts) with its pending deliveries, then commit.
 
 The offset is committed only after SQLite has the batch, so a relay that dies loses
 nothing: the next one reads the batch again, and recording an id it already has is a no-op.
@@ -11,6 +12,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 from pydantic import ValidationError
@@ -21,6 +23,8 @@ from meterstream.schemas.alerts import AlertRecord
 from meterstream.settings import Settings
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 BATCH = 500
 MAX_BACKOFF_S = 5.0
@@ -39,8 +43,10 @@ class RelayCounts:
 
 class AlertRelay:
     def __init__(self, settings: Settings, store: AlertStore, metrics: AlertMetrics | None = None,
-                 on_new: Callable[[list[AlertRecord]], None] | None = None) -> None:
+                 on_new: Callable[[list[AlertRecord]], None] | None = None,
+                 before_record: Callable[[], None] | None = None) -> None:
         self.settings = settings
+        self.before_record = before_record
         self.store = store
         self.metrics = metrics
         self.on_new = on_new
@@ -96,24 +102,43 @@ class AlertRelay:
         return len(new)
 
     def _decode(self, message: Message) -> AlertRecord | None:
-        try:
-            return AlertRecord.model_validate_json(message.value() or b"")
-        except (ValidationError, ValueError) as error:
+        record = decode_alert(message)
+        if record is None:
             self.counts.malformed += 1
             if self.metrics is not None:
                 self.metrics.malformed.inc()
-            log.warning("alerts topic: skipping %s[%d]@%d, not an AlertRecord: %s", message.topic(),
-                        message.partition(), message.offset(), str(error).splitlines()[0])
-            return None
+        return record
 
     def _record(self, records: list[AlertRecord], stop: threading.Event) -> list[AlertRecord] | None:
-        """Store the batch, retrying while SQLite is unavailable; None if told to stop first."""
-        wait = 0.1
-        while True:
-            try:
-                return self.store.record_alerts(records)
-            except Exception:  # noqa: BLE001 - a locked or unwritable file: keep the batch and retry
-                log.exception("alerts relay: could not record %d alerts; retrying in %.1fs", len(records), wait)
-            if stop.wait(wait):
-                return None
-            wait = min(wait * 2, MAX_BACKOFF_S)
+        """Store the batch (after catching up with the shared webhooks), retrying while SQLite
+        or Kafka is unavailable; None if told to stop first."""
+        def record() -> list[AlertRecord]:
+            if self.before_record is not None:
+                self.before_record()
+            return self.store.record_alerts(records)
+
+        return retrying(record, stop, f"alerts relay: could not record {len(records)} alerts")
+
+
+def decode_alert(message: Message) -> AlertRecord | None:
+    """The message's AlertRecord, or None (logged) if it is not one."""
+    try:
+        return AlertRecord.model_validate_json(message.value() or b"")
+    except (ValidationError, ValueError) as error:
+        log.warning("alerts topic: skipping %s[%d]@%d, not an AlertRecord: %s", message.topic(),
+                    message.partition(), message.offset(), str(error).splitlines()[0])
+        return None
+
+
+def retrying(write: Callable[[], T], stop: threading.Event, what: str) -> T | None:
+    """`write()`, tried again with backoff while it fails (a locked file, Kafka away); None if
+    told to stop first."""
+    wait = 0.1
+    while True:
+        try:
+            return write()
+        except Exception:  # noqa: BLE001 - keep the batch and retry
+            log.exception("%s; retrying in %.1fs", what, wait)
+        if stop.wait(wait):
+            return None
+        wait = min(wait * 2, MAX_BACKOFF_S)
