@@ -15,21 +15,18 @@ created with (`topics scale` does not touch it).
 
 from __future__ import annotations
 
-import logging
 import threading
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
-from meterstream.alerts.relay import BATCH, decode_alert, retrying
+from meterstream.alerts.relay import ReaderLoop, decode_alert, retrying
 from meterstream.alerts.store import AlertStore
 from meterstream.errors import InfrastructureUnavailable
 from meterstream.schemas.alerts import AlertRecord
 from meterstream.settings import Settings
 
-log = logging.getLogger(__name__)
 
-
-class FeedReader:
+class FeedReader(ReaderLoop):
     def __init__(self, settings: Settings, store: AlertStore) -> None:
         self.store = store
         self.topic = settings.topic_alerts
@@ -45,22 +42,11 @@ class FeedReader:
         self._consumer.assign([TopicPartition(self.topic, p, known.get(p, OFFSET_BEGINNING))
                                for p in metadata.partitions])
 
-    def run(self, stop: threading.Event) -> None:
-        try:
-            while not stop.is_set():
-                self.step(stop)
-        finally:
-            self._consumer.close()
-
     def step(self, stop: threading.Event, timeout: float = 0.2) -> int:
         """Read what is there (up to a batch) into the feed; returns how many alerts were new."""
         records: list[AlertRecord] = []
         positions: dict[int, int] = {}
-        for message in self._consumer.consume(BATCH, timeout):
-            if message.error() is not None:
-                if message.error().code() != KafkaError._PARTITION_EOF:
-                    log.warning("alert feed: %s", message.error())
-                continue
+        for message in self._messages(timeout):
             positions[message.partition()] = message.offset() + 1
             record = decode_alert(message)
             if record is not None:

@@ -41,7 +41,34 @@ class RelayCounts:
     malformed: int = 0
 
 
-class AlertRelay:
+class ReaderLoop:
+    """A reader of the alerts topic on a thread of its own: `step` until told to stop."""
+
+    _consumer: Consumer
+
+    def run(self, stop: threading.Event) -> None:
+        try:
+            while not stop.is_set():
+                self.step(stop)
+        finally:
+            self._consumer.close()
+
+    def step(self, stop: threading.Event, timeout: float = 0.5) -> int:
+        raise NotImplementedError
+
+    def _messages(self, timeout: float) -> list[Message]:
+        """Up to a batch of records (errors logged and left out)."""
+        messages = []
+        for message in self._consumer.consume(BATCH, timeout):
+            error = message.error()
+            if error is None:
+                messages.append(message)
+            elif error.code() != KafkaError._PARTITION_EOF:
+                log.warning("alerts topic: %s", error)
+        return messages
+
+
+class AlertRelay(ReaderLoop):
     def __init__(self, settings: Settings, store: AlertStore, metrics: AlertMetrics | None = None,
                  on_new: Callable[[list[AlertRecord]], None] | None = None,
                  before_record: Callable[[], None] | None = None) -> None:
@@ -61,23 +88,11 @@ class AlertRelay:
         })
         self._consumer.subscribe([settings.topic_alerts])
 
-    def run(self, stop: threading.Event) -> None:
-        try:
-            while not stop.is_set():
-                self.step(stop)
-        finally:
-            self._consumer.close()
-
     def step(self, stop: threading.Event, timeout: float = 0.5) -> int:
         """Read what is there (up to a batch), record it, commit; returns how many alerts were new."""
-        messages = self._consumer.consume(BATCH, timeout)
         records: list[AlertRecord] = []
         offsets: dict[tuple[str, int], int] = {}
-        for message in messages:
-            if message.error() is not None:
-                if message.error().code() != KafkaError._PARTITION_EOF:
-                    log.warning("alerts topic: %s", message.error())
-                continue
+        for message in self._messages(timeout):
             offsets[(message.topic(), message.partition())] = message.offset() + 1
             self.counts.read += 1
             record = self._decode(message)

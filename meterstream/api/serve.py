@@ -8,6 +8,10 @@ run on its own (`meterstream sink`) and the API here with `--no-sink`.
 The alert channel (usage.alerts → feed → webhooks, meterstream/alerts) starts with the app
 (Services), so `serve` and the in-process `ApiServer` both run it unless
 METERSTREAM_API_ALERTS_ENABLED=false; several API processes may run it on one state file.
+
+Several `serve --no-sink` hosts (with a ClickHouse server) can stand behind a load balancer:
+keys, sessions and webhooks are on Kafka topics every host reads (meterstream/state), so they
+share nothing else.
 """
 
 from __future__ import annotations

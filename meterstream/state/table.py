@@ -129,7 +129,11 @@ class TopicTable(Generic[V]):
     def _read(self) -> None:
         try:
             while not self._stop.is_set():
-                self._step(self._consumer.consume(BATCH, 0.1))
+                # consume(n, timeout) waits for n messages or the timeout: wait for one only,
+                # then take what else is there, so a write is applied the moment it arrives.
+                first = self._consumer.poll(0.1)
+                if first is not None:
+                    self._step([first, *self._consumer.consume(BATCH, 0)])
         except BaseException as error:  # noqa: BLE001 - kept for every waiter to raise
             log.exception("table %s: the reader stopped", self.topic)
             self.error = error

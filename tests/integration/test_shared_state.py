@@ -171,3 +171,41 @@ def test_a_record_the_table_cannot_read_is_skipped(settings: Settings, hosts) ->
     producer.flush(10)
     a.sessions.sync()
     assert a.start_session("acme").active
+
+
+def test_keys_sessions_and_webhooks_of_an_old_sqlite_file_move_to_kafka_once(settings: Settings, tmp_path: Path,
+                                                                              hosts) -> None:
+    import hashlib
+    import sqlite3
+
+    from meterstream.alerts.store import AlertStore
+    from meterstream.alerts.webhooks import WebhookRegistry
+    from meterstream.api.legacy import import_local_state
+
+    path = tmp_path / "old.sqlite3"
+    db = sqlite3.connect(path)
+    db.executescript("""
+        CREATE TABLE api_keys (key_id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, name TEXT NOT NULL DEFAULT '',
+            secret_sha256 TEXT NOT NULL, created_at TEXT NOT NULL, revoked_at TEXT);
+        CREATE TABLE sessions (session_id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, user_id TEXT,
+            labels TEXT NOT NULL DEFAULT '{}', started_at TEXT NOT NULL, ended_at TEXT, started_by TEXT NOT NULL);""")
+    db.execute("INSERT INTO api_keys VALUES ('0123456789ab', 'acme', 'old', ?, '2026-01-01T00:00:00+00:00', NULL)",
+               (hashlib.sha256(b"s3cret").hexdigest(),))
+    db.execute("INSERT INTO sessions VALUES ('old-1', 'acme', 'amira', '{\"app\": \"x\"}', "
+               "'2026-01-01T00:00:00+00:00', '2026-01-01T01:00:00+00:00', 'explicit')")
+    db.commit()
+    db.close()
+    local = AlertStore(path)
+    webhook, _ = local.create_webhook("acme", "https://example.com/old")
+
+    a, b = hosts
+    registry = WebhookRegistry(settings, mirror=local).wait_ready()
+    try:
+        assert import_local_state(path, a, registry) == {"keys": 1, "sessions": 1, "webhooks": 1}
+        assert import_local_state(path, a, registry) == {}
+        assert b.authenticate("msk_0123456789ab_s3cret").tenant_id == "acme"
+        moved = b.get_session("acme", "old-1")
+        assert (moved.user_id, moved.labels, moved.ended_at.hour) == ("amira", {"app": "x"}, 1)
+        assert [w.webhook_id for w in registry.list_webhooks("acme")] == [webhook.webhook_id]
+    finally:
+        registry.close()
