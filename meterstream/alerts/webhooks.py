@@ -16,6 +16,7 @@ credentials have, no wider.
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 from typing import Any
 
@@ -41,12 +42,32 @@ class WebhookRegistry:
 
     def __init__(self, settings: Settings, mirror: AlertStore | None = None) -> None:
         self.mirror = mirror
+        self._lock = threading.Lock()
+        self._unmirrored: set[str] = set()  # keys whose mirror write failed, to write again
         self.table: TopicTable[LatestByKey] = TopicTable(
             settings, settings.topic_webhooks, LatestByKey(), on_change=self._mirror if mirror else None)
 
     def _mirror(self, key: str, value: dict[str, Any] | None) -> None:
-        if value is not None and self.mirror is not None:
+        if value is None or self.mirror is None:
+            return
+        try:
             self.mirror.mirror_webhook(_webhook(value), value["secret"])
+        except Exception:  # e.g. the file locked for long: the relay tries again before its next batch
+            with self._lock:
+                self._unmirrored.add(key)
+            raise
+        with self._lock:
+            self._unmirrored.discard(key)
+
+    def sync(self) -> None:
+        """Catch up with the topic and make sure the mirror has every definition (the relay
+        calls this before it records a batch; raises if the mirror still cannot take one)."""
+        self.table.sync()
+        with self._lock:
+            keys = sorted(self._unmirrored)
+        for key in keys:
+            value = self._get(key)
+            self._mirror(key, value)
 
     def _get(self, webhook_id: str) -> dict[str, Any] | None:
         with self.table.lock:

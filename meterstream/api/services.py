@@ -65,7 +65,7 @@ class Services:
         alerts_thread = None
         if api.alerts_enabled:
             alerts_thread = AlertsThread(settings, alerts.path, api.delivery_options(), metrics.alerts,
-                                         before_record=webhooks.table.sync).start()
+                                         before_record=webhooks.sync).start()
         log.info("API services up: keys %s, sessions %s, local state %s, ClickHouse %s (%s), worker %s",
                  settings.topic_api_keys, settings.topic_sessions, alerts.path, settings.clickhouse_url, settings.clickhouse_database, settings.worker_url)
         return cls(settings, api, metrics, store, pricing, warehouse, publisher, worker, live, budgets, alerts,
