@@ -15,7 +15,7 @@ from rich.console import Console
 from bench import report
 from bench.harness import SCALES, BenchEnv, Result, machine
 
-SCENARIOS = ("throughput", "latency", "emit", "pricing", "sink", "queries", "memory")
+SCENARIOS = ("throughput", "latency", "emit", "pricing", "sink", "queries", "memory", "budgets")
 console = Console(stderr=True)
 
 

@@ -36,17 +36,27 @@ class Scale:
     query_rows: int
     query_repeats: int
     memory_sessions: int
+    budget_seconds: float  # timed seconds per reservation-latency run, per path and rate
+    budget_rates: tuple[int, ...]  # offered reservation loads (requests/s)
+    budget_throughput_seconds: float  # each window of the budgets on/off worker comparison
+    budget_throughput_events: int  # pre-loaded for that comparison (must outlast the window)
+    budget_tenants: int  # tenants in that workload, one budget each
+    budget_crossings: int  # threshold crossings timed per run (event -> alert)
 
 
 FULL = Scale(
     name="full", runs=3, throughput_seconds=60, throughput_events=1_600_000, floor_seconds=20, sessions=10_000,
     latency_seconds=20, latency_rates=(250, 1_000, 5_000), emit_events=50_000, pricing_events=20_000,
     sink_rows=100_000, query_rows=10_000_000, query_repeats=15, memory_sessions=1_000_000,
+    budget_seconds=8, budget_rates=(100, 1_000), budget_throughput_seconds=20, budget_throughput_events=150_000,
+    budget_tenants=20, budget_crossings=200,
 )
 SMOKE = Scale(
     name="smoke", runs=1, throughput_seconds=2, throughput_events=3_000, floor_seconds=2, sessions=50,
     latency_seconds=1.5, latency_rates=(200,), emit_events=500, pricing_events=300,
     sink_rows=1_000, query_rows=20_000, query_repeats=2, memory_sessions=300,
+    budget_seconds=1, budget_rates=(50,), budget_throughput_seconds=2, budget_throughput_events=2_000,
+    budget_tenants=3, budget_crossings=5,
 )
 SCALES = {scale.name: scale for scale in (FULL, SMOKE)}
 

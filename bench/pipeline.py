@@ -125,9 +125,11 @@ class Pacer:
             time.sleep(ahead)
 
 
-def bare_latency(settings: Settings, values: list[bytes], rate: float, seconds: float) -> list[float]:
+def bare_latency(settings: Settings, values: list[bytes], rate: float, seconds: float,
+                 **producer_overrides: object) -> list[float]:
     """Produce→consume latencies (s) of a bare confluent-kafka producer and consumer, the
-    emitter's librdkafka settings, `rate` messages/s of the given sizes: the broker's share."""
+    emitter's librdkafka settings (with `producer_overrides`, e.g. linger.ms=0 as the budget
+    client sends), `rate` messages/s of the given sizes: the broker's share."""
     import struct
     import threading
 
@@ -158,7 +160,7 @@ def bare_latency(settings: Settings, values: list[bytes], rate: float, seconds: 
     thread.start()
     assigned.wait(30)
     time.sleep(1.0)  # the consumer has its position once assigned; let it settle
-    producer = Producer(settings.kafka_producer_config())
+    producer = Producer({**settings.kafka_producer_config(), **producer_overrides})
     warmup = int(rate)  # the first second warms the connections up and is not timed
     total = int(rate * seconds) + warmup
     pacer = Pacer(rate)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -38,6 +39,11 @@ class Settings(BaseSettings):
     # How long a write to those topics, or catching up with them, may wait for Kafka (seconds).
     state_timeout_seconds: float = Field(default=10.0, gt=0)
     topic_partitions: int = Field(default=4, ge=1)
+    # Copies of every topic the pipeline creates (the worker's changelogs too), and how many
+    # must have a write before an acks=all producer is told it succeeded. On a three-broker
+    # cluster 3 and 2: an acknowledged event survives the loss of any one broker.
+    topic_replication_factor: int = Field(default=1, ge=1)
+    topic_min_insync_replicas: int = Field(default=1, ge=1)
 
     # How soon the group notices a consumer (worker or sink) died and hands its partitions on.
     consumer_session_timeout: float = Field(default=10.0, ge=3.0)
@@ -64,6 +70,10 @@ class Settings(BaseSettings):
     # The ClickHouse sink. Empty DSN means the embedded engine under data_dir.
     clickhouse_dsn: str = ""
     clickhouse_database: str = "meterstream"
+    # A ClickHouse server cluster (a name from its remote_servers): migrations then create
+    # replicated tables ON CLUSTER, with Distributed tables under the usual names for the
+    # sink's inserts and every query. Empty: one server or the embedded engine.
+    clickhouse_cluster: str = ""
     sink_group: str = "meterstream-sink"
     sink_batch_size: int = Field(default=5000, ge=1)
     sink_batch_seconds: float = Field(default=1.0, gt=0)
@@ -73,6 +83,8 @@ class Settings(BaseSettings):
     kafka_port: int = 9092
     kafka_controller_port: int = 9093
     kafka_heap: str = "512m"
+    # `meterstream kafka start --brokers N` (N > 1): each node's heap.
+    kafka_cluster_heap: str = "384m"
     kafka_cache_dir: Path = Path.home() / ".cache" / "meterstream" / "kafka"
 
     catalog: Literal["default", "demo"] = "default"
@@ -83,6 +95,23 @@ class Settings(BaseSettings):
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return value.expanduser().resolve()
+
+    @field_validator("clickhouse_cluster")
+    @classmethod
+    def _cluster_name(cls, value: str) -> str:
+        if value and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+            raise ValueError(f"not a ClickHouse cluster name: {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _insync_within_replicas(self) -> Settings:
+        if self.topic_min_insync_replicas > self.topic_replication_factor:
+            raise ValueError(
+                f"METERSTREAM_TOPIC_MIN_INSYNC_REPLICAS ({self.topic_min_insync_replicas}) is above "
+                f"METERSTREAM_TOPIC_REPLICATION_FACTOR ({self.topic_replication_factor}): every acks=all "
+                "write would be refused"
+            )
+        return self
 
     @property
     def clickhouse_url(self) -> str:

@@ -1,6 +1,8 @@
 """Shared fixtures. Integration fixtures start real infrastructure and fail loudly if it cannot start.
 
 - `kafka_broker`: one real Kafka broker for the test session, on free loopback ports.
+- `kafka_cluster`: three real KRaft brokers (a controller quorum of three) for the session,
+  started only when a test asks for it; a test that kills a node restarts it.
 - `clickhouse_dsn`: one embedded ClickHouse folder for the session (chDB allows one engine
   path per process); tests isolate themselves with a unique database each.
 - `pipeline_settings`: Settings with unique topics, consumer groups, database and worker port.
@@ -16,7 +18,7 @@ from typing import TypeVar
 
 import pytest
 
-from meterstream.devstack import KafkaBroker, free_port, isolated_settings
+from meterstream.devstack import KafkaBroker, KafkaCluster, free_port, isolated_settings
 from meterstream.settings import Settings
 
 T = TypeVar("T")
@@ -30,6 +32,17 @@ def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBrok
     broker.start()
     yield broker
     broker.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaCluster]:
+    cluster = KafkaCluster(
+        data_dir=tmp_path_factory.mktemp("kafka-cluster"), brokers=3,
+        ports=[(free_port(), free_port()) for _ in range(3)], heap="384m",
+    )
+    cluster.start()
+    yield cluster
+    cluster.stop()
 
 
 @pytest.fixture(scope="session")

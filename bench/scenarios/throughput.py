@@ -11,13 +11,65 @@ framework's share of the worker's work, which bounds what any Faust worker reach
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from bench.data import EventFactory
 from bench.faust_floor import MODES
 from bench.harness import BenchEnv, Result, cpu_seconds, median, wait_for
 from bench.pipeline import Worker, bare_consume, faust_floor, preload, start_sink
+from meterstream.settings import Settings
 
 TARGET_RATE = 20_000
+
+
+@dataclass
+class Window:
+    """One worker's sustained window on a pre-loaded topic: rates over the same interval."""
+
+    seconds: float
+    metered: float  # events/s through the worker (its durable ledger)
+    stored: float | None  # rows/s into ClickHouse (None: no sink ran)
+    per_cpu: float  # events per CPU-second of the worker process
+    observed: float | None = None  # rate of what `observe` counts, over the same interval
+    observed_behind: float | None = None  # metered minus observed at the window's end
+
+
+def worker_window(env: BenchEnv, label: str, topic_events: str, count: int, seconds: float, *,
+                  with_sink: bool = True, prepare: Callable[[Settings], None] | None = None,
+                  observe: Callable[[Worker], int] | None = None, **overrides: object) -> Window:
+    """A fresh worker (its own group, tables and changelogs) catching up on `topic_events`,
+    timed from its first metered event for `seconds` or until it has metered `count`.
+    `prepare` runs before the worker starts; `observe` (a count the worker exposes) is read at
+    both ends of the window; `overrides` are Settings fields (e.g. budgets_enabled)."""
+    settings = env.settings(label, topic_events=topic_events, **overrides)
+    if prepare is not None:
+        prepare(settings)
+    worker = Worker(settings)
+    worker.start()
+    sink, timed = start_sink(settings) if with_sink else (None, None)
+    if timed is not None:
+        timed.record_latency = False
+    stored_count = (lambda: sink.runner.counts.stored) if sink is not None else (lambda: 0)
+    try:
+        wait_for(lambda: worker.metered() > 0, 120, "the worker to meter its first event")
+        t0, m0, s0, c0 = time.perf_counter(), worker.metered(), stored_count(), cpu_seconds(worker.pid)
+        o0 = observe(worker) if observe is not None else 0
+        end = t0 + seconds
+        while time.perf_counter() < end and worker.metered() < count:
+            time.sleep(0.25)
+        t1, m1, s1, c1 = time.perf_counter(), worker.metered(), stored_count(), cpu_seconds(worker.pid)
+        o1 = observe(worker) if observe is not None else 0
+    finally:
+        if sink is not None:
+            sink.stop()
+        worker.stop()
+    if sink is not None and sink.error is not None:
+        raise sink.error
+    span = t1 - t0
+    return Window(span, (m1 - m0) / span, (s1 - s0) / span if sink is not None else None,
+                  (m1 - m0) / max(c1 - c0, 1e-9), (o1 - o0) / span if observe is not None else None,
+                  m1 - o1 if observe is not None else None)
 
 
 def run(env: BenchEnv) -> list[Result]:
@@ -33,27 +85,11 @@ def run(env: BenchEnv) -> list[Result]:
         for mode in MODES:
             floor_settings = env.settings(f"floor{n}{mode}", topic_events=topic.topic_events)
             floors[mode].append(faust_floor(floor_settings, mode, count, scale.floor_seconds))
-        settings = env.settings(f"tp{n}", topic_events=topic.topic_events)
-        worker = Worker(settings)
-        worker.start()
-        sink, timed = start_sink(settings)
-        timed.record_latency = False
-        try:
-            wait_for(lambda: worker.metered() > 0, 120, "the worker to meter its first event")
-            t0, m0, s0, c0 = time.perf_counter(), worker.metered(), sink.runner.counts.stored, cpu_seconds(worker.pid)
-            end = t0 + scale.throughput_seconds
-            while time.perf_counter() < end and worker.metered() < count:
-                time.sleep(0.25)
-            t1, m1, s1, c1 = time.perf_counter(), worker.metered(), sink.runner.counts.stored, cpu_seconds(worker.pid)
-        finally:
-            sink.stop()
-            worker.stop()
-        if sink.error is not None:
-            raise sink.error
-        metered.append((m1 - m0) / (t1 - t0))
-        stored.append((s1 - s0) / (t1 - t0))
-        per_core.append((m1 - m0) / max(c1 - c0, 1e-9))
-        windows.append(t1 - t0)
+        window = worker_window(env, f"tp{n}", topic.topic_events, count, scale.throughput_seconds)
+        metered.append(window.metered)
+        stored.append(window.stored)
+        per_core.append(window.per_cpu)
+        windows.append(window.seconds)
 
     span = f"{min(windows):.0f}" if round(min(windows)) == round(max(windows)) else f"{min(windows):.0f}-{max(windows):.0f}"
     window = f"{span} s window, {scale.sessions:,} sessions, all four billing units"

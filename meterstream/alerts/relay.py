@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from meterstream.alerts.metrics import AlertMetrics
 from meterstream.alerts.store import AlertStore
+from meterstream.kafka_reading import consume_ready
 from meterstream.schemas.alerts import AlertRecord
 from meterstream.settings import Settings
 
@@ -59,7 +60,7 @@ class ReaderLoop:
     def _messages(self, timeout: float) -> list[Message]:
         """Up to a batch of records (errors logged and left out)."""
         messages = []
-        for message in self._consumer.consume(BATCH, timeout):
+        for message in consume_ready(self._consumer, BATCH, timeout):
             error = message.error()
             if error is None:
                 messages.append(message)

@@ -49,7 +49,7 @@ class Services:
         store = ApiStore(settings).wait_ready()
         pricing = PricingAdapter.from_settings(settings)
         client = connect(settings.clickhouse_url)
-        migrate(client, settings.clickhouse_database)
+        migrate(client, settings.clickhouse_database, settings.clickhouse_cluster)
         warehouse = Warehouse(client, settings.clickhouse_database)
         publisher = UsagePublisher(settings, api.publish_timeout_seconds)
         worker = WorkerClient(settings.worker_url)

@@ -13,6 +13,7 @@ Thin: the rules are in ledger.py. This wires them to Kafka:
   reservation's latency;
 - a timer finds holds past their expiry and sends an `expire` command for them, so the
   release is decided in order with everything else (and survives a crash like the rest).
+  It reads an index of hold expiries (expiry.py), not the whole table.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ import orjson
 from confluent_kafka import Producer
 
 from meterstream.budgets import commands
-from meterstream.budgets.ledger import BudgetLedger, Output, instant
+from meterstream.budgets.expiry import HoldIndex
+from meterstream.budgets.ledger import BudgetLedger, Output
 from meterstream.settings import Settings
 from meterstream.stream.batch import BatchedTable
 
@@ -52,6 +54,7 @@ class BudgetAgent:
         # Since this process started, per (tenant, kind): for Prometheus.
         self.commands: Counter[tuple[str, str]] = Counter()
         self.alerts: Counter[tuple[str, str]] = Counter()
+        self.holds = HoldIndex()
 
     async def apply_batch(self, batch: list[faust.types.EventT], make_current) -> None:
         outputs: list[Output] = []
@@ -66,6 +69,7 @@ class BudgetAgent:
                           message.offset, error)
                 continue
             self.commands[(command["tenant"], command["kind"])] += 1
+        self.holds.note(self.held.pending())
         self.held.flush()
         for output in outputs:
             if output.kind == "alert":
@@ -87,11 +91,7 @@ class BudgetAgent:
 
     def due_expiries(self, now: datetime) -> Iterator[dict[str, Any]]:
         """`expire` commands for the holds here that are past due, a few hundred ids each."""
-        due: dict[str, list[str]] = {}
-        for key, hold in self.table.items():
-            if key.startswith("h:") and instant(hold["expires_at"]) <= now:
-                due.setdefault(hold["tenant"], []).append(key[2:])
-        for tenant, ids in due.items():
+        for tenant, ids in self.holds.due(now, self.table.items).items():
             for start in range(0, len(ids), MAX_EXPIRE_IDS):
                 yield commands.expire(tenant, ids[start:start + MAX_EXPIRE_IDS], at=now)
 

@@ -31,7 +31,8 @@ def _sink(args: argparse.Namespace, settings: Settings) -> int:
     ensure_topics(settings)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    runner = SinkRunner(settings, ClickHouseSink(connect(settings.clickhouse_url), settings.clickhouse_database))
+    sink = ClickHouseSink(connect(settings.clickhouse_url), settings.clickhouse_database, settings.clickhouse_cluster)
+    runner = SinkRunner(settings, sink)
     if settings.sink_metrics_port:
         from prometheus_client import start_http_server
 

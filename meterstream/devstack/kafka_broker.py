@@ -1,4 +1,8 @@
-"""The real Apache Kafka broker (KRaft, one node on loopback), run from Maven Central jars."""
+"""The real Apache Kafka broker (KRaft, on loopback), run from Maven Central jars.
+
+`KafkaBroker` is one node: alone, it is its own controller quorum; in a `KafkaCluster`
+(kafka_cluster.py) it is one voter of a quorum of several, formatted with the cluster's id.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -23,8 +28,8 @@ _KAFKA_FILES = resources.files("meterstream.devstack").joinpath("kafka")
 
 _SERVER_PROPERTIES = """\
 process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:{controller_port}
+node.id={node_id}
+controller.quorum.voters={voters}
 listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}
 advertised.listeners=PLAINTEXT://127.0.0.1:{port}
 inter.broker.listener.name=PLAINTEXT
@@ -32,12 +37,14 @@ controller.listener.names=CONTROLLER
 listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
 log.dirs={log_dir}
 num.partitions={partitions}
-offsets.topic.replication.factor=1
+offsets.topic.replication.factor={replication}
 offsets.topic.num.partitions=4
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
+transaction.state.log.replication.factor={replication}
+transaction.state.log.min.isr={min_isr}
+share.coordinator.state.topic.replication.factor={replication}
+share.coordinator.state.topic.min.isr={min_isr}
+default.replication.factor={replication}
+min.insync.replicas={min_isr}
 group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=true
 """
@@ -88,7 +95,8 @@ def free_port() -> int:
 
 @dataclass
 class KafkaBroker:
-    """One single-node broker whose files all live under `data_dir`."""
+    """One broker+controller node whose files all live under `data_dir`: a single-node
+    cluster by default; one voter of `quorum_voters`, formatted with `cluster_id`, in a cluster."""
 
     data_dir: Path
     port: int = 9092
@@ -96,6 +104,14 @@ class KafkaBroker:
     cache_dir: Path = Path.home() / ".cache" / "meterstream" / "kafka"
     heap: str = "512m"
     partitions: int = 4
+    node_id: int = 1
+    # `id@host:port,...` of every controller; empty: this node alone.
+    quorum_voters: str = ""
+    # Shared by every node of a cluster; None: a new one when the storage is first formatted.
+    cluster_id: str | None = None
+    # Replication factor of the broker's own topics (consumer offsets, transaction state) and
+    # of topics it creates itself; their min.insync.replicas is one less (at least 1).
+    internal_replication: int = 1
 
     @property
     def bootstrap(self) -> str:
@@ -120,26 +136,38 @@ class KafkaBroker:
 
     def start(self, timeout: float = 90.0) -> None:
         """Format storage (once), start the broker and wait until it serves metadata."""
+        process = self.launch()
+        try:
+            self.wait_ready(timeout, process)
+        except InfrastructureUnavailable:
+            if process is not None:
+                self.stop()
+            raise
+
+    def launch(self) -> subprocess.Popen | None:
+        """Format storage (once) and start the broker process without waiting for it;
+        None if this data folder's broker is already running."""
         if self.pid() is not None:
             log.info("broker already running (pid %s)", self.pid())
-            self.wait_ready(timeout)
-            return
-        if port_is_open(self.port):
-            raise InfrastructureUnavailable(f"port {self.port} is taken by another process; set METERSTREAM_KAFKA_PORT")
+            return None
+        for port in (self.port, self.controller_port):
+            if port_is_open(port):
+                raise InfrastructureUnavailable(
+                    f"port {port} is taken by another process; set METERSTREAM_KAFKA_PORT / _CONTROLLER_PORT"
+                )
         java = require_tool("java", "run the Kafka broker (Java 17+)")
         lib = resolve_broker_jars(self.cache_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         properties = self.data_dir / "server.properties"
         properties.write_text(_SERVER_PROPERTIES.format(
             port=self.port, controller_port=self.controller_port, log_dir=self.data_dir / "logs",
-            partitions=self.partitions,
+            partitions=self.partitions, node_id=self.node_id,
+            voters=self.quorum_voters or f"{self.node_id}@127.0.0.1:{self.controller_port}",
+            replication=self.internal_replication, min_isr=max(1, self.internal_replication - 1),
         ))
         classpath = f"{lib}/*"
         if not (self.data_dir / "logs" / "meta.properties").exists():
-            cluster_id = subprocess.run(
-                [java, "-Xmx256m", "-cp", classpath, "kafka.tools.StorageTool", "random-uuid"],
-                capture_output=True, text=True, check=True,
-            ).stdout.split()[-1]
+            cluster_id = self.cluster_id or new_cluster_id(java, classpath)
             subprocess.run(
                 [java, "-Xmx256m", "-cp", classpath, "kafka.tools.StorageTool", "format", "-t", cluster_id,
                  "-c", str(properties), "-g"],
@@ -154,33 +182,38 @@ class KafkaBroker:
                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
             )
         self.pid_file.write_text(str(process.pid))
-        try:
-            self.wait_ready(timeout, process)
-        except InfrastructureUnavailable:
-            self.stop()
-            raise
+        return process
 
     def wait_ready(self, timeout: float, process: subprocess.Popen | None = None) -> None:
-        from confluent_kafka.admin import AdminClient
-
-        deadline = time.monotonic() + timeout
-        admin = AdminClient({"bootstrap.servers": self.bootstrap, "log_level": 0})
-        while time.monotonic() < deadline:
+        def check_alive() -> None:
             if process is not None and process.poll() is not None:
                 raise InfrastructureUnavailable(
                     f"the Kafka broker exited with code {process.returncode}; see {self.log_file}:\n{self._log_tail()}"
                 )
-            if port_is_open(self.port):
-                try:
-                    if admin.list_topics(timeout=2).brokers:
-                        return
-                except Exception:  # noqa: BLE001 - not ready yet; keep waiting
-                    pass
-            time.sleep(0.3)
+
+        if wait_for_brokers(self.bootstrap, bool, timeout, check_alive) is None:
+            return
         raise InfrastructureUnavailable(
             f"the Kafka broker did not become ready on {self.bootstrap} within {timeout:.0f}s; "
             f"see {self.log_file}:\n{self._log_tail()}"
         )
+
+    def kill(self) -> bool:
+        """kill -9 the broker (no clean shutdown); False if it was not running."""
+        pid = self.pid()
+        if pid is None:
+            return False
+        os.kill(pid, signal.SIGKILL)
+        while _alive(pid):
+            time.sleep(0.05)
+        self.pid_file.unlink(missing_ok=True)
+        return True
+
+    def terminate(self) -> None:
+        """Ask the broker to shut down (SIGTERM) without waiting for it."""
+        pid = self.pid()
+        if pid is not None:
+            os.kill(pid, signal.SIGTERM)
 
     def stop(self, timeout: float = 30.0) -> bool:
         """Stop the broker cleanly (SIGTERM, then SIGKILL); False if it was not running."""
@@ -201,6 +234,35 @@ class KafkaBroker:
             return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
         except FileNotFoundError:
             return "(no log)"
+
+
+def wait_for_brokers(bootstrap: str, ready: Callable[[set[int]], bool], timeout: float,
+                     check_alive: Callable[[], None]) -> set[int] | None:
+    """Poll the metadata of `bootstrap` until `ready(the broker ids it lists)`, calling
+    `check_alive` (which raises for a broker process that exited) on every round.
+    None once ready; the ids seen last if `timeout` passed first."""
+    from confluent_kafka.admin import AdminClient
+
+    admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0})
+    deadline = time.monotonic() + timeout
+    seen: set[int] = set()
+    while time.monotonic() < deadline:
+        check_alive()
+        try:
+            seen = set(admin.list_topics(timeout=2).brokers)
+            if ready(seen):
+                return None
+        except Exception:  # noqa: BLE001 - not ready yet; keep waiting
+            pass
+        time.sleep(0.3)
+    return seen
+
+
+def new_cluster_id(java: str, classpath: str) -> str:
+    return subprocess.run(
+        [java, "-Xmx256m", "-cp", classpath, "kafka.tools.StorageTool", "random-uuid"],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()[-1]
 
 
 def _alive(pid: int) -> bool:

@@ -21,6 +21,7 @@ import urllib.request
 from pathlib import Path
 
 from meterstream.devstack.kafka_broker import KafkaBroker
+from meterstream.devstack.kafka_cluster import KafkaCluster
 from meterstream.devstack.topics import ensure_topics
 from meterstream.errors import InfrastructureUnavailable
 from meterstream.schemas import SessionTotals
@@ -36,6 +37,16 @@ def local_broker(settings: Settings) -> KafkaBroker:
         data_dir=settings.data_dir / "kafka", port=settings.kafka_port,
         controller_port=settings.kafka_controller_port, cache_dir=settings.kafka_cache_dir,
         heap=settings.kafka_heap, partitions=settings.topic_partitions,
+    )
+
+
+def local_cluster(settings: Settings, brokers: int = 3) -> KafkaCluster:
+    """The local cluster of `meterstream kafka start --brokers N`: the first node on the
+    settings' ports, the others on the next free ones (kept in its cluster.json)."""
+    return KafkaCluster(
+        data_dir=settings.data_dir / "kafka-cluster", brokers=brokers, port=settings.kafka_port,
+        controller_port=settings.kafka_controller_port, cache_dir=settings.kafka_cache_dir,
+        heap=settings.kafka_cluster_heap, partitions=settings.topic_partitions,
     )
 
 
@@ -122,7 +133,8 @@ def terminate(process: subprocess.Popen | None, timeout: float) -> None:
 class SinkThread:
     def __init__(self, settings: Settings) -> None:
         self.client = connect(settings.clickhouse_url)
-        self.runner = SinkRunner(settings, ClickHouseSink(self.client, settings.clickhouse_database))
+        sink = ClickHouseSink(self.client, settings.clickhouse_database, settings.clickhouse_cluster)
+        self.runner = SinkRunner(settings, sink)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="clickhouse-sink", daemon=True)
         self.error: BaseException | None = None

@@ -2,11 +2,16 @@
 
 The worker's changelog topics are created here too, before Faust starts: left to Faust,
 a worker on a freshly started broker can read their metadata before it shows any
-partition and stop with PartitionsMismatch (seen in the demo under load).
+partition and stop with PartitionsMismatch (seen in the demo under load). So is Faust's
+own leader-election topic: Faust would create it with one replica, whatever the cluster.
+
+Every topic gets `settings.topic_replication_factor` replicas and
+`min.insync.replicas=settings.topic_min_insync_replicas`.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 
 from confluent_kafka import KafkaException
@@ -16,17 +21,46 @@ from meterstream.errors import InfrastructureUnavailable
 from meterstream.settings import Settings
 from meterstream.stream.topics import pipeline_topics
 
+log = logging.getLogger(__name__)
+
+
+def worker_internal_topics(settings: Settings) -> dict[str, int]:
+    """Topics Faust itself uses besides the tables' changelogs, with their partition counts."""
+    return {f"{settings.app_id}-__assignor-__leader": 1}
+
+
+def topic_plan(settings: Settings) -> list[NewTopic]:
+    """Every topic the pipeline needs, as it should be created."""
+    replication = {"min.insync.replicas": str(settings.topic_min_insync_replicas)}
+    partitions = {name: settings.topic_partitions for name in pipeline_topics(settings)}
+    configs = {name: {**config, **replication} for name, config in pipeline_topics(settings).items()}
+    for name, count in worker_internal_topics(settings).items():
+        partitions[name], configs[name] = count, dict(replication)
+    return [NewTopic(name, partitions[name], settings.topic_replication_factor, config=configs[name])
+            for name in configs]
+
 
 def ensure_topics(settings: Settings, timeout: float = 60.0) -> None:
-    """Create the missing topics, all with the same partition count, and wait until they show."""
+    """Create the missing topics and wait until they show; refuse a replication factor
+    above the number of brokers (Kafka would refuse each topic with a vaguer error)."""
     admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
-    topics = pipeline_topics(settings)
-    existing = admin.list_topics(timeout=10).topics
-    wanted = [
-        NewTopic(name, settings.topic_partitions, 1, config=config)
-        for name, config in topics.items()
-        if name not in existing
-    ]
+    plan = topic_plan(settings)
+    metadata = admin.list_topics(timeout=10)
+    brokers = len(metadata.brokers)
+    if settings.topic_replication_factor > brokers:
+        raise InfrastructureUnavailable(
+            f"METERSTREAM_TOPIC_REPLICATION_FACTOR is {settings.topic_replication_factor} but "
+            f"{settings.kafka_bootstrap} has {brokers} broker{'s' if brokers != 1 else ''}: start a cluster "
+            "(`meterstream kafka start --brokers 3`) or lower the replication factor"
+        )
+    existing = metadata.topics
+    for topic in plan:
+        if topic.topic in existing:
+            replicas = {len(p.replicas) for p in existing[topic.topic].partitions.values()}
+            if replicas and min(replicas) < settings.topic_replication_factor:
+                log.warning("topic %s exists with %s replicas, fewer than METERSTREAM_TOPIC_REPLICATION_FACTOR=%s; "
+                            "it is left as it is", topic.topic, min(replicas), settings.topic_replication_factor)
+    wanted = [topic for topic in plan if topic.topic not in existing]
     if wanted:
         for name, future in admin.create_topics(wanted).items():
             try:
@@ -34,13 +68,14 @@ def ensure_topics(settings: Settings, timeout: float = 60.0) -> None:
             except KafkaException as error:
                 if error.args[0].name() != "TOPIC_ALREADY_EXISTS":
                     raise
+    names = [topic.topic for topic in plan]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         metadata = admin.list_topics(timeout=10).topics
-        if all(name in metadata and len(metadata[name].partitions) > 0 for name in topics):
+        if all(name in metadata and len(metadata[name].partitions) > 0 for name in names):
             return
         time.sleep(0.2)
-    raise InfrastructureUnavailable(f"topics {sorted(topics)} did not appear on {settings.kafka_bootstrap}")
+    raise InfrastructureUnavailable(f"topics {sorted(names)} did not appear on {settings.kafka_bootstrap}")
 
 
 def external_topics(settings: Settings) -> list[str]:

@@ -41,6 +41,7 @@ import orjson
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from meterstream.errors import InfrastructureUnavailable
+from meterstream.kafka_reading import consume_ready
 from meterstream.settings import Settings
 from meterstream.state.views import View, stable_partition
 
@@ -129,11 +130,9 @@ class TopicTable(Generic[V]):
     def _read(self) -> None:
         try:
             while not self._stop.is_set():
-                # consume(n, timeout) waits for n messages or the timeout: wait for one only,
-                # then take what else is there, so a write is applied the moment it arrives.
-                first = self._consumer.poll(0.1)
-                if first is not None:
-                    self._step([first, *self._consumer.consume(BATCH, 0)])
+                # Not consume(n, timeout), which waits for n messages or the whole timeout: a
+                # write is applied the moment it arrives.
+                self._step(consume_ready(self._consumer, BATCH, 0.1))
         except BaseException as error:  # noqa: BLE001 - kept for every waiter to raise
             log.exception("table %s: the reader stopped", self.topic)
             self.error = error

@@ -45,6 +45,8 @@ def app_config(settings: Settings) -> dict[str, object]:
         web_port=settings.worker_port,
         web_in_thread=False,
         topic_partitions=settings.topic_partitions,
+        # Topics Faust would create itself get the cluster's replication (ensure_topics makes them first).
+        topic_replication_factor=settings.topic_replication_factor,
         producer_acks=-1,
         broker_commit_interval=1.0,
         stream_wait_empty=True,

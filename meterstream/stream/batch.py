@@ -11,10 +11,7 @@ Safe under crashes because nothing of the batch is acked before `flush()` has ha
 writes to the table (and the offset commit waits until they are sent): a crash before
 then replays the whole batch, and the processor's rules make replays idempotent.
 
-`flush()` writes keys in the order of their last write in the batch, and the changelog
-of one partition keeps that order. The budget ledger relies on it: the tenant entry that
-records a command as applied is written after the holds that command wrote, so a
-changelog that has the tenant entry has the holds too.
+Deletions are held like writes and sent as tombstones at `flush()`.
 """
 
 from __future__ import annotations
@@ -62,7 +59,6 @@ class BatchedTable(MutableMapping[str, Any], Generic[Event]):
         self._hold(key, _DELETED)
 
     def _hold(self, key: str, value: Any) -> None:
-        self.held.pop(key, None)  # the last write decides the key's place in the flush order
         self.held[key] = (value, self.current_event())
 
     def __iter__(self) -> Iterator[str]:
@@ -71,6 +67,10 @@ class BatchedTable(MutableMapping[str, Any], Generic[Event]):
 
     def __len__(self) -> int:
         return sum(1 for _ in self)
+
+    def pending(self) -> list[tuple[str, Any]]:
+        """The writes `flush()` would make, in order: (key, value), None for a deletion."""
+        return [(key, None if value is _DELETED else value) for key, (value, _) in self.held.items()]
 
     def flush(self) -> int:
         """Write each held key once; returns how many keys were written."""

@@ -21,6 +21,7 @@ from collections.abc import Callable
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
 
+from meterstream.kafka_reading import consume_ready
 from meterstream.settings import Settings
 from meterstream.stream.routing import encode_routed, route_batch
 
@@ -73,7 +74,7 @@ class Router:
 
     def route_once(self, timeout: float = 0.1) -> int:
         """Forward one poll's messages, then commit them; returns how many were forwarded."""
-        messages = [m for m in self.consumer.consume(POLL_MESSAGES, timeout) if not _skippable(m)]
+        messages = [m for m in consume_ready(self.consumer, POLL_MESSAGES, timeout) if not _skippable(m)]
         if not messages:
             return 0
         batch = [(m.topic(), m.partition(), m.offset(), m.key(), m.value()) for m in messages]

@@ -280,14 +280,19 @@ class ChaosRun:
         return sum(sum(sum(c.values()) for c in _get_json(f"{url}/ledger").values()) for url in self.worker_urls)
 
     def session(self, session_id: str) -> dict:
-        """A session's live totals from whichever worker owns its partition."""
-        for url in self.worker_urls:
+        """A session's live totals, asked of any worker (it forwards to the owner). A worker
+        that is restarting (a fault of the scenario) is asked again."""
+        deadline = time.monotonic() + 60
+        while True:
             try:
-                return _get_json(f"{url}/sessions/{session_id}")
+                return _get_json(f"{self.worker_urls[0]}/sessions/{session_id}")
             except urllib.error.HTTPError as error:
-                if error.code != 404:
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"no worker has session {session_id} ({error})") from None
+            except (OSError, IndexError):
+                if time.monotonic() > deadline:
                     raise
-        raise AssertionError(f"no worker has session {session_id}")
+            time.sleep(0.5)
 
     def wait_settled(self, timeout: float) -> None:
         """Until the worker metered every message and the sink committed everything priced."""

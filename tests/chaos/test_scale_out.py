@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from meterstream.devstack.kafka_cluster import KafkaCluster
 from meterstream.devstack.topics import scale_topics
 from tests.chaos.conftest import CHAOS_EVENTS
 from tests.chaos.harness import ChaosRun
@@ -42,5 +43,20 @@ def test_three_workers_on_12_partitions_with_a_worker_and_the_sink_killed(chaos:
     chaos.faults.append("kill -9 worker2")
     chaos.sink.kill()
     chaos.faults.append("kill -9 sink")
+    stream.join()
+    assert_exactly_once(chaos)
+
+
+def test_kill_9_of_the_broker_leading_most_partitions_restarted_20_s_later(cluster_chaos: ChaosRun,
+                                                                          kafka_cluster: KafkaCluster):
+    chaos = cluster_chaos
+    stream = chaos.stream(CHAOS_EVENTS, seconds=STREAM_SECONDS, plain_share=0.2)
+    time.sleep(STREAM_SECONDS / 3)
+    leader = kafka_cluster.leader_of_most_partitions(chaos.settings.topic_events)
+    kafka_cluster.kill(leader)
+    chaos.faults.append(f"kill -9 broker {leader}")
+    time.sleep(20)
+    kafka_cluster.restart(leader)
+    chaos.faults.append(f"broker {leader} restarted")
     stream.join()
     assert_exactly_once(chaos)

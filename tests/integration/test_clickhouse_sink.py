@@ -4,7 +4,7 @@ from meterstream.pricing import load_catalog, price_event
 from meterstream.schemas import ImageUsage, Service, UsageEvent
 from meterstream.sinks.base import SinkRecord
 from meterstream.sinks.clickhouse import ClickHouseSink, connect, migrate
-from meterstream.sinks.clickhouse.migrations import MIGRATIONS
+from meterstream.sinks.clickhouse.migrations import MIGRATIONS, bootstrap_statements, migration_statements
 from tests.conftest import unique_name
 
 
@@ -26,6 +26,16 @@ def test_migrations_are_idempotent(clickhouse_dsn):
     client, database = connect(clickhouse_dsn), unique_name("db")
     assert migrate(client, database) == [version for version, _ in MIGRATIONS]
     assert migrate(client, database) == []
+
+
+def test_the_cluster_ddl_parses_on_the_real_engine(clickhouse_dsn):
+    # No cluster runs here; the engine's own parser (formatQuery) still checks every statement.
+    client = connect(clickhouse_dsn)
+    statements = bootstrap_statements("ms", "metering") + [
+        sql for _, batch in migration_statements("ms", "metering") for sql in batch]
+    for sql in statements:
+        formatted = client.query("SELECT formatQuery({sql:String})", parameters={"sql": sql}).result_rows[0][0]
+        assert formatted.startswith(("CREATE", "ALTER")) and "ON CLUSTER metering" in formatted
 
 
 def test_a_batch_written_twice_with_the_same_id_is_stored_once(clickhouse_dsn):

@@ -13,8 +13,46 @@ def compose() -> dict:
     return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 
 
+BROKERS = ("kafka-1", "kafka-2", "kafka-3")
+
+
 def test_compose_describes_the_production_like_stack():
-    assert {"kafka", "clickhouse", "worker", "sink"} <= set(compose()["services"])
+    assert {*BROKERS, "clickhouse", "worker", "sink"} <= set(compose()["services"])
+
+
+def brokers() -> dict[str, dict]:
+    return {name: compose()["services"][name]["environment"] for name in BROKERS}
+
+
+def test_the_three_brokers_form_one_kraft_quorum():
+    envs = brokers()
+    assert {env["KAFKA_NODE_ID"] for env in envs.values()} == {1, 2, 3}
+    assert len({env["CLUSTER_ID"] for env in envs.values()}) == 1
+    for name, env in envs.items():
+        assert env["KAFKA_PROCESS_ROLES"] == "broker,controller"
+        assert env["KAFKA_ADVERTISED_LISTENERS"] == f"PLAINTEXT://{name}:9092"
+        # Every node votes in the same quorum of all three, each voter at its own service name.
+        voters = env["KAFKA_CONTROLLER_QUORUM_VOTERS"].split(",")
+        assert sorted(voters) == [f"{i}@kafka-{i}:9093" for i in (1, 2, 3)]
+        assert env["KAFKA_LISTENERS"].endswith("CONTROLLER://:9093")
+
+
+def test_the_brokers_own_topics_are_replicated_three_times():
+    for env in brokers().values():
+        for name in ("OFFSETS_TOPIC", "TRANSACTION_STATE_LOG", "SHARE_COORDINATOR_STATE_TOPIC"):
+            assert env[f"KAFKA_{name}_REPLICATION_FACTOR"] == 3
+        assert env["KAFKA_TRANSACTION_STATE_LOG_MIN_ISR"] == 2
+        assert env["KAFKA_SHARE_COORDINATOR_STATE_TOPIC_MIN_ISR"] == 2
+        assert env["KAFKA_DEFAULT_REPLICATION_FACTOR"] == 3
+        assert env["KAFKA_MIN_INSYNC_REPLICAS"] == 2
+
+
+def test_the_pipeline_waits_for_every_broker():
+    services = compose()["services"]
+    for service in ("worker", "sink"):
+        assert {name: services[service]["depends_on"][name] for name in BROKERS} == {
+            name: {"condition": "service_healthy"} for name in BROKERS
+        }
 
 
 def test_every_meterstream_variable_in_compose_is_a_setting():
@@ -36,7 +74,8 @@ def test_the_compose_settings_parse(monkeypatch):
             monkeypatch.setenv(name, str(value))
         settings = Settings()
         assert settings.clickhouse_url.startswith("http://")
-        assert settings.kafka_bootstrap == "kafka:9092"
+        assert settings.kafka_bootstrap == ",".join(f"{name}:9092" for name in BROKERS)
+        assert (settings.topic_replication_factor, settings.topic_min_insync_replicas) == (3, 2)
 
 
 def test_the_kafka_pom_is_shared_with_deploy():

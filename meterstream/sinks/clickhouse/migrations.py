@@ -1,17 +1,32 @@
-"""ClickHouse schema, applied on start. Each step is idempotent and recorded once applied."""
+"""ClickHouse schema, applied on start. Each step is idempotent and recorded once applied.
+
+Two layouts, one list of versions:
+
+- one server or the embedded engine (no cluster): the tables themselves, as listed in
+  MIGRATIONS (their text never changes: a test holds it byte for byte);
+- a server cluster (`METERSTREAM_CLICKHOUSE_CLUSTER`): every statement runs `ON CLUSTER`.
+  Each table becomes `<name>_local`, a Replicated*MergeTree per shard (Keeper path by the
+  `{shard}`, `{database}` and `{replica}` macros), and `<name>` itself is a `Distributed`
+  table over it. So the sink inserts into, and every report query reads from, the same
+  names as without a cluster; nothing outside this module picks a table by layout.
+
+Exactness on a cluster rests on three things. Distributed places a row by
+cityHash64(tenant_id, session_id): every copy of an event (same tenant, session and id)
+lands on one shard, so `FINAL` there collapses it as on one server. Replicated tables
+de-duplicate a retried insert block by default (`replicated_deduplication_window`, 10,000
+blocks for 3,600 s on 26.x), with the sink's `insert_deduplication_token` as the block id;
+`non_replicated_deduplication_window` is for non-replicated tables only and is not set.
+The sink inserts with `distributed_foreground_insert=1` (writer.py), so an insert returns
+only once every shard stored its rows, and a retried batch is split the same way again.
+The materialized view that tracks the sink's progress runs on each shard's local table;
+its Distributed table answers the highest stored offset over all shards.
+"""
 
 from __future__ import annotations
 
 from clickhouse_connect.driver.client import Client
 
-# ReplacingMergeTree keyed by event_id: a batch inserted twice (sink killed between insert
-# and commit) collapses to one row; report queries use FINAL so they are exact before merges.
-# non_replicated_deduplication_window lets a retried batch with the same
-# insert_deduplication_token be dropped at insert time already.
-MIGRATIONS: list[tuple[int, str]] = [
-    (1, """
-CREATE TABLE IF NOT EXISTS {db}.usage_events (
-    event_id UUID,
+USAGE_EVENTS_COLUMNS = """    event_id UUID,
     occurred_at DateTime64(6, 'UTC'),
     stored_at DateTime64(6, 'UTC') DEFAULT now64(6),
     tenant_id LowCardinality(String),
@@ -43,47 +58,119 @@ CREATE TABLE IF NOT EXISTS {db}.usage_events (
     unpriced_reason String,
     attributes Map(String, String),
     source_partition UInt32,
-    source_offset UInt64
+    source_offset UInt64"""
+_USAGE_EVENTS_KEYS = "PARTITION BY toYYYYMM(occurred_at)\nORDER BY (tenant_id, session_id, event_id)"
+_ADD_PRICED_POSITION = ("ADD COLUMN IF NOT EXISTS priced_partition UInt32,\n"
+                        "    ADD COLUMN IF NOT EXISTS priced_offset UInt64")
+_SINK_PROGRESS_COLUMNS = "priced_partition UInt32,\n    max_offset UInt64"
+_SINK_PROGRESS_SELECT = "SELECT priced_partition, max(priced_offset) AS max_offset FROM {table} GROUP BY priced_partition"
+_SCHEMA_MIGRATIONS_COLUMNS = "(version UInt32, applied_at DateTime DEFAULT now())"
+
+# ReplacingMergeTree keyed by event_id: a batch inserted twice (sink killed between insert
+# and commit) collapses to one row; report queries use FINAL so they are exact before merges.
+# non_replicated_deduplication_window lets a retried batch with the same
+# insert_deduplication_token be dropped at insert time already.
+MIGRATIONS: list[tuple[int, str]] = [
+    (1, f"""
+CREATE TABLE IF NOT EXISTS {{db}}.usage_events (
+{USAGE_EVENTS_COLUMNS}
 )
 ENGINE = ReplacingMergeTree
-PARTITION BY toYYYYMM(occurred_at)
-ORDER BY (tenant_id, session_id, event_id)
+{_USAGE_EVENTS_KEYS}
 SETTINGS non_replicated_deduplication_window = 1000
 """),
     # Where each row came from in usage.priced, and the highest stored offset per partition
     # (filled by the same inserts): a restarted sink resumes after what ClickHouse already
     # holds, even when it died between the insert and the offset commit.
-    (2, """
-ALTER TABLE {db}.usage_events
-    ADD COLUMN IF NOT EXISTS priced_partition UInt32,
-    ADD COLUMN IF NOT EXISTS priced_offset UInt64
+    (2, f"""
+ALTER TABLE {{db}}.usage_events
+    {_ADD_PRICED_POSITION}
 """),
-    (3, """
-CREATE TABLE IF NOT EXISTS {db}.sink_progress (
-    priced_partition UInt32,
-    max_offset UInt64
+    (3, f"""
+CREATE TABLE IF NOT EXISTS {{db}}.sink_progress (
+    {_SINK_PROGRESS_COLUMNS}
 ) ENGINE = ReplacingMergeTree(max_offset) ORDER BY priced_partition
 """),
-    (4, """
-CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.sink_progress_mv TO {db}.sink_progress AS
-SELECT priced_partition, max(priced_offset) AS max_offset FROM {db}.usage_events GROUP BY priced_partition
+    (4, f"""
+CREATE MATERIALIZED VIEW IF NOT EXISTS {{db}}.sink_progress_mv TO {{db}}.sink_progress AS
+{_SINK_PROGRESS_SELECT.format(table="{db}.usage_events")}
 """),
 ]
 
 
-def migrate(client: Client, database: str) -> list[int]:
+def _replicated(engine: str, table: str, *args: str) -> str:
+    """`engine` replicated per shard, at the Keeper path of `table` in this database."""
+    keeper = [f"'/clickhouse/tables/{{shard}}/{{database}}/{table}'", "'{replica}'"]
+    return f"Replicated{engine}({', '.join([*keeper, *args])})"
+
+
+def cluster_migrations(db: str, cluster: str) -> list[tuple[int, list[str]]]:
+    """MIGRATIONS for a server cluster: the same versions, each as its ON CLUSTER statements."""
+    on = f"ON CLUSTER {cluster}"
+
+    def distributed(table: str, sharding_key: str = "") -> str:
+        key = f", {sharding_key}" if sharding_key else ""
+        return (f"CREATE TABLE IF NOT EXISTS {db}.{table} {on} AS {db}.{table}_local\n"
+                f"ENGINE = Distributed('{cluster}', '{db}', '{table}_local'{key})")
+
+    return [
+        (1, [
+            f"CREATE TABLE IF NOT EXISTS {db}.usage_events_local {on} (\n{USAGE_EVENTS_COLUMNS}\n)\n"
+            f"ENGINE = {_replicated('ReplacingMergeTree', 'usage_events')}\n{_USAGE_EVENTS_KEYS}",
+            # A session's rows, and so every copy of an event, on one shard: FINAL stays exact.
+            distributed("usage_events", "cityHash64(tenant_id, session_id)"),
+        ]),
+        (2, [f"ALTER TABLE {db}.{table} {on}\n    {_ADD_PRICED_POSITION}"
+             for table in ("usage_events_local", "usage_events")]),
+        (3, [
+            f"CREATE TABLE IF NOT EXISTS {db}.sink_progress_local {on} (\n    {_SINK_PROGRESS_COLUMNS}\n) "
+            f"ENGINE = {_replicated('ReplacingMergeTree', 'sink_progress', 'max_offset')} ORDER BY priced_partition",
+            # Read only (the view fills the local tables): no sharding key needed.
+            distributed("sink_progress"),
+        ]),
+        (4, [
+            f"CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.sink_progress_mv {on} TO {db}.sink_progress_local AS\n"
+            + _SINK_PROGRESS_SELECT.format(table=f"{db}.usage_events_local"),
+        ]),
+    ]
+
+
+def migration_statements(database: str, cluster: str = "") -> list[tuple[int, list[str]]]:
+    """Each version with the statements that apply it, for one server or for `cluster`."""
+    if cluster:
+        return cluster_migrations(database, cluster)
+    return [(version, [sql.format(db=database)]) for version, sql in MIGRATIONS]
+
+
+def bootstrap_statements(database: str, cluster: str = "") -> list[str]:
+    """The database and the table that records applied versions. On a cluster that table
+    is one replica set over every node of every shard (no `{shard}` in its Keeper path), so
+    a version applied from any node is known on all."""
+    if not cluster:
+        return [
+            f"CREATE DATABASE IF NOT EXISTS {database}",
+            f"CREATE TABLE IF NOT EXISTS {database}.schema_migrations "
+            f"{_SCHEMA_MIGRATIONS_COLUMNS} ENGINE = ReplacingMergeTree ORDER BY version",
+        ]
+    return [
+        f"CREATE DATABASE IF NOT EXISTS {database} ON CLUSTER {cluster}",
+        f"CREATE TABLE IF NOT EXISTS {database}.schema_migrations ON CLUSTER {cluster} "
+        f"{_SCHEMA_MIGRATIONS_COLUMNS} ENGINE = ReplicatedReplacingMergeTree("
+        "'/clickhouse/tables/{database}/schema_migrations', '{shard}-{replica}') ORDER BY version",
+    ]
+
+
+def migrate(client: Client, database: str, cluster: str = "") -> list[int]:
     """Create the database and apply missing migrations; returns the versions applied now."""
-    client.command(f"CREATE DATABASE IF NOT EXISTS {database}")
-    client.command(
-        f"CREATE TABLE IF NOT EXISTS {database}.schema_migrations "
-        "(version UInt32, applied_at DateTime DEFAULT now()) ENGINE = ReplacingMergeTree ORDER BY version"
-    )
+    for sql in bootstrap_statements(database, cluster):
+        client.command(sql)
     done = {row[0] for row in client.query(f"SELECT version FROM {database}.schema_migrations FINAL").result_rows}
     applied = []
-    for version, sql in MIGRATIONS:
+    for version, statements in migration_statements(database, cluster):
         if version in done:
             continue
-        client.command(sql.format(db=database))
+        for sql in statements:
+            client.command(sql)
         client.insert(f"{database}.schema_migrations", [[version]], column_names=["version"])
         applied.append(version)
     return applied

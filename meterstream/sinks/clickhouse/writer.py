@@ -14,11 +14,15 @@ from meterstream.sinks.clickhouse.rows import COLUMNS, TYPE_NAMES, to_columns
 
 
 class ClickHouseSink(Sink):
-    def __init__(self, client: Client, database: str) -> None:
+    def __init__(self, client: Client, database: str, cluster: str = "") -> None:
         self.client = client
         self.database = database
         self.table = f"{database}.usage_events"
-        migrate(client, database)
+        # Same batch id -> same token -> ClickHouse drops a retried insert of it. On a
+        # cluster usage_events is Distributed: a foreground insert returns once every shard
+        # has its rows (each shard's replicated table de-duplicates its part by the token).
+        self.insert_settings: dict[str, object] = {"distributed_foreground_insert": 1} if cluster else {}
+        migrate(client, database, cluster)
 
     def write(self, records: Sequence[SinkRecord], batch_id: str) -> None:
         if not records:
@@ -29,8 +33,7 @@ class ClickHouseSink(Sink):
             column_names=COLUMNS,
             column_type_names=TYPE_NAMES,
             column_oriented=True,
-            # Same batch id -> same token -> ClickHouse drops a retried insert of it.
-            settings={"insert_deduplication_token": batch_id},
+            settings={"insert_deduplication_token": batch_id, **self.insert_settings},
         )
 
     def stored_offsets(self) -> dict[int, int]:

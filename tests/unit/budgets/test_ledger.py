@@ -6,7 +6,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from meterstream.budgets import commands
-from meterstream.budgets.ledger import BudgetLedger, budget_status, hold_key, tenant_key
+from meterstream.budgets.ledger import BudgetLedger, budget_status, tenant_key
 from meterstream.schemas.budgets import BudgetAction, BudgetPeriod, BudgetScope, ScopeKind
 from tests.unit.budgets.builders import NOW, TENANT, budget, item, reserve, spend
 
@@ -135,7 +135,7 @@ def test_settling_releases_the_hold_and_counts_the_actual_cost():
     log.send(spend(item(0, "2.5", reservation_id=granted["reservation_id"])))
     status = log.status()
     assert (status["spent"], status["reserved"], status["remaining"]) == (Decimal("2.5"), 0, Decimal("7.5"))
-    assert hold_key(granted["reservation_id"]) not in log.table
+    assert granted["reservation_id"] not in log.table[tenant_key(TENANT)]["holds"]
     assert log.table[tenant_key(TENANT)]["settled"] == 1
 
 
