@@ -22,7 +22,6 @@ from pathlib import Path
 
 from meterstream.api import ApiSettings
 from meterstream.api.serve import ApiServer
-from meterstream.api.store import ApiStore
 from meterstream.devstack import KafkaBroker, free_port
 from meterstream.devstack.pipeline import LocalPipeline
 from meterstream.settings import Settings
@@ -48,7 +47,7 @@ def main(events: int) -> None:
             )
             api_settings = ApiSettings(port=free_port(), state_path=base / "api.sqlite3")
             with LocalPipeline(settings, own_broker=False), ApiServer(settings, api_settings) as server:
-                key, _ = ApiStore(api_settings.state_file(settings)).create_key("bench", "push latency")
+                key, _ = server.services.store.create_key("bench", "push latency")
                 env = {**os.environ, "API_URL": server.url, "API_KEY": key, "EVENTS": str(events),
                        "OUT_DIR": str(base / "shots")}
                 done = subprocess.run(["node", "e2e/dashboard.e2e.mjs"], cwd=ROOT / "web", env=env,

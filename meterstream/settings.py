@@ -30,6 +30,14 @@ class Settings(BaseSettings):
     topic_budget_commands: str = "usage.budget-commands"
     topic_budget_replies: str = "usage.budget-replies"
     topic_alerts: str = "usage.alerts"
+    # State every API host shares, as compacted topics read whole by each process
+    # (meterstream/state): API keys, sessions, webhook definitions. Never change their
+    # partition count: related records are placed by it (state/views.py).
+    topic_api_keys: str = "usage.api-keys"
+    topic_sessions: str = "usage.sessions"
+    topic_webhooks: str = "usage.webhooks"
+    # How long a write to those topics, or catching up with them, may wait for Kafka (seconds).
+    state_timeout_seconds: float = Field(default=10.0, gt=0)
     topic_partitions: int = Field(default=4, ge=1)
     # Copies of every topic the pipeline creates (the worker's changelogs too), and how many
     # must have a write before an acks=all producer is told it succeeded. On a three-broker

@@ -138,12 +138,15 @@ class Receiver:
         return Handler
 
 
-def produce_alerts(bootstrap: str, topic: str, records: list[AlertRecord] | list[bytes], key: str = "") -> None:
-    """Put records on the alerts topic as the stream does: key = tenant id, value = the record's JSON."""
+def produce_alerts(bootstrap: str, topic: str, records: list[AlertRecord] | list[bytes], key: str = "",
+                   partition: int | None = None) -> None:
+    """Put records on the alerts topic as the stream does: key = tenant id, value = the record's JSON
+    (on `partition` if given, else where the key puts it)."""
     producer = Producer({"bootstrap.servers": bootstrap})
+    where = {} if partition is None else {"partition": partition}
     for record in records:
         if isinstance(record, AlertRecord):
-            producer.produce(topic, key=record.tenant_id.encode(), value=record.model_dump_json().encode())
+            producer.produce(topic, key=record.tenant_id.encode(), value=record.model_dump_json().encode(), **where)
         else:
-            producer.produce(topic, key=key.encode(), value=record)
+            producer.produce(topic, key=key.encode(), value=record, **where)
     assert producer.flush(30) == 0, "the broker did not take the alert records"

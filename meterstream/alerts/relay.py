@@ -1,4 +1,5 @@
-"""usage.alerts → the SQLite feed: record each alert (and its pending deliveries), then commit.
+"""usage.alerts → this host's outbox: record each alert of this host's share (the consumer
+group splits the partitions between API hosts) with its pending deliveries, then commit.
 
 The offset is committed only after SQLite has the batch, so a relay that dies loses
 nothing: the next one reads the batch again, and recording an id it already has is a no-op.
@@ -11,6 +12,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 from pydantic import ValidationError
@@ -22,6 +24,8 @@ from meterstream.schemas.alerts import AlertRecord
 from meterstream.settings import Settings
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 BATCH = 500
 MAX_BACKOFF_S = 5.0
@@ -38,10 +42,39 @@ class RelayCounts:
     malformed: int = 0
 
 
-class AlertRelay:
+class ReaderLoop:
+    """A reader of the alerts topic on a thread of its own: `step` until told to stop."""
+
+    _consumer: Consumer
+
+    def run(self, stop: threading.Event) -> None:
+        try:
+            while not stop.is_set():
+                self.step(stop)
+        finally:
+            self._consumer.close()
+
+    def step(self, stop: threading.Event, timeout: float = 0.5) -> int:
+        raise NotImplementedError
+
+    def _messages(self, timeout: float) -> list[Message]:
+        """Up to a batch of records (errors logged and left out)."""
+        messages = []
+        for message in consume_ready(self._consumer, BATCH, timeout):
+            error = message.error()
+            if error is None:
+                messages.append(message)
+            elif error.code() != KafkaError._PARTITION_EOF:
+                log.warning("alerts topic: %s", error)
+        return messages
+
+
+class AlertRelay(ReaderLoop):
     def __init__(self, settings: Settings, store: AlertStore, metrics: AlertMetrics | None = None,
-                 on_new: Callable[[list[AlertRecord]], None] | None = None) -> None:
+                 on_new: Callable[[list[AlertRecord]], None] | None = None,
+                 before_record: Callable[[], None] | None = None) -> None:
         self.settings = settings
+        self.before_record = before_record
         self.store = store
         self.metrics = metrics
         self.on_new = on_new
@@ -56,23 +89,11 @@ class AlertRelay:
         })
         self._consumer.subscribe([settings.topic_alerts])
 
-    def run(self, stop: threading.Event) -> None:
-        try:
-            while not stop.is_set():
-                self.step(stop)
-        finally:
-            self._consumer.close()
-
     def step(self, stop: threading.Event, timeout: float = 0.5) -> int:
         """Read what is there (up to a batch), record it, commit; returns how many alerts were new."""
-        messages = consume_ready(self._consumer, BATCH, timeout)
         records: list[AlertRecord] = []
         offsets: dict[tuple[str, int], int] = {}
-        for message in messages:
-            if message.error() is not None:
-                if message.error().code() != KafkaError._PARTITION_EOF:
-                    log.warning("alerts topic: %s", message.error())
-                continue
+        for message in self._messages(timeout):
             offsets[(message.topic(), message.partition())] = message.offset() + 1
             self.counts.read += 1
             record = self._decode(message)
@@ -97,24 +118,43 @@ class AlertRelay:
         return len(new)
 
     def _decode(self, message: Message) -> AlertRecord | None:
-        try:
-            return AlertRecord.model_validate_json(message.value() or b"")
-        except (ValidationError, ValueError) as error:
+        record = decode_alert(message)
+        if record is None:
             self.counts.malformed += 1
             if self.metrics is not None:
                 self.metrics.malformed.inc()
-            log.warning("alerts topic: skipping %s[%d]@%d, not an AlertRecord: %s", message.topic(),
-                        message.partition(), message.offset(), str(error).splitlines()[0])
-            return None
+        return record
 
     def _record(self, records: list[AlertRecord], stop: threading.Event) -> list[AlertRecord] | None:
-        """Store the batch, retrying while SQLite is unavailable; None if told to stop first."""
-        wait = 0.1
-        while True:
-            try:
-                return self.store.record_alerts(records)
-            except Exception:  # noqa: BLE001 - a locked or unwritable file: keep the batch and retry
-                log.exception("alerts relay: could not record %d alerts; retrying in %.1fs", len(records), wait)
-            if stop.wait(wait):
-                return None
-            wait = min(wait * 2, MAX_BACKOFF_S)
+        """Store the batch (after catching up with the shared webhooks), retrying while SQLite
+        or Kafka is unavailable; None if told to stop first."""
+        def record() -> list[AlertRecord]:
+            if self.before_record is not None:
+                self.before_record()
+            return self.store.record_alerts(records)
+
+        return retrying(record, stop, f"alerts relay: could not record {len(records)} alerts")
+
+
+def decode_alert(message: Message) -> AlertRecord | None:
+    """The message's AlertRecord, or None (logged) if it is not one."""
+    try:
+        return AlertRecord.model_validate_json(message.value() or b"")
+    except (ValidationError, ValueError) as error:
+        log.warning("alerts topic: skipping %s[%d]@%d, not an AlertRecord: %s", message.topic(),
+                    message.partition(), message.offset(), str(error).splitlines()[0])
+        return None
+
+
+def retrying(write: Callable[[], T], stop: threading.Event, what: str) -> T | None:
+    """`write()`, tried again with backoff while it fails (a locked file, Kafka away); None if
+    told to stop first."""
+    wait = 0.1
+    while True:
+        try:
+            return write()
+        except Exception:  # noqa: BLE001 - keep the batch and retry
+            log.exception("%s; retrying in %.1fs", what, wait)
+        if stop.wait(wait):
+            return None
+        wait = min(wait * 2, MAX_BACKOFF_S)

@@ -1,18 +1,23 @@
-"""The alert feed, webhooks and their delivery log: tables in the API's SQLite file.
+"""This host's alert feed, webhook mirror and delivery outbox: tables in its SQLite file.
 
-Same file as keys and sessions (`ApiSettings().state_file(settings)`), so `meterstream
-alerts` and `meterstream webhooks …` work while `serve` runs, and several API processes
-sharing the file share one feed and one delivery queue.
+Webhook definitions are shared by every API host on a compacted topic (webhooks.py); each
+host mirrors them into its `webhooks` table, so an alert recorded here gets one delivery per
+webhook its tenant has, whichever host created it. The rest is the host's own:
 
-- `alerts`: one row per alert id; recording the same id again changes nothing, so a replayed
-  or re-raised record never makes a second delivery. Its rowid is the feed's order.
-- `deliveries`: one row per (alert, webhook), made when the alert is recorded, for every
-  webhook of its tenant active then. A sender claims due rows with a lease (one UPDATE, so
-  two processes never hold the same row at once) and writes the outcome back under its lease.
+- `alerts`: the feed, one row per alert id, filled by two readers of `usage.alerts`: the feed
+  reader (feed.py) reads the whole topic, so this host's list and push stream show alerts that
+  any host relayed; the relay (relay.py, a consumer group shared by the hosts) records its share
+  for delivery. Recording the same id again changes nothing. Its rowid is the feed's order here.
+- `relayed_alerts`: the ids this host's relay took for delivery; deliveries are made once per id,
+  when it first lands here, so a replayed record never makes a second delivery.
+- `deliveries`: one row per (alert, webhook), for every webhook of its tenant active then. A
+  sender claims due rows with a lease (one UPDATE, so two senders on one file never hold the
+  same row at once) and writes the outcome back under its lease.
 - `delivery_attempts`: one row per HTTP try: when, what came back, how long it took.
 - `notifications`: webhook messages that are not alerts (e.g. `statement.closed`), each with
   its ready-made body. They share the deliveries queue (their id in `alert_id`), and so the
   signing, retries, leases and delivery log; they are not in the alert feed.
+- `feed_positions`: where the feed reader goes on after a restart.
 
 Times are ISO-8601 UTC text with microseconds, so they compare correctly as text.
 """
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import secrets
+import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -84,6 +90,8 @@ CREATE TABLE IF NOT EXISTS notifications (
     body TEXT NOT NULL,
     created_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS relayed_alerts (alert_id TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS feed_positions (partition INTEGER PRIMARY KEY, next_offset INTEGER NOT NULL);
 """
 
 RESPONSE_BODY_CHARS = 500
@@ -172,24 +180,41 @@ class Outcome:
     next_attempt_at: datetime | None = None
 
 
+def new_webhook(tenant_id: str, url: str, description: str = "") -> tuple[Webhook, str]:
+    """A new webhook with a fresh id, and its signing secret."""
+    return Webhook(f"wh_{secrets.token_hex(8)}", tenant_id, url, description, now()), new_secret()
+
+
 class AlertStore:
     def __init__(self, path: Path) -> None:
         self.path = path
+        fresh = not path.exists() or not _has_table(path, "relayed_alerts")
         sqlite.create(path, _SCHEMA)
+        if fresh:  # a file from before the feed reader: every alert in it was relayed here
+            with sqlite.connect(self.path) as db:
+                db.execute("INSERT OR IGNORE INTO relayed_alerts SELECT alert_id FROM alerts")
 
-    # --- webhooks -------------------------------------------------------------------------
+    # --- webhooks (this host's mirror of the shared definitions, webhooks.py) -------------
 
     def create_webhook(self, tenant_id: str, url: str, description: str = "") -> tuple[Webhook, str]:
-        """A new webhook and its signing secret (returned here only; listing never shows it)."""
-        webhook = Webhook(f"wh_{secrets.token_hex(8)}", tenant_id, url, description, now())
-        secret = new_secret()
-        with sqlite.connect(self.path) as db:
-            db.execute(
-                "INSERT INTO webhooks (webhook_id, tenant_id, url, description, secret, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (webhook.webhook_id, tenant_id, url, description, secret, _ts(webhook.created_at)),
-            )
+        """A new webhook known to this file only (the shared way is WebhookRegistry)."""
+        webhook, secret = new_webhook(tenant_id, url, description)
+        self.mirror_webhook(webhook, secret)
         return webhook, secret
+
+    def mirror_webhook(self, webhook: Webhook, secret: str) -> None:
+        """Take a webhook's latest definition; a disabled one fails its pending deliveries here."""
+        with sqlite.transaction(self.path) as db:
+            db.execute(
+                "INSERT INTO webhooks (webhook_id, tenant_id, url, description, secret, created_at, disabled_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (webhook_id) DO UPDATE SET url = excluded.url, "
+                "description = excluded.description, secret = excluded.secret, "
+                "disabled_at = coalesce(webhooks.disabled_at, excluded.disabled_at)",
+                (webhook.webhook_id, webhook.tenant_id, webhook.url, webhook.description, secret,
+                 _ts(webhook.created_at), None if webhook.disabled_at is None else _ts(webhook.disabled_at)),
+            )
+            if webhook.disabled_at is not None:
+                _fail_pending(db, webhook.webhook_id)
 
     def list_webhooks(self, tenant_id: str | None = None) -> list[Webhook]:
         """Active webhooks, oldest first; every tenant's when `tenant_id` is None."""
@@ -200,6 +225,12 @@ class AlertStore:
         with sqlite.connect(self.path) as db:
             rows = db.execute(sql + " ORDER BY created_at, webhook_id", args).fetchall()
         return [_webhook(row) for row in rows]
+
+    def all_webhooks(self) -> list[tuple[Webhook, str]]:
+        """Every webhook of the file, deleted ones too, with its secret."""
+        with sqlite.connect(self.path) as db:
+            rows = db.execute(f"SELECT {_WEBHOOK_COLUMNS}, secret FROM webhooks ORDER BY created_at").fetchall()
+        return [(_webhook(row), row[6]) for row in rows]
 
     def get_webhook(self, webhook_id: str, tenant_id: str | None = None) -> Webhook | None:
         """The webhook (deleted ones too), or None if unknown or another tenant's."""
@@ -218,32 +249,22 @@ class AlertStore:
         with sqlite.transaction(self.path) as db:
             db.execute("UPDATE webhooks SET disabled_at = ? WHERE webhook_id = ? AND disabled_at IS NULL",
                        (at, webhook_id))
-            # Clearing the lease token also voids the outcome of a try still in flight.
-            db.execute(
-                "UPDATE deliveries SET status = 'failed', last_error = 'webhook deleted', next_attempt_at = NULL, "
-                "lease_until = NULL, lease_token = NULL WHERE webhook_id = ? AND status = 'pending'",
-                (webhook_id,),
-            )
+            _fail_pending(db, webhook_id)
         return self.get_webhook(webhook_id)
 
     # --- the feed -------------------------------------------------------------------------
 
     def record_alerts(self, records: Iterable[AlertRecord], at: datetime | None = None) -> list[AlertRecord]:
-        """Store alerts and one pending delivery per active webhook of each one's tenant.
-
-        An id already stored is left as it is (no new deliveries). Returns the new ones.
-        """
+        """The relay's share: store alerts (if the feed does not have them yet) and, for an id
+        not relayed here before, one pending delivery per active webhook of its tenant.
+        Returns the newly relayed ones."""
         received = _ts(at or now())
         new: list[AlertRecord] = []
         with sqlite.transaction(self.path) as db:
             for record in records:
-                inserted = db.execute(
-                    "INSERT OR IGNORE INTO alerts (alert_id, tenant_id, kind, raised_at, record, received_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
-                    (record.alert_id, record.tenant_id, record.kind.value, _ts(record.raised_at),
-                     record.model_dump_json(), received),
-                ).rowcount
-                if not inserted:
+                _insert_alert(db, record, received)
+                if not db.execute("INSERT OR IGNORE INTO relayed_alerts (alert_id) VALUES (?)",
+                                  (record.alert_id,)).rowcount:
                     continue
                 new.append(record)
                 db.execute(
@@ -274,6 +295,21 @@ class AlertStore:
                     (notification_id, created, created, tenant_id),
                 )
         return bool(inserted)
+
+    def add_to_feed(self, records: Iterable[AlertRecord], positions: dict[int, int],
+                    at: datetime | None = None) -> int:
+        """The feed reader's batch: the alerts not here yet, and where to go on from; returns how many were new."""
+        received = _ts(at or now())
+        with sqlite.transaction(self.path) as db:
+            new = sum(_insert_alert(db, record, received) for record in records)
+            db.executemany("INSERT INTO feed_positions (partition, next_offset) VALUES (?, ?) ON CONFLICT "
+                           "(partition) DO UPDATE SET next_offset = max(next_offset, excluded.next_offset)",
+                           list(positions.items()))
+        return new
+
+    def feed_positions(self) -> dict[int, int]:
+        with sqlite.connect(self.path) as db:
+            return dict(db.execute("SELECT partition, next_offset FROM feed_positions").fetchall())
 
     def list_alerts(self, tenant_id: str | None = None, limit: int = 50) -> list[StoredAlert]:
         """The newest alerts first."""
@@ -375,6 +411,29 @@ class AlertStore:
 _WEBHOOK_COLUMNS = "webhook_id, tenant_id, url, description, created_at, disabled_at"
 
 
+def _has_table(path: Path, name: str) -> bool:
+    with sqlite.connect(path) as db:
+        return db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() is not None
+
+
+def _insert_alert(db: sqlite3.Connection, record: AlertRecord, received: str) -> int:
+    """1 if the alert is new to the feed, else 0 (left as it is)."""
+    return db.execute(
+        "INSERT OR IGNORE INTO alerts (alert_id, tenant_id, kind, raised_at, record, received_at) VALUES (?, ?, ?, ?, ?, ?)",
+        (record.alert_id, record.tenant_id, record.kind.value, _ts(record.raised_at), record.model_dump_json(), received),
+    ).rowcount
+
+
+def _fail_pending(db: sqlite3.Connection, webhook_id: str) -> None:
+    """A deleted webhook's pending deliveries fail; clearing the lease token also voids the
+    outcome of a try still in flight."""
+    db.execute(
+        "UPDATE deliveries SET status = 'failed', last_error = 'webhook deleted', next_attempt_at = NULL, "
+        "lease_until = NULL, lease_token = NULL WHERE webhook_id = ? AND status = 'pending'",
+        (webhook_id,),
+    )
+
+
 def _webhook(row: tuple) -> Webhook:
     return Webhook(row[0], row[1], row[2], row[3], datetime.fromisoformat(row[4]), _time(row[5]))
 
@@ -390,4 +449,4 @@ def _tenant_filter(tenant_id: str | None, *conditions: str) -> tuple[str, tuple[
     return ("WHERE " + " AND ".join(parts)) if parts else "", args
 
 
-__all__ = ["AlertStore", "Attempt", "Claim", "Delivery", "Outcome", "StoredAlert", "Webhook", "new_secret"]
+__all__ = ["AlertStore", "Attempt", "Claim", "Delivery", "Outcome", "StoredAlert", "Webhook", "new_secret", "new_webhook"]

@@ -8,6 +8,10 @@ run on its own (`meterstream sink`) and the API here with `--no-sink`.
 The alert channel (usage.alerts → feed → webhooks, meterstream/alerts) starts with the app
 (Services), so `serve` and the in-process `ApiServer` both run it unless
 METERSTREAM_API_ALERTS_ENABLED=false; several API processes may run it on one state file.
+
+Several `serve --no-sink` hosts (with a ClickHouse server) can stand behind a load balancer:
+keys, sessions and webhooks are on Kafka topics every host reads (meterstream/state), so they
+share nothing else.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import time
 import uvicorn
 
 from meterstream.api.app import create_app
+from meterstream.api.services import Services
 from meterstream.api.settings import ApiSettings
 from meterstream.devstack import ensure_topics
 from meterstream.devstack.pipeline import SinkThread
@@ -66,6 +71,11 @@ class ApiServer:
                 raise InfrastructureUnavailable(f"the API did not start on {self.url}")
             time.sleep(0.05)
         return self
+
+    @property
+    def services(self) -> Services:
+        """What the running app uses (its key store, for instance), once started."""
+        return self.server.config.app.state.services
 
     def stop(self) -> None:
         self.server.should_exit = True

@@ -11,6 +11,8 @@ from fastapi import Depends, Request
 
 from meterstream.alerts.runner import AlertsThread
 from meterstream.alerts.store import AlertStore
+from meterstream.alerts.webhooks import WebhookRegistry
+from meterstream.api.legacy import import_local_state
 from meterstream.api.live import LiveHub, WorkerClient
 from meterstream.api.metrics import ApiMetrics
 from meterstream.api.pricing import PricingAdapter
@@ -42,13 +44,15 @@ class Services:
     live: LiveHub
     budgets: BudgetClient
     alerts: AlertStore
+    webhooks: WebhookRegistry
     alerts_thread: AlertsThread | None
     statements: StatementBook
     statements_closer: StatementCloser | None
 
     @classmethod
     def start(cls, settings: Settings, api: ApiSettings, metrics: ApiMetrics) -> Services:
-        store = ApiStore(api.state_file(settings))
+        # Keys and sessions are read whole before the first request is answered.
+        store = ApiStore(settings).wait_ready()
         pricing = PricingAdapter.from_settings(settings)
         client = connect(settings.clickhouse_url)
         migrate(client, settings.clickhouse_database, settings.clickhouse_cluster)
@@ -57,20 +61,28 @@ class Services:
         worker = WorkerClient(settings.worker_url)
         live = LiveHub(worker, api.live_poll_seconds)
         budgets = BudgetClient(settings)
+        # This host's own SQLite file: the alert feed, the webhook mirror and the delivery outbox.
         alerts = AlertStore(api.state_file(settings))
+        webhooks = WebhookRegistry(settings, mirror=alerts).wait_ready()
+        moved = import_local_state(api.state_file(settings), store, webhooks)
+        if moved:
+            log.info("moved %s from %s to Kafka", ", ".join(f"{n} {what}" for what, n in moved.items()),
+                     api.state_file(settings))
         alerts_thread = None
         if api.alerts_enabled:
-            alerts_thread = AlertsThread(settings, alerts.path, api.delivery_options(), metrics.alerts).start()
+            alerts_thread = AlertsThread(settings, alerts.path, api.delivery_options(), metrics.alerts,
+                                         before_record=webhooks.sync).start()
         statements = StatementBook(client, settings.clickhouse_database, StatementSettings(),
                                    CloseLeases(api.state_file(settings)), notify=alerts.record_notification,
                                    default_currency=pricing.catalog.currency)
         closer = None
         if api.statements_auto_close:
             closer = StatementCloser(statements, api.statements_close_interval_seconds).start()
-        log.info("API services up: state %s, ClickHouse %s (%s), worker %s", store.path,
-                 settings.clickhouse_url, settings.clickhouse_database, settings.worker_url)
+        log.info("API services up: keys %s, sessions %s, local state %s, ClickHouse %s (%s), worker %s",
+                 settings.topic_api_keys, settings.topic_sessions, alerts.path, settings.clickhouse_url,
+                 settings.clickhouse_database, settings.worker_url)
         return cls(settings, api, metrics, store, pricing, warehouse, publisher, worker, live, budgets, alerts,
-                   alerts_thread, statements, closer)
+                   webhooks, alerts_thread, statements, closer)
 
     async def close(self) -> None:
         if self.statements_closer is not None:
@@ -81,6 +93,8 @@ class Services:
         await self.worker.close()
         self.publisher.close()
         self.budgets.close()
+        self.webhooks.close()
+        self.store.close()
 
 
 def get_services(request: Request) -> Services:

@@ -23,7 +23,9 @@ class ApiSettings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
-    # Keys and sessions: a SQLite file. Empty means `<data_dir>/api.sqlite3`.
+    # This host's own state, a SQLite file: the alert feed, its mirror of the shared webhooks
+    # and its delivery outbox (keys, sessions and webhooks are shared on Kafka topics).
+    # Empty means `<data_dir>/api.sqlite3`.
     state_path: Path | None = None
     # How often the live hub asks the worker for a watched session's totals (seconds).
     live_poll_seconds: float = Field(default=0.1, gt=0, le=5)

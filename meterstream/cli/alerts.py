@@ -1,6 +1,8 @@
 """`meterstream alerts` (the alert feed) and `meterstream webhooks create|list|delete|deliveries`.
 
-Both read and write the API's SQLite file directly, so they work while `serve` runs.
+Webhooks are written to and listed from their Kafka topic, which every API host reads, so
+they work with or without a running `serve`. The feed and the delivery log are this host's
+(its SQLite file, which `serve` here fills), read directly while `serve` runs.
 """
 
 from __future__ import annotations
@@ -10,10 +12,15 @@ import time
 
 from pydantic import ValidationError
 
+from typing import TYPE_CHECKING
+
 from meterstream.alerts.store import AlertStore, StoredAlert
 from meterstream.cli.common import console
 from meterstream.errors import MeterstreamError
 from meterstream.settings import Settings
+
+if TYPE_CHECKING:
+    from meterstream.alerts.webhooks import WebhookRegistry
 
 FOLLOW_POLL_SECONDS = 0.5
 
@@ -43,7 +50,18 @@ def _alerts(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _webhooks(args: argparse.Namespace, settings: Settings) -> int:
-    store = _store(settings)
+    from meterstream.alerts.webhooks import WebhookRegistry
+    from meterstream.devstack import ensure_topics
+
+    ensure_topics(settings)
+    registry = WebhookRegistry(settings)
+    try:
+        return _webhook_action(args, registry, _store(settings))
+    finally:
+        registry.close()
+
+
+def _webhook_action(args: argparse.Namespace, registry: WebhookRegistry, store: AlertStore) -> int:
     if args.action == "create":
         from meterstream.api.alert_models import WebhookCreate
 
@@ -51,18 +69,18 @@ def _webhooks(args: argparse.Namespace, settings: Settings) -> int:
             body = WebhookCreate(url=args.url, description=args.description)
         except ValidationError as error:
             raise MeterstreamError(f"--url {args.url!r}: {error.errors()[0]['msg']}") from None
-        webhook, secret = store.create_webhook(args.tenant, body.url, body.description)
+        webhook, secret = registry.create_webhook(args.tenant, body.url, body.description)
         console.print(f"webhook {webhook.webhook_id} for tenant {webhook.tenant_id} → {webhook.url}; "
                       "its signing secret is shown once, store it now:")
         print(secret)
     elif args.action == "list":
-        for w in store.list_webhooks(args.tenant):
+        for w in registry.list_webhooks(args.tenant):
             print(f"{w.webhook_id}\t{w.tenant_id}\t{w.url}\t{w.description}\t{w.created_at:%Y-%m-%d %H:%M}")
-    elif store.get_webhook(args.webhook_id) is None:
-        console.print(f"no webhook {args.webhook_id} in {store.path}")
+    elif registry.get_webhook(args.webhook_id) is None:
+        console.print(f"no webhook {args.webhook_id} on {registry.table.topic}")
         return 4
     elif args.action == "delete":
-        webhook = store.delete_webhook(args.webhook_id)
+        webhook = registry.delete_webhook(args.webhook_id)
         assert webhook is not None
         console.print(f"webhook {webhook.webhook_id} of tenant {webhook.tenant_id} deleted")
     else:

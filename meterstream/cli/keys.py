@@ -1,18 +1,34 @@
-"""`meterstream keys create|list|revoke`: API keys, stored hashed."""
+"""`meterstream keys create|list|revoke`: API keys, stored hashed on the keys topic.
+
+Works through Kafka alone: no API process needs to be running, and every running one sees
+the change (the host that wrote it at once, the others within about a second).
+"""
 
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from meterstream.cli.common import console
 from meterstream.settings import Settings
 
+if TYPE_CHECKING:
+    from meterstream.api.store import KeyStore
+
 
 def _keys(args: argparse.Namespace, settings: Settings) -> int:
-    from meterstream.api import ApiSettings
-    from meterstream.api.store import ApiStore
+    from meterstream.api.store import KeyStore
+    from meterstream.devstack import ensure_topics
 
-    store = ApiStore(ApiSettings().state_file(settings))
+    ensure_topics(settings)
+    store = KeyStore(settings)
+    try:
+        return _act(args, store)
+    finally:
+        store.close()
+
+
+def _act(args: argparse.Namespace, store: KeyStore) -> int:
     if args.action == "create":
         key, record = store.create_key(args.tenant, args.name)
         console.print(f"key {record.key_id} for tenant {record.tenant_id}; it is shown once, store it now:")
@@ -20,7 +36,7 @@ def _keys(args: argparse.Namespace, settings: Settings) -> int:
     elif args.action == "revoke":
         record = store.revoke_key(args.key_id)
         if record is None:
-            console.print(f"no key {args.key_id} in {store.path}")
+            console.print(f"no key {args.key_id} on {store.keys.topic}")
             return 4
         console.print(f"key {record.key_id} of tenant {record.tenant_id} revoked at {record.revoked_at:%Y-%m-%d %H:%M:%S}")
     else:
@@ -31,7 +47,7 @@ def _keys(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    keys = commands.add_parser("keys", help="create, list and revoke API keys (stored hashed)")
+    keys = commands.add_parser("keys", help="create, list and revoke API keys (stored hashed, shared through Kafka)")
     key_actions = keys.add_subparsers(dest="action", required=True)
     create = key_actions.add_parser("create", help="make a key for a tenant; prints it once")
     create.add_argument("--tenant", required=True)

@@ -25,6 +25,9 @@ def pipeline_topics(settings: Settings) -> dict[str, dict[str, str]]:
         settings.topic_budget_commands: {},
         settings.topic_budget_replies: {"retention.ms": str(3_600_000)},  # answers matter for seconds
         settings.topic_alerts: {},
+        settings.topic_api_keys: compacted,
+        settings.topic_sessions: compacted,
+        settings.topic_webhooks: compacted,
         changelog_topic(settings, "budgets"): compacted,
         changelog_topic(settings, "sessions"): compacted,
         changelog_topic(settings, "ledger"): compacted,

@@ -9,8 +9,13 @@ the API itself promises.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,8 +26,8 @@ from meterstream.api import ApiSettings
 from meterstream.api.serve import ApiServer
 from meterstream.api.store import ApiStore
 from meterstream.devstack import KafkaBroker, free_port, isolated_settings
-from meterstream.devstack.pipeline import LocalPipeline
-from meterstream.settings import Settings
+from meterstream.devstack.pipeline import LocalPipeline, terminate
+from meterstream.settings import Settings, settings_env
 from tests.conftest import eventually, unique_name
 
 # Tenants with pricing of their own, for the estimate tests; every other tenant pays list
@@ -44,7 +49,11 @@ class ApiStack:
     api_settings: ApiSettings
     pipeline: LocalPipeline
     server: ApiServer
-    store: ApiStore
+
+    @property
+    def store(self) -> ApiStore:
+        """The running API's own key and session store (so a key revoked here is refused on the next request)."""
+        return self.server.services.store
 
     @property
     def url(self) -> str:
@@ -97,7 +106,7 @@ def api_stack(kafka_broker: KafkaBroker, clickhouse_dsn: str,
     api_settings = api_settings_for(tmp)
     with LocalPipeline(settings, own_broker=False) as pipeline:
         with ApiServer(settings, api_settings) as server:
-            yield ApiStack(settings, api_settings, pipeline, server, ApiStore(api_settings.state_file(settings)))
+            yield ApiStack(settings, api_settings, pipeline, server)
 
 
 @pytest.fixture
@@ -106,6 +115,34 @@ def tenant(api_stack: ApiStack) -> Iterator[tuple[str, httpx.Client]]:
     tenant_id, key = api_stack.new_tenant()
     with api_stack.client(key) as client:
         yield tenant_id, client
+
+
+@contextmanager
+def serve_process(api_stack: ApiStack, own: Path, **env: str) -> Iterator[str]:
+    """`meterstream serve --no-sink` as another OS process, sharing Kafka and the worker with
+    `api_stack`; its embedded ClickHouse folder is its own (an embedded one has one owner).
+    `env` adds or overrides METERSTREAM_* variables. Yields its URL once it answers."""
+    port = free_port()
+    variables = {**os.environ, **settings_env(api_stack.settings), "METERSTREAM_CLICKHOUSE_DSN": f"chdb://{own / 'ch'}",
+                 "METERSTREAM_API_PORT": str(port), **env}
+    log = (own / "api.log").open("wb")
+    process = subprocess.Popen([sys.executable, "-m", "meterstream", "serve", "--no-sink"], env=variables,
+                               stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    try:
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert process.poll() is None and time.monotonic() < deadline, f"the second API did not start: {own}/api.log"
+            time.sleep(0.2)
+        yield url
+    finally:
+        terminate(process, 20)
+        log.close()
 
 
 def sse_events(response: httpx.Response) -> Iterator[tuple[str, dict]]:

@@ -4,21 +4,13 @@ grant more than a blocking budget holds."""
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 
 import httpx
 import pytest
 
-from meterstream.devstack import free_port
-from meterstream.devstack.pipeline import terminate
-from meterstream.settings import settings_env
-from tests.api.conftest import ApiStack, eventually
+from tests.api.conftest import ApiStack, eventually, serve_process
 
 pytestmark = pytest.mark.integration
 
@@ -31,27 +23,10 @@ REQUESTS = 200
 @pytest.fixture(scope="module")
 def second_api(api_stack: ApiStack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`meterstream serve --no-sink` as another OS process, sharing only Kafka, the worker and the
-    key store with the first (its ClickHouse folder is its own: an embedded one has one owner)."""
-    port = free_port()
-    own = tmp_path_factory.mktemp("second-api")
-    env = {**os.environ, **settings_env(api_stack.settings), "METERSTREAM_CLICKHOUSE_DSN": f"chdb://{own / 'ch'}",
-           "METERSTREAM_API_PORT": str(port), "METERSTREAM_API_STATE_PATH": str(api_stack.api_settings.state_path)}
-    log = (own / "api.log").open("wb")
-    process = subprocess.Popen([sys.executable, "-m", "meterstream", "serve", "--no-sink"], env=env, stdout=log,
-                               stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        assert process.poll() is None and time.monotonic() < deadline, f"the second API did not start: {own}/api.log"
-        time.sleep(0.2)
-    yield url
-    terminate(process, 20)
-    log.close()
+    state file with the first (its ClickHouse folder is its own: an embedded one has one owner)."""
+    with serve_process(api_stack, tmp_path_factory.mktemp("second-api"),
+                       METERSTREAM_API_STATE_PATH=str(api_stack.api_settings.state_path)) as url:
+        yield url
 
 
 async def _reserve_all(urls: list[str], key: str) -> list[httpx.Response]:

@@ -1,5 +1,8 @@
 """Alerts and webhooks: the tenant's alert feed (JSON and server-sent events), its webhooks
-and each webhook's delivery log. Delivery itself runs beside the API (meterstream/alerts)."""
+and each webhook's delivery log. Delivery itself runs beside the API (meterstream/alerts).
+
+Webhooks are shared by every API host (a topic); the feed is this host's copy of the whole
+alerts topic; the delivery log holds the deliveries this host made (its share of the alerts)."""
 
 from __future__ import annotations
 
@@ -26,14 +29,14 @@ FEED_POLL_SECONDS = 0.2
 @router.post("/v1/webhooks", status_code=status.HTTP_201_CREATED, responses=problems())
 async def create_webhook(body: WebhookCreate, caller: CallerDep, services: ServicesDep) -> WebhookCreated:
     """Register a URL for the tenant's alerts. The answer holds the signing secret, shown this once."""
-    webhook, secret = await blocking(services.alerts.create_webhook, caller.tenant_id, body.url, body.description)
+    webhook, secret = await blocking(services.webhooks.create_webhook, caller.tenant_id, body.url, body.description)
     return WebhookCreated(**WebhookOut.of(webhook).model_dump(), secret=secret)
 
 
 @router.get("/v1/webhooks", responses=problems())
 async def list_webhooks(caller: CallerDep, services: ServicesDep) -> WebhookList:
     """The tenant's active webhooks (never their secrets)."""
-    return WebhookList(webhooks=[WebhookOut.of(w) for w in await blocking(services.alerts.list_webhooks,
+    return WebhookList(webhooks=[WebhookOut.of(w) for w in await blocking(services.webhooks.list_webhooks,
                                                                           caller.tenant_id)])
 
 
@@ -41,7 +44,7 @@ async def list_webhooks(caller: CallerDep, services: ServicesDep) -> WebhookList
                responses=problems(404))
 async def delete_webhook(webhook_id: WebhookIdPath, caller: CallerDep, services: ServicesDep) -> Response:
     """Stop sending to a webhook; its pending deliveries fail. Deleting it again changes nothing."""
-    if await blocking(services.alerts.delete_webhook, webhook_id, caller.tenant_id) is None:
+    if await blocking(services.webhooks.delete_webhook, webhook_id, caller.tenant_id) is None:
         raise WebhookNotFound(webhook_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -50,7 +53,7 @@ async def delete_webhook(webhook_id: WebhookIdPath, caller: CallerDep, services:
 async def webhook_deliveries(webhook_id: WebhookIdPath, caller: CallerDep, services: ServicesDep,
                              limit: Annotated[int, Query(ge=1, le=500)] = 100) -> DeliveryList:
     """The delivery log: per alert, newest first, its state and every try (when, what came back)."""
-    if await blocking(services.alerts.get_webhook, webhook_id, caller.tenant_id) is None:
+    if await blocking(services.webhooks.get_webhook, webhook_id, caller.tenant_id) is None:
         raise WebhookNotFound(webhook_id)
     deliveries = await blocking(services.alerts.deliveries, webhook_id, limit)
     return DeliveryList(deliveries=[DeliveryOut.of(d) for d in deliveries])
