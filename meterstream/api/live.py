@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import orjson
 
 from meterstream.api.errors import UpstreamUnavailable
 from meterstream.schemas import SessionTotals
@@ -32,29 +33,26 @@ class WorkerClient:
         self.worker_url = worker_url
         self._http = httpx.AsyncClient(base_url=worker_url, timeout=timeout)
 
-    async def session_totals_json(self, session_id: str) -> bytes | None:
-        """The session's SessionTotals JSON as the worker sent it; None if the worker has none."""
+    async def _get(self, path: str, what: str) -> bytes | None:
+        """The worker's answer at `path`; None for 404 (it has nothing for `what`)."""
         try:
-            response = await self._http.get(f"/sessions/{session_id}")
+            response = await self._http.get(path)
         except httpx.HTTPError as error:
             raise UpstreamUnavailable(f"the metering worker at {self.worker_url} did not answer: {error!r}") from None
         if response.status_code == 404:
             return None
         if response.status_code != 200:
-            raise UpstreamUnavailable(f"the metering worker answered {response.status_code} for session {session_id}")
+            raise UpstreamUnavailable(f"the metering worker answered {response.status_code} for {what}")
         return response.content
+
+    async def session_totals_json(self, session_id: str) -> bytes | None:
+        """The session's SessionTotals JSON as the worker sent it; None if the worker has none."""
+        return await self._get(f"/sessions/{session_id}", f"session {session_id}")
 
     async def budget_state(self, tenant_id: str) -> dict[str, Any] | None:
         """The tenant's budget state as the worker's ledger holds it; None if it has none."""
-        try:
-            response = await self._http.get(f"/budgets/{tenant_id}")
-        except httpx.HTTPError as error:
-            raise UpstreamUnavailable(f"the metering worker at {self.worker_url} did not answer: {error!r}") from None
-        if response.status_code == 404:
-            return None
-        if response.status_code != 200:
-            raise UpstreamUnavailable(f"the metering worker answered {response.status_code} for budgets")
-        return response.json()
+        body = await self._get(f"/budgets/{tenant_id}", f"the budgets of {tenant_id}")
+        return None if body is None else orjson.loads(body)
 
     async def session_totals(self, session_id: str) -> SessionTotals | None:
         body = await self.session_totals_json(session_id)

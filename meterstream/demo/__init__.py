@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import time
 import uuid
+from collections.abc import Callable
 from decimal import Decimal
 
 from rich.console import Console, Group
@@ -96,15 +97,20 @@ def _drive(pipeline: LocalPipeline, events: int, sessions: int, rate: float) -> 
         # One re-sent event (a client retry) and one malformed message: both are handled.
         emitter.emit(workload[0])
         emitter.send_raw(b"demo", b'{"tenant_id": "%s", "usage": "not an object"}' % TENANT.encode())
-        settled = budgets.reserve_and_settle(emitter, workload)
         emitter.flush()
         progress.update(emitted, completed=len(workload))
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            refresh(live)
-            if pipeline.sink.runner.counts.stored >= len(workload) + settled:
-                break
-            time.sleep(0.1)
+
+        def wait_for(done: Callable[[], bool]) -> None:
+            while time.monotonic() < deadline and not done():
+                refresh(live)
+                time.sleep(0.1)
+
+        # Admission control once the budgets have counted the whole workload.
+        wait_for(lambda: sum(pipeline.worker.counts().values()) - baseline >= len(workload) + 2)
+        settled = budgets.reserve_and_settle(emitter, workload)
+        emitter.flush()
+        wait_for(lambda: pipeline.sink.runner.counts.stored >= len(workload) + settled)
         last_refresh = 0
         refresh(live)
     elapsed = time.monotonic() - start

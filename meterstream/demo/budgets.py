@@ -100,11 +100,14 @@ class DemoBudgets:
                 self.notes.append(f"a {hold.amount} USD video reservation was granted and settled")
         except BudgetExceeded as refused:
             self.notes.append(f"refused before the call: {refused}")
-        with emitter.reserve("gemini-2.5-flash", {"unit": "tokens", "input_tokens": 2000, "output_tokens": 500},
-                             **plan) as hold:
-            hold.settle()
-            added += 1
-            self.notes.append(f"a {hold.amount} USD text call was granted, then settled by its usage")
+        try:
+            with emitter.reserve("gemini-2.5-flash", {"unit": "tokens", "input_tokens": 2000, "output_tokens": 500},
+                                 **plan) as hold:
+                hold.settle()
+                added += 1
+                self.notes.append(f"a {hold.amount} USD text call was granted, then settled by its usage")
+        except BudgetExceeded as refused:
+            self.notes.append(f"refused before the call: {refused}")
         return added
 
     def close(self) -> None:

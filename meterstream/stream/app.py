@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import weakref
+from collections.abc import Callable
 from datetime import timedelta
 from typing import NoReturn
 
@@ -239,16 +240,24 @@ def create_app(settings: Settings) -> faust.App:
             return view.bytes(await answer.read(), status=answer.status,
                               content_type=answer.content_type or "application/json")
 
+    async def owned(view: View, request: Request, table: faust.Table, key: str,
+                    read: Callable[[], bytes | None], missing: str) -> Response:
+        """The owner's answer for `key`: forwarded there, or read here (404 with `missing`)."""
+        forwarded = await at_owner(view, request, table, key)
+        if forwarded is not None:
+            return forwarded
+        body = read()
+        if body is None:
+            return view.json({"detail": missing}, status=404)
+        return view.bytes(body, content_type="application/json")
+
     @app.page("/sessions/{session_id}")
     class SessionView(View):
         async def get(self, request: Request, session_id: str) -> Response:
-            forwarded = await at_owner(self, request, sessions, session_id)
-            if forwarded is not None:
-                return forwarded
-            totals = processor.session_totals(session_id)
-            if totals is None:
-                return self.json({"detail": f"unknown session {session_id}"}, status=404)
-            return self.bytes(totals.model_dump_json().encode(), content_type="application/json")
+            def read() -> bytes | None:
+                totals = processor.session_totals(session_id)
+                return None if totals is None else totals.model_dump_json().encode()
+            return await owned(self, request, sessions, session_id, read, f"unknown session {session_id}")
 
     @app.page("/sessions")
     class SessionsView(View):
@@ -281,13 +290,10 @@ def create_app(settings: Settings) -> faust.App:
         Routed like the commands: the tenant id decides the partition."""
 
         async def get(self, request: Request, tenant_id: str) -> Response:
-            forwarded = await at_owner(self, request, budget_table, tenant_id)
-            if forwarded is not None:
-                return forwarded
-            state = budgets.tenant_state(tenant_id)
-            if state is None:
-                return self.json({"detail": f"no budgets for tenant {tenant_id}"}, status=404)
-            return self.bytes(orjson.dumps(state), content_type="application/json")
+            def read() -> bytes | None:
+                state = budgets.tenant_state(tenant_id)
+                return None if state is None else orjson.dumps(state)
+            return await owned(self, request, budget_table, tenant_id, read, f"no budgets for tenant {tenant_id}")
 
     @app.page("/metrics")
     class MetricsView(View):
