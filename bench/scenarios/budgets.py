@@ -243,7 +243,7 @@ def reservation_latency(env: BenchEnv) -> list[Result]:
     ensure_topics(settings)
     tenant = f"{settings.app_id}-tenant"
     state_path = settings.data_dir / "api.sqlite3"
-    key, _ = ApiStore(state_path).create_key(tenant, "bench")
+    key, _ = ApiStore(settings).wait_ready().create_key(tenant, "bench")
     sample = commands.reserve(tenant, PLAN_COST, FACTS, TTL)
     command_bytes = [orjson.dumps(sample)]
     post = http_request("POST", "/v1/reservations", key, {**PLAN, "session_id": FACTS.session_id,

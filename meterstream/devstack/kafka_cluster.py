@@ -212,15 +212,20 @@ class KafkaCluster:
                 best = (leader, epoch)
         return best[0] if best else None
 
-    def partition_leaders(self, topic: str) -> dict[int, int]:
-        """partition -> the node id that leads it now (-1 while a partition has no leader)."""
+    def partition_leaders(self, topic: str, timeout: float = 15.0) -> dict[int, int]:
+        """partition -> the node id that leads it now (-1 while a partition has no leader).
+        A topic created a moment ago may not be known to every node yet: asked again."""
         from confluent_kafka.admin import AdminClient
 
         admin = AdminClient({"bootstrap.servers": self.bootstrap, "log_level": 0})
-        metadata = admin.list_topics(topic, timeout=10).topics[topic]
-        if metadata.error is not None:
-            raise InfrastructureUnavailable(f"cannot describe {topic}: {metadata.error}")
-        return {p.id: p.leader for p in metadata.partitions.values()}
+        deadline = time.monotonic() + timeout
+        while True:
+            metadata = admin.list_topics(topic, timeout=10).topics[topic]
+            if metadata.error is None:
+                return {p.id: p.leader for p in metadata.partitions.values()}
+            if time.monotonic() > deadline:
+                raise InfrastructureUnavailable(f"cannot describe {topic}: {metadata.error}")
+            time.sleep(0.2)
 
     def leader_of_most_partitions(self, topic: str) -> int:
         """The node that leads the most partitions of `topic` (lowest id on a tie)."""
