@@ -82,7 +82,7 @@ def run(env: BenchEnv) -> list[Result]:
     floors: dict[str, list[dict[str, float]]] = {mode: [] for mode in MODES}
     for n in range(scale.runs):
         bare.append(bare_consume(env.bootstrap, topic.topic_events, count))
-        for mode in MODES:
+        for mode in (MODES if scale.floor_seconds > 0 else ()):  # floor_seconds=0: no floors
             floor_settings = env.settings(f"floor{n}{mode}", topic_events=topic.topic_events)
             floors[mode].append(faust_floor(floor_settings, mode, count, scale.floor_seconds))
         window = worker_window(env, f"tp{n}", topic.topic_events, count, scale.throughput_seconds)
@@ -110,6 +110,6 @@ def run(env: BenchEnv) -> list[Result]:
                "bare confluent-kafka consumer, same topic", bare,
                note=f"{median([f['cpu'] for f in floors[mode]]):,.0f} events/CPU-s")
         for mode, what in (("consume", "iterate + ack only"), ("forward", "+ 1 send per event"),
-                           ("tables", "+ 1 send + 3 table writes per event"))
+                           ("tables", "+ 1 send + 3 table writes per event")) if floors[mode]
     ]
     return [e2e, worker_rate, cpu, *floor_lines]
