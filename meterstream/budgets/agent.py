@@ -104,10 +104,17 @@ class BudgetAgent:
         return self.ledger.tenant_state(tenant_id)
 
 
+# A spend command stays far below the broker's 1 MB message limit (an item is ~400 bytes):
+# a batch replayed after a crash can hold hundreds of thousands of one tenant's events.
+MAX_SPEND_ITEMS = 1000
+
+
 def spend_commands(metered: list[tuple[Any, str, int]]) -> list[dict[str, Any]]:
-    """Budget spend commands for a batch's priced records: one per tenant and source partition,
-    items in offset order. `metered` holds (priced record, source "topic:partition", offset)."""
+    """Budget spend commands for a batch's priced records: per tenant and source partition, in
+    offset order, at most MAX_SPEND_ITEMS items each. `metered` holds (priced record,
+    source, offset)."""
     grouped: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for priced, source, offset in metered:
         grouped.setdefault((priced.event.tenant_id, source), []).append(commands.spend_item(priced, offset))
-    return [commands.spend(tenant, source, items) for (tenant, source), items in grouped.items()]
+    return [commands.spend(tenant, source, items[start:start + MAX_SPEND_ITEMS])
+            for (tenant, source), items in grouped.items() for start in range(0, len(items), MAX_SPEND_ITEMS)]

@@ -23,7 +23,7 @@ from meterstream.pricing import Pricer, load_catalog, load_tenants
 from meterstream.settings import Settings
 from meterstream.stream.batch import BatchedTable
 from meterstream.stream.durable_commit import commit_only_sent_state
-from meterstream.stream.topics import seen_events_changelog_config
+from meterstream.stream.topics import BUDGET_ENTRY_MAX_BYTES, seen_events_changelog_config
 from meterstream.stream.processor import MeteringProcessor, OffsetGap, Outcome
 from meterstream.stream.router import Router, stop_process
 from meterstream.stream.routing import RoutedItem, decode_routed, home_partition
@@ -61,6 +61,8 @@ def app_config(settings: Settings) -> dict[str, object]:
         # linger packs them into fewer produce requests (Faust floor with tables: ~1.5x).
         # The live totals do not wait for it; ClickHouse sees records up to 50 ms later.
         producer_max_batch_size=512 * 1024,
+        # A tenant's budget state (holds included) is one changelog entry and may pass 1 MB.
+        producer_max_request_size=BUDGET_ENTRY_MAX_BYTES,
         producer_linger=0.05,
         producer_compression_type="lz4",
         stream_buffer_maxsize=16_384,

@@ -23,13 +23,11 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
 
 from meterstream.kafka_reading import consume_ready
 from meterstream.settings import Settings
-from meterstream.stream.routing import encode_routed, route_batch
+from meterstream.stream.routing import chunks, encode_routed, route_batch
 
 log = logging.getLogger(__name__)
 
 POLL_MESSAGES = 2000
-# A routed message stays well under the broker's default 1 MB message size.
-MAX_ITEMS_PER_MESSAGE = 400
 
 
 def router_group(settings: Settings) -> str:
@@ -80,8 +78,8 @@ class Router:
         batch = [(m.topic(), m.partition(), m.offset(), m.key(), m.value()) for m in messages]
         for home, by_source in route_batch(batch, self.partitions).items():
             for source, items in by_source.items():
-                for start in range(0, len(items), MAX_ITEMS_PER_MESSAGE):
-                    self._produce(home, encode_routed(source, items[start:start + MAX_ITEMS_PER_MESSAGE]))
+                for chunk in chunks(items):
+                    self._produce(home, encode_routed(source, chunk))
         undelivered = self.producer.flush(self.settings.consumer_session_timeout * 30)
         if undelivered or self.failure:
             raise KafkaException(f"routed messages were not delivered ({self.failure or undelivered})")

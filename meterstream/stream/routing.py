@@ -29,6 +29,10 @@ import orjson
 from aiokafka.partitioner import murmur2
 
 ROUTED_VERSION = 1
+# A routed message stays well under the broker's default 1 MB message size: at most this
+# many items, and a new message once the items' bytes pass the budget (events may be 64 KiB).
+MAX_ITEMS_PER_MESSAGE = 400
+MAX_BYTES_PER_MESSAGE = 512 * 1024
 # A usage event is a few hundred bytes; the metering rules refuse anything near this size,
 # so the router does not parse it either.
 MAX_ROUTED_BYTES = 64 * 1024
@@ -99,6 +103,20 @@ def decode_routed(value: bytes) -> list[RoutedItem]:
         key = base64.b64decode(item["k"]) if "k" in item else None
         items.append(RoutedItem(source, item["o"], raw, key))
     return items
+
+
+def chunks(items: list[RoutedItem]) -> list[list[RoutedItem]]:
+    """`items` cut into consecutive runs that each fit one routed message."""
+    runs: list[list[RoutedItem]] = [[]]
+    size = 0
+    for item in items:
+        length = len(item.value or b"") + len(item.key or b"")
+        if runs[-1] and (len(runs[-1]) >= MAX_ITEMS_PER_MESSAGE or size + length > MAX_BYTES_PER_MESSAGE):
+            runs.append([])
+            size = 0
+        runs[-1].append(item)
+        size += length
+    return [run for run in runs if run]
 
 
 def route_batch(messages: list[tuple[str, int, int, bytes | None, bytes | None]],

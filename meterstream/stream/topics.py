@@ -5,6 +5,10 @@ from __future__ import annotations
 from meterstream.settings import Settings
 
 
+# About 60,000 open holds of one tenant.
+BUDGET_ENTRY_MAX_BYTES = 16 * 1024 * 1024
+
+
 def changelog_topic(settings: Settings, table: str) -> str:
     return f"{settings.app_id}-{table}-changelog"
 
@@ -28,7 +32,8 @@ def pipeline_topics(settings: Settings) -> dict[str, dict[str, str]]:
         settings.topic_api_keys: compacted,
         settings.topic_sessions: compacted,
         settings.topic_webhooks: compacted,
-        changelog_topic(settings, "budgets"): compacted,
+        # A tenant's budget state, open holds included, is one entry (budgets/ledger.py): let it grow past 1 MB.
+        changelog_topic(settings, "budgets"): {**compacted, "max.message.bytes": str(BUDGET_ENTRY_MAX_BYTES)},
         changelog_topic(settings, "sessions"): compacted,
         changelog_topic(settings, "ledger"): compacted,
         changelog_topic(settings, "positions"): compacted,

@@ -211,3 +211,14 @@ def test_a_forecast_alert_says_when_the_month_runs_out_at_its_rate_so_far():
     forecast = [a for a in raised if a["kind"] == "budget.forecast"]
     assert [a["budget"]["runs_out_at"][:10] for a in forecast] == ["2026-12-23"]  # 10 days × 31/14 = 22.14 days
     assert alerts(log.send(spend(item(1, "1", occurred_at=tenth_day), at=tenth_day))) == []
+
+
+def test_a_large_batch_of_one_tenants_spend_is_sent_in_commands_that_fit_a_kafka_message():
+    from meterstream.budgets.agent import MAX_SPEND_ITEMS, spend_commands
+    from meterstream.pricing import Pricer, load_catalog
+    from tests.unit.stream.test_processor import image_event
+
+    priced = Pricer(load_catalog()).price(image_event())
+    sent = spend_commands([(priced, "usage.routed:0|usage.events:1", offset) for offset in range(2500)])
+    assert [len(c["items"]) for c in sent] == [MAX_SPEND_ITEMS, MAX_SPEND_ITEMS, 500]
+    assert [i["offset"] for c in sent for i in c["items"]] == list(range(2500))

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from meterstream.stream.routing import (
     RoutedItem,
+    chunks,
     decode_routed,
     encode_routed,
     home_of,
@@ -45,3 +46,12 @@ def test_routed_items_keep_their_bytes_keys_and_positions_even_when_not_utf8():
     items = [RoutedItem("usage.events:3", 10, event("s"), b"s"), RoutedItem("usage.events:3", 11, b"\xff\xfe", None),
              RoutedItem("usage.events:3", 12, None, b"\x00k")]
     assert decode_routed(encode_routed("usage.events:3", items)) == items
+
+
+def test_routed_messages_stay_under_the_brokers_message_size():
+    big = [RoutedItem("usage.events:0", offset, b"x" * 60_000) for offset in range(30)]
+    small = [RoutedItem("usage.events:0", offset, b"{}") for offset in range(1000)]
+    for items in (big, small):
+        runs = chunks(items)
+        assert [item for run in runs for item in run] == items  # every item, in order
+        assert all(len(encode_routed("usage.events:0", run)) < 1_000_000 for run in runs)
