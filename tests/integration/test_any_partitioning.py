@@ -69,6 +69,8 @@ def test_raising_the_partition_count_while_events_flow_loses_and_doubles_nothing
         if n == len(events) // 3:
             scale_topics(settings, 8)
             partitions = 8
+            wait_until(lambda: len(producer.list_topics(settings.topic_events, timeout=10)
+                                   .topics[settings.topic_events].partitions) == 8, 30, "the producer to see 8 partitions")
         how = "partition" if n % 2 else "keyed"
         send(producer, settings.topic_events, event, how, partitions, rng)
         if n % 100 == 0:
