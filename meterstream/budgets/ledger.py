@@ -99,14 +99,15 @@ def new_tenant_state() -> dict[str, Any]:
 class BudgetLedger:
     def __init__(self, table: MutableMapping[str, Any]) -> None:
         self.table = table
-        # Parsed definitions by (tenant, budget, revision): matching runs per event and budget.
-        self._definitions: dict[tuple[str, str, int], BudgetDefinition] = {}
+        # The parsed definition of each (tenant, budget), latest revision only: matching runs per
+        # event and budget, and an old revision is never asked for again.
+        self._definitions: dict[tuple[str, str], BudgetDefinition] = {}
 
     def definition(self, entry: dict[str, Any]) -> BudgetDefinition:
         raw = entry["def"]
-        key = (raw["tenant_id"], raw["budget_id"], raw["revision"])
+        key = (raw["tenant_id"], raw["budget_id"])
         definition = self._definitions.get(key)
-        if definition is None:
+        if definition is None or definition.revision != raw["revision"]:
             definition = self._definitions[key] = BudgetDefinition.model_validate(raw)
         return definition
 
