@@ -101,15 +101,16 @@ class BudgetLedger:
         self.table = table
         # The parsed definition of each (tenant, budget), latest revision only: matching runs per
         # event and budget, and an old revision is never asked for again.
-        self._definitions: dict[tuple[str, str], BudgetDefinition] = {}
+        # (A budget deleted and defined again under its id restarts at revision 1: updated_at tells.)
+        self._definitions: dict[tuple[str, str], tuple[tuple[int, str], BudgetDefinition]] = {}
 
     def definition(self, entry: dict[str, Any]) -> BudgetDefinition:
         raw = entry["def"]
-        key = (raw["tenant_id"], raw["budget_id"])
-        definition = self._definitions.get(key)
-        if definition is None or definition.revision != raw["revision"]:
-            definition = self._definitions[key] = BudgetDefinition.model_validate(raw)
-        return definition
+        key, version = (raw["tenant_id"], raw["budget_id"]), (raw["revision"], str(raw["updated_at"]))
+        cached = self._definitions.get(key)
+        if cached is None or cached[0] != version:
+            cached = self._definitions[key] = (version, BudgetDefinition.model_validate(raw))
+        return cached[1]
 
     def _matching(self, state: dict[str, Any], facts: UsageFacts) -> list[tuple[str, dict[str, Any]]]:
         return [(budget_id, entry) for budget_id, entry in state["budgets"].items()
