@@ -12,6 +12,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from meterstream.api.auth import authenticate_key
+from meterstream.api.guard import RequestGuard
 from meterstream.api.errors import ApiError, InvalidRequest, Unauthorized
 from meterstream.api.metrics import ApiMetrics
 from meterstream.api.models import Problem
@@ -66,6 +68,10 @@ def create_app(settings: Settings, api_settings: ApiSettings | None = None) -> F
         lifespan=lifespan,
     )
     app.middleware("http")(metrics.middleware)
+    # Inside CORS (a preflight needs no key), outside everything that reads a body.
+    app.add_middleware(RequestGuard, authenticate=lambda scope, token: authenticate_key(scope["app"].state.services, token),
+                       max_body_bytes=api_settings.max_body_bytes,
+                       max_batch_body_bytes=api_settings.max_batch_body_bytes)
     if api_settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=api_settings.cors_origins,
                            allow_methods=["GET", "POST", "DELETE"], allow_headers=["Authorization", "Content-Type"])

@@ -19,6 +19,12 @@ class Unauthorized(ApiError):
     status = 401
 
 
+class Forbidden(ApiError):
+    """The credential is valid but may not do this (a portal token only reads its own session)."""
+
+    status = 403
+
+
 class SessionNotFound(ApiError):
     """No session with this id is visible to the caller's tenant."""
 

@@ -55,6 +55,25 @@ class SessionStart(BaseModel):
     labels: Labels = Field(default_factory=dict, max_length=32)
 
 
+class TokenIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # `session`: this session only; `user`: every session of this session's user.
+    scope: Literal["session", "user"] = "session"
+    # Default METERSTREAM_API_TOKEN_DEFAULT_TTL_SECONDS (900), at most …_TOKEN_MAX_TTL_SECONDS (86,400).
+    expires_in_seconds: int | None = Field(default=None, ge=1)
+
+
+class TokenOut(BaseModel):
+    """A portal token: `Authorization: Bearer <token>` on this session's stats, summary and events."""
+
+    token: str
+    scope: Literal["session", "user"]
+    session_id: str | None
+    user_id: str | None
+    expires_at: datetime
+
+
 class SessionOut(BaseModel):
     session_id: str
     user_id: str | None

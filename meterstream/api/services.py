@@ -18,7 +18,7 @@ from meterstream.api.metrics import ApiMetrics
 from meterstream.api.pricing import PricingAdapter
 from meterstream.api.publisher import UsagePublisher
 from meterstream.api.settings import ApiSettings
-from meterstream.api.store import ApiStore
+from meterstream.api.store import ApiStore, PortalSecrets
 from meterstream.api.warehouse import Warehouse
 from meterstream.budgets.client import BudgetClient
 from meterstream.settings import Settings
@@ -48,11 +48,13 @@ class Services:
     alerts_thread: AlertsThread | None
     statements: StatementBook
     statements_closer: StatementCloser | None
+    portal_secrets: PortalSecrets
 
     @classmethod
     def start(cls, settings: Settings, api: ApiSettings, metrics: ApiMetrics) -> Services:
         # Keys and sessions are read whole before the first request is answered.
         store = ApiStore(settings).wait_ready()
+        portal_secrets = PortalSecrets(store, api.token_secret.get_secret_value() if api.token_secret else None)
         pricing = PricingAdapter.from_settings(settings)
         client = connect(settings.clickhouse_url)
         migrate(client, settings.clickhouse_database, settings.clickhouse_cluster)
@@ -82,7 +84,7 @@ class Services:
                  settings.topic_api_keys, settings.topic_sessions, alerts.path, settings.clickhouse_url,
                  settings.clickhouse_database, settings.worker_url)
         return cls(settings, api, metrics, store, pricing, warehouse, publisher, worker, live, budgets, alerts,
-                   webhooks, alerts_thread, statements, closer)
+                   webhooks, alerts_thread, statements, closer, portal_secrets)
 
     async def close(self) -> None:
         if self.statements_closer is not None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from meterstream.alerts.delivery import DeliveryOptions
@@ -32,6 +32,16 @@ class ApiSettings(BaseSettings):
     # How long a usage request waits for Kafka to acknowledge its events (seconds).
     publish_timeout_seconds: float = Field(default=15.0, gt=0)
     dashboard_dir: Path = DEFAULT_DASHBOARD_DIR
+    # The largest request body accepted (bytes): one event or any other body, and the batch
+    # endpoint's up to 1,000 events. Larger answers 413 before the body is read.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_batch_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    # The secret that signs portal tokens (tokens.py), the same on every API host. Empty: a
+    # random one kept on the keys topic, which every host shares (store.PortalSecrets).
+    token_secret: SecretStr | None = None
+    # The longest life a portal token may be given (seconds), and the default.
+    token_max_ttl_seconds: int = Field(default=86_400, ge=1)
+    token_default_ttl_seconds: int = Field(default=900, ge=1)
     # Origins whose pages may call the API (an app embedding the tracker), e.g. ["https://studio.example.com"].
     cors_origins: list[str] = Field(default_factory=list)
 

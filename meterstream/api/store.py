@@ -42,6 +42,8 @@ from meterstream.settings import Settings
 from meterstream.state import LatestByKey, TopicTable
 
 KEY_PREFIX = "msk_"
+# Portal tokens' signing secrets share the keys topic (tokens.py, PortalSecrets below).
+SECRET_PREFIX = "portal-secret/"
 
 __all__ = ["ApiKey", "ApiStore", "KeyStore", "SessionRecord", "SessionStore", "split_key"]
 
@@ -87,7 +89,8 @@ class KeyStore:
         if value is None:  # perhaps made on another host a moment ago
             self.keys.sync([key_id])
             value = self._value(key_id)
-        if value is None or not hmac.compare_digest(value["secret_sha256"], _hash(secret)):
+        if value is None or "secret_sha256" not in value or not hmac.compare_digest(value["secret_sha256"],
+                                                                                     _hash(secret)):
             raise Unauthorized("unknown API key")
         record = api_key(value)
         if record.revoked_at is not None:
@@ -109,11 +112,73 @@ class KeyStore:
         self.keys.sync()
         with self.keys.lock:
             values = list(self.keys.view.values.values())
-        records = [api_key(v) for v in values if tenant_id is None or v["tenant_id"] == tenant_id]
+        records = [api_key(v) for v in values
+                   if "secret_sha256" in v and (tenant_id is None or v["tenant_id"] == tenant_id)]
         return sorted(records, key=lambda k: (k.created_at, k.key_id))
+
+    def key_revoked(self, key_id: str) -> bool:
+        """Whether the key is revoked or unknown here (an in-memory look, no round trip)."""
+        value = self._value(key_id)
+        return value is None or value.get("revoked_at") is not None
 
     def close(self) -> None:
         self.keys.close()
+
+
+class PortalSecrets:
+    """The secrets that sign portal tokens, the same on every API host.
+
+    Every host must verify what any host signed. Two sources, in this order:
+
+    - `METERSTREAM_API_TOKEN_SECRET`, set alike on every host: then only that secret signs and
+      verifies, and nothing is written to Kafka (for deployments where Kafka's readers must not
+      be able to mint tokens);
+    - otherwise a random 256-bit secret on the keys topic (`portal-secret/<kid>`), which every
+      host already reads whole: the first host that mints a token writes one, every other host
+      then finds it. Two hosts that write one at the same instant leave two, both valid, because a
+      token names its secret's `kid` and a host looks up a `kid` it has not seen after catching up.
+
+    A file under the data dir would not do: each host has its own.
+    """
+
+    def __init__(self, keys: KeyStore, configured: str | None) -> None:
+        self.keys = keys
+        self.configured = None if not configured else (
+            "cfg-" + hashlib.sha256(configured.encode()).hexdigest()[:12], configured.encode())
+
+    def _shared(self) -> dict[str, dict]:
+        with self.keys.keys.lock:
+            return {k[len(SECRET_PREFIX):]: v for k, v in self.keys.keys.view.values.items()
+                    if k.startswith(SECRET_PREFIX)}
+
+    def signing(self) -> tuple[str, bytes]:
+        """(kid, secret) to sign a new token with."""
+        if self.configured is not None:
+            return self.configured
+        shared = self._shared()
+        if not shared:
+            self.keys.keys.sync()
+            shared = self._shared()
+        if not shared:
+            kid = secrets.token_hex(6)
+            self.keys.keys.put(SECRET_PREFIX + kid, {"kind": "portal-secret", "kid": kid,
+                                                     "secret": secrets.token_urlsafe(32),
+                                                     "created_at": now().isoformat()})
+            shared = self._shared()
+        kid, value = min(shared.items(), key=lambda item: (item[1]["created_at"], item[0]))
+        return kid, value["secret"].encode()
+
+    def get(self, kid: str) -> bytes | None:
+        """The secret named `kid`, or None if it is not one this host accepts."""
+        if self.configured is not None:
+            return self.configured[1] if kid == self.configured[0] else None
+        if not re.fullmatch(r"[0-9a-f]{12}", kid):
+            return None
+        value = self._shared().get(kid)
+        if value is None:  # perhaps written on another host a moment ago
+            self.keys.keys.sync([SECRET_PREFIX + kid])
+            value = self._shared().get(kid)
+        return None if value is None else value["secret"].encode()
 
 
 class SessionStore:

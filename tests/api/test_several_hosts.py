@@ -144,3 +144,16 @@ def test_a_webhook_made_on_either_host_receives_alerts_relayed_by_both_and_both_
         for host in (here, there):
             eventually(lambda host=host: {a["alert_id"] for a in host.get("/v1/alerts?limit=500").json()["alerts"]}
                        == set(sent), timeout=10, what="every alert in each host's feed")
+
+
+def test_a_portal_token_minted_on_either_host_reads_the_session_on_both(api_stack: ApiStack, other_host: str) -> None:
+    _, key = api_stack.new_tenant()
+    with client(api_stack.url, key) as here, client(other_host, key) as there:
+        session_id = here.post("/v1/sessions", json={}).json()["session_id"]
+        assert here.post("/v1/usage", json={**IMAGE, "session_id": session_id}).status_code == 202
+        eventually(lambda: here.get(f"/v1/sessions/{session_id}/stats").json()["operations"] == 1, what="totals")
+        tokens = [c.post(f"/v1/sessions/{session_id}/tokens", json={}).json()["token"] for c in (here, there)]
+    for token in tokens:
+        for url in (api_stack.url, other_host):  # the signing secret is shared through the keys topic
+            with client(url, token) as browser:
+                assert browser.get(f"/v1/sessions/{session_id}/stats").json()["operations"] == 1, url

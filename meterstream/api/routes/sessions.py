@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import time
+from datetime import UTC, datetime
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Annotated, Literal
@@ -12,8 +14,11 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response, status
 from sse_starlette import EventSourceResponse
 
-from meterstream.api.auth import CallerDep
-from meterstream.api.errors import SessionNotFound
+from meterstream.api.auth import CallerDep, SessionReaderDep
+from meterstream.api import tokens
+from meterstream.api.auth import Caller
+from meterstream.api.errors import InvalidRequest, SessionNotFound
+from meterstream.api.tokens import PortalGrant
 from meterstream.api.models import (
     OperationOut,
     ServiceSummary,
@@ -22,6 +27,8 @@ from meterstream.api.models import (
     SessionStart,
     SessionStats,
     SessionSummary,
+    TokenIn,
+    TokenOut,
     money_text,
 )
 from meterstream.api.routes.common import SessionIdPath, blocking, operation, problems, utc
@@ -91,16 +98,46 @@ async def end_session(session_id: SessionIdPath, caller: CallerDep, services: Se
     return session_out(await blocking(services.store.end_session, caller.tenant_id, session_id))
 
 
+@router.post("/{session_id}/tokens", status_code=status.HTTP_201_CREATED, responses=problems(403, 404))
+async def mint_token(session_id: SessionIdPath, body: TokenIn, caller: CallerDep, services: ServicesDep) -> TokenOut:
+    """A portal token for the app's end user: read-only, short-lived, for this session's stats, summary and
+    events only (or, with `scope: user`, those of every session of the session's user). Hand it to the tracker
+    in the browser instead of the API key."""
+    return await blocking(_mint, services, caller, session_id, body)
+
+
+def _mint(services: Services, caller: Caller, session_id: str, body: TokenIn) -> TokenOut:
+    record = services.store.get_session(caller.tenant_id, session_id)
+    if record is None:
+        raise SessionNotFound(session_id)
+    if body.scope == "user" and record.user_id is None:
+        raise InvalidRequest([{"field": "scope", "reason": f"session {session_id} has no user_id: "
+                                                           "a user token needs one (start it with user_id)"}])
+    ttl = body.expires_in_seconds or services.api.token_default_ttl_seconds
+    if ttl > services.api.token_max_ttl_seconds:
+        raise InvalidRequest([{"field": "expires_in_seconds",
+                               "reason": f"at most {services.api.token_max_ttl_seconds} seconds"}])
+    expires = int(time.time()) + ttl
+    grant = PortalGrant(tenant_id=caller.tenant_id, session_id=session_id if body.scope == "session" else None,
+                        user_id=record.user_id if body.scope == "user" else None, key_id=caller.key_id,
+                        expires_at=expires)
+    kid, secret = services.portal_secrets.signing()
+    return TokenOut(token=tokens.mint(secret, kid, grant), scope=body.scope, session_id=grant.session_id,
+                    user_id=grant.user_id, expires_at=datetime.fromtimestamp(expires, UTC))
+
+
 @router.get("/{session_id}/stats", responses=problems(404, 503))
-async def session_stats(session_id: SessionIdPath, caller: CallerDep, services: ServicesDep) -> SessionStats:
-    """Live totals from the stream: cost, operations, quantities and a per-service breakdown."""
+async def session_stats(session_id: SessionIdPath, caller: SessionReaderDep, services: ServicesDep) -> SessionStats:
+    """Live totals from the stream: cost, operations, quantities and a per-service breakdown.
+    An API key or a portal token for this session."""
     _, totals = await _live(services, caller.tenant_id, session_id)
     return _stats(services, session_id, totals)
 
 
 @router.get("/{session_id}/summary", responses=problems(404, 503))
-async def session_summary(session_id: SessionIdPath, caller: CallerDep, services: ServicesDep) -> SessionSummary:
-    """The session as stored in ClickHouse: start and end, operations, cost, services and models."""
+async def session_summary(session_id: SessionIdPath, caller: SessionReaderDep, services: ServicesDep) -> SessionSummary:
+    """The session as stored in ClickHouse: start and end, operations, cost, services and models.
+    An API key or a portal token for this session."""
     record = await _record(services, caller.tenant_id, session_id)
     query = SessionServices(services.warehouse.database, caller.tenant_id, session_id)
     rows = await services.warehouse.rows(query)
@@ -181,8 +218,9 @@ def operations_csv(operations: list[OperationOut]) -> str:
         "content": {"text/event-stream": {"schema": {"type": "string"}}},
     }},
 )
-async def session_events(session_id: SessionIdPath, caller: CallerDep, services: ServicesDep) -> EventSourceResponse:
-    """Push the session's live totals now and whenever they change."""
+async def session_events(session_id: SessionIdPath, caller: SessionReaderDep,
+                         services: ServicesDep) -> EventSourceResponse:
+    """Push the session's live totals now and whenever they change. An API key or a portal token for this session."""
     record, _ = await _live(services, caller.tenant_id, session_id)
 
     async def stream() -> AsyncIterator[dict[str, str]]:
