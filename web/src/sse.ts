@@ -73,10 +73,11 @@ export interface StreamHandlers {
 /**
  * Follows `url` as an event stream until `signal` aborts: after a loss it reconnects,
  * waiting 0.5 s, then twice as long each time up to 10 s, and 0.5 s again once connected.
+ * `headers` may be a function, asked again before each connection (a portal token that expired).
  */
 export async function followEvents(
   url: string,
-  headers: Record<string, string>,
+  headers: Record<string, string> | (() => Promise<Record<string, string>>),
   signal: AbortSignal,
   handlers: StreamHandlers,
   firstDelayMs = 500,
@@ -84,7 +85,8 @@ export async function followEvents(
   let delay = firstDelayMs;
   while (!signal.aborted) {
     try {
-      await streamEvents(url, headers, signal, handlers.onMessage, () => {
+      const current = typeof headers === "function" ? await headers() : headers;
+      await streamEvents(url, current, signal, handlers.onMessage, () => {
         delay = firstDelayMs;
         handlers.onOpen?.();
       });

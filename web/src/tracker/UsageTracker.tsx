@@ -5,32 +5,42 @@ import { direction, formatCount, formatDuration, formatTime, modelName, translat
 import { compareMoney, formatMoney, percentOf } from "../money";
 import "./tracker.css";
 import { useSessionBudget } from "./useSessionBudget";
-import { useSessionTotals } from "./useSessionTotals";
+import { useSessionTotals, type TokenSource } from "./useSessionTotals";
 
 export interface UsageTrackerProps {
   /** The session to watch. */
   sessionId: string;
   /** Where the meterstream API is, e.g. "https://meter.example.com" ("" for the same origin). */
   apiBaseUrl: string;
-  /** An API key of the session's tenant, sent as `Authorization: Bearer`. */
+  /**
+   * A portal token for this session, minted by the app's backend with its API key
+   * (`POST /v1/sessions/{id}/tokens`): read-only, this session only, short-lived. Use it (or
+   * `getToken`) in end users' browsers, never the API key.
+   */
+  token?: string;
+  /** Fetches a new portal token from the app's backend, at start (without `token`) and when one expires. */
+  getToken?: TokenSource;
+  /** An API key of the session's tenant, sent as `Authorization: Bearer`: only in trusted pages (the dashboard). */
   apiKey?: string;
   locale?: Locale;
   defaultCollapsed?: boolean;
   /** Called with every pushed set of totals (the dashboard refreshes its activity list). */
   onTotals?: (totals: SessionStats) => void;
-  /** Show what is left of the tightest budget that applies to the session (default true). */
+  /** Show what is left of the tightest budget that applies to the session (default true; needs `apiKey`:
+   *  a portal token does not read budgets). */
   showBudget?: boolean;
 }
 
 /** A collapsible live usage tracker for one session: cost, operations, tokens, video, per service. */
 export function UsageTracker({
-  sessionId, apiBaseUrl, apiKey, locale = "en", defaultCollapsed = false, onTotals, showBudget = true,
+  sessionId, apiBaseUrl, token, getToken, apiKey, locale = "en", defaultCollapsed = false, onTotals, showBudget = true,
 }: UsageTrackerProps) {
   const t = translator(locale);
   const [collapsed, setCollapsed] = useState(defaultCollapsed);
-  const live = useSessionTotals(apiBaseUrl, sessionId, apiKey);
+  const portal = Boolean(token || getToken);
+  const live = useSessionTotals(apiBaseUrl, sessionId, token ?? apiKey, getToken);
   const totals = live.totals;
-  const budget = useSessionBudget(apiBaseUrl, showBudget ? sessionId : "", apiKey,
+  const budget = useSessionBudget(apiBaseUrl, showBudget && !portal ? sessionId : "", apiKey,
                                   `${totals?.operations ?? 0}|${totals?.total_cost ?? "0"}`);
 
   useEffect(() => {
