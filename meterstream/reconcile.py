@@ -116,8 +116,8 @@ def expected_outcomes(settings: Settings) -> Expected:
     return expected
 
 
-def _get_json(url: str):
-    with urllib.request.urlopen(url, timeout=30) as response:
+def _get_json(url: str, headers: dict[str, str] | None = None):
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=30) as response:
         return json.loads(response.read())
 
 
@@ -130,9 +130,9 @@ def reconcile(settings: Settings, client: Client, worker_urls: list[str] | None 
     ledger: dict[str, Counter[str]] = defaultdict(Counter)
     worker_sessions: dict[str, dict] = {}
     for url in worker_urls or [settings.worker_url]:
-        for tenant, counts in _get_json(f"{url}/ledger").items():
+        for tenant, counts in _get_json(f"{url}/ledger", settings.worker_headers()).items():
             ledger[tenant].update(counts)
-        worker_sessions.update(_get_json(f"{url}/sessions"))
+        worker_sessions.update(_get_json(f"{url}/sessions", settings.worker_headers()))
 
     for tenant in sorted(set(ledger) | set(expected.by_tenant)):
         want, have = expected.by_tenant[tenant], ledger[tenant]

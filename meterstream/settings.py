@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -51,8 +51,13 @@ class Settings(BaseSettings):
     # The worker (Faust) side.
     app_id: str = "meterstream"
     store: str = "rocksdb://"
+    # Where the worker's HTTP endpoints (/sessions, /ledger, /budgets, /metrics) listen, and where
+    # the API and CLI reach them. Loopback by default: they show every tenant's totals. Bound
+    # anywhere else the worker refuses to start without worker_token, which every request must
+    # then carry (`Authorization: Bearer <token>`; the API, CLI and other workers send it).
     worker_host: str = "127.0.0.1"
     worker_port: int = 6066
+    worker_token: SecretStr | None = None
     dedup_window_days: int = Field(default=7, ge=1)
     # The worker meters messages in batches of up to this many, waiting at most this long
     # for a batch to fill: its table writes are merged per batch (stream/batch.py).
@@ -121,6 +126,11 @@ class Settings(BaseSettings):
     def worker_url(self) -> str:
         return f"http://{self.worker_host}:{self.worker_port}"
 
+    def worker_headers(self) -> dict[str, str]:
+        """What a request to the worker's HTTP endpoints carries."""
+        token = self.worker_token.get_secret_value() if self.worker_token else ""
+        return {"Authorization": f"Bearer {token}"} if token else {}
+
     def kafka_producer_config(self) -> dict[str, object]:
         """librdkafka settings shared by every producer the package creates."""
         return {
@@ -143,7 +153,7 @@ def get_settings() -> Settings:
 def settings_env(settings: Settings) -> dict[str, str]:
     """The METERSTREAM_* variables that recreate `settings` in a child process."""
     return {
-        f"METERSTREAM_{name.upper()}": str(value)
+        f"METERSTREAM_{name.upper()}": value.get_secret_value() if isinstance(value, SecretStr) else str(value)
         for name, value in settings.model_dump().items()
         if value is not None
     }

@@ -29,9 +29,9 @@ log = logging.getLogger(__name__)
 class WorkerClient:
     """The worker's HTTP view of session totals."""
 
-    def __init__(self, worker_url: str, timeout: float = 2.0) -> None:
+    def __init__(self, worker_url: str, timeout: float = 2.0, headers: dict[str, str] | None = None) -> None:
         self.worker_url = worker_url
-        self._http = httpx.AsyncClient(base_url=worker_url, timeout=timeout)
+        self._http = httpx.AsyncClient(base_url=worker_url, timeout=timeout, headers=headers)
 
     async def _get(self, path: str, what: str) -> bytes | None:
         """The worker's answer at `path`; None for 404 (it has nothing for `what`)."""

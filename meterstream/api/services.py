@@ -60,7 +60,7 @@ class Services:
         migrate(client, settings.clickhouse_database, settings.clickhouse_cluster)
         warehouse = Warehouse(client, settings.clickhouse_database)
         publisher = UsagePublisher(settings, api.publish_timeout_seconds)
-        worker = WorkerClient(settings.worker_url)
+        worker = WorkerClient(settings.worker_url, headers=settings.worker_headers())
         live = LiveHub(worker, api.live_poll_seconds)
         budgets = BudgetClient(settings)
         # This host's own SQLite file: the alert feed, the webhook mirror and the delivery outbox.

@@ -50,7 +50,7 @@ class BudgetClient:
         self._assign_from_end()
         self._reader = threading.Thread(target=self._read, name="budget-replies", daemon=True)
         self._reader.start()
-        self._http = httpx.Client(base_url=settings.worker_url, timeout=self.timeout)
+        self._http = httpx.Client(base_url=settings.worker_url, timeout=self.timeout, headers=settings.worker_headers())
 
     def _assign_from_end(self, timeout: float = 30.0) -> None:
         """Read every replies partition from its end as it is now (answers to earlier clients'

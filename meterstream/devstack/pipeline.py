@@ -85,7 +85,8 @@ class WorkerProcess:
             raise InfrastructureUnavailable(
                 f"the worker exited with code {self.process.returncode}; see {self.log_file}"
             )
-        with urllib.request.urlopen(f"{self.settings.worker_url}{path}", timeout=5) as response:
+        request = urllib.request.Request(f"{self.settings.worker_url}{path}", headers=self.settings.worker_headers())
+        with urllib.request.urlopen(request, timeout=5) as response:
             return response.read()
 
     def ledger(self) -> dict[str, dict[str, int]]:

@@ -26,6 +26,7 @@ from meterstream.stream.durable_commit import commit_only_sent_state
 from meterstream.stream.topics import BUDGET_ENTRY_MAX_BYTES, seen_events_changelog_config
 from meterstream.stream.processor import MeteringProcessor, OffsetGap, Outcome
 from meterstream.stream.router import Router, stop_process
+from meterstream.stream.web_access import guard_worker_web
 from meterstream.stream.routing import RoutedItem, decode_routed, home_partition
 
 log = logging.getLogger(__name__)
@@ -238,7 +239,8 @@ def create_app(settings: Settings) -> faust.App:
             return None
         if (owner.host, owner.port) == (app.conf.canonical_url.host, app.conf.canonical_url.port):
             return None
-        async with app.http_client.get(request.url.with_host(owner.host).with_port(owner.port)) as answer:
+        async with app.http_client.get(request.url.with_host(owner.host).with_port(owner.port),
+                                       headers=settings.worker_headers()) as answer:
             return view.bytes(await answer.read(), status=answer.status,
                               content_type=answer.content_type or "application/json")
 
@@ -306,6 +308,7 @@ def create_app(settings: Settings) -> faust.App:
     async def route_events() -> None:
         Router(settings, on_fatal=stop_process).start()
 
+    guard_worker_web(app, settings)
     app.metering = processor  # type: ignore[attr-defined]  # reached by tests and the CLI
     return app
 

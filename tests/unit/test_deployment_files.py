@@ -4,6 +4,7 @@ from pathlib import Path
 
 import yaml
 
+from meterstream.api.settings import ApiSettings
 from meterstream.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -17,7 +18,7 @@ BROKERS = ("kafka-1", "kafka-2", "kafka-3")
 
 
 def test_compose_describes_the_production_like_stack():
-    assert {*BROKERS, "clickhouse", "worker", "sink"} <= set(compose()["services"])
+    assert {*BROKERS, "clickhouse", "worker", "sink", "api"} <= set(compose()["services"])
 
 
 def brokers() -> dict[str, dict]:
@@ -49,14 +50,15 @@ def test_the_brokers_own_topics_are_replicated_three_times():
 
 def test_the_pipeline_waits_for_every_broker():
     services = compose()["services"]
-    for service in ("worker", "sink"):
+    for service in ("worker", "sink", "api"):
         assert {name: services[service]["depends_on"][name] for name in BROKERS} == {
             name: {"condition": "service_healthy"} for name in BROKERS
         }
 
 
 def test_every_meterstream_variable_in_compose_is_a_setting():
-    known = {f"METERSTREAM_{name.upper()}" for name in Settings.model_fields}
+    known = ({f"METERSTREAM_{name.upper()}" for name in Settings.model_fields}
+             | {f"METERSTREAM_API_{name.upper()}" for name in ApiSettings.model_fields})
     used = {
         name
         for service in compose()["services"].values()
@@ -68,11 +70,12 @@ def test_every_meterstream_variable_in_compose_is_a_setting():
 
 
 def test_the_compose_settings_parse(monkeypatch):
-    for service in ("worker", "sink"):
+    for service in ("worker", "sink", "api"):
         env = compose()["services"][service]["environment"]
         for name, value in env.items():
             monkeypatch.setenv(name, str(value))
         settings = Settings()
+        ApiSettings()
         assert settings.clickhouse_url.startswith("http://")
         assert settings.kafka_bootstrap == ",".join(f"{name}:9092" for name in BROKERS)
         assert (settings.topic_replication_factor, settings.topic_min_insync_replicas) == (3, 2)
@@ -80,3 +83,22 @@ def test_the_compose_settings_parse(monkeypatch):
 
 def test_the_kafka_pom_is_shared_with_deploy():
     assert (ROOT / "deploy/kafka/pom.xml").resolve() == (ROOT / "meterstream/devstack/kafka/pom.xml").resolve()
+
+
+def test_only_the_api_is_published_and_the_worker_needs_its_token():
+    services = compose()["services"]
+    published = {name: service["ports"] for name, service in services.items() if service.get("ports")}
+    assert published == {"api": ["8000:8000"]}, "the worker's endpoints show every tenant's totals: keep them unpublished"
+    for name in ("worker", "sink", "api"):
+        env = services[name]["environment"]
+        # compose refuses to start without the operator's secret (${VAR:?message})
+        assert env["METERSTREAM_WORKER_TOKEN"].startswith("${METERSTREAM_WORKER_TOKEN:?"), name
+        assert env["METERSTREAM_WORKER_HOST"] == ("0.0.0.0" if name == "worker" else "worker"), name
+    assert services["api"]["environment"]["METERSTREAM_API_TOKEN_SECRET"].startswith("${METERSTREAM_API_TOKEN_SECRET:?")
+
+
+def test_the_api_runs_without_a_sink_beside_the_clickhouse_server():
+    api = compose()["services"]["api"]
+    assert api["command"] == ["serve", "--no-sink"]
+    assert api["environment"]["METERSTREAM_API_HOST"] == "0.0.0.0"
+    assert api["depends_on"]["clickhouse"] == {"condition": "service_healthy"}
