@@ -92,6 +92,10 @@ class Settings(BaseSettings):
     kafka_cluster_heap: str = "384m"
     kafka_cache_dir: Path = Path.home() / ".cache" / "meterstream" / "kafka"
 
+    # The tenant of usage recorded through the original tracker's call (meterstream.compat)
+    # when the call names none: that tracker knew no tenants.
+    compat_tenant_id: str = "default"
+
     catalog: Literal["default", "demo"] = "default"
     # Per-tenant discounts, custom prices and unknown-model policies (TOML, see pricing/tenants.py).
     tenant_pricing_file: Path | None = None

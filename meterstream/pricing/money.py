@@ -46,5 +46,5 @@ def line_cost(quantity: Decimal, unit_price: Decimal) -> Decimal:
 
 def money_text(value: Decimal) -> str:
     """Plain decimal text without exponent or trailing zeros: Decimal('3E-7') -> '0.0000003'."""
-    text = format(value.normalize(), "f")
+    text = format(value.normalize(_ROUNDING), "f")  # not the default context: it rounds past 28 digits
     return "0" if text in ("-0", "") else text

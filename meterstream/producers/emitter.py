@@ -48,6 +48,10 @@ class UsageEmitter:
         self._budgets: BudgetClient | None = None  # made on the first reserve()
         self._pricer: Pricer | None = None
 
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
     def emit(self, event: UsageEvent | dict[str, Any]) -> UsageEvent:
         """Validate and enqueue one event; returns it (with its generated event_id).
 
