@@ -12,6 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from meterstream.api.access_log import AccessLog
 from meterstream.api.auth import authenticate_key
 from meterstream.api.guard import RequestGuard
 from meterstream.api.errors import ApiError, InvalidRequest, Unauthorized
@@ -75,6 +76,8 @@ def create_app(settings: Settings, api_settings: ApiSettings | None = None) -> F
     if api_settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=api_settings.cors_origins,
                            allow_methods=["GET", "POST", "DELETE"], allow_headers=["Authorization", "Content-Type"])
+    if api_settings.access_log:
+        app.add_middleware(AccessLog)  # outermost: every answer, the guard's 401 and 413 too
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, error: ApiError) -> JSONResponse:

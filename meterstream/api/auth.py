@@ -63,7 +63,9 @@ async def caller(
     checked: Any = getattr(request.state, "caller", None)  # by the guard, before the body was read
     if isinstance(checked, Caller):
         return checked
-    return await run_in_threadpool(authenticate_key, services, _token(credentials))
+    found = await run_in_threadpool(authenticate_key, services, _token(credentials))
+    request.state.tenant_id = found.tenant_id  # for the access log
+    return found
 
 
 CallerDep = Annotated[Caller, Depends(caller)]
@@ -78,14 +80,16 @@ class SessionReader:
 
 
 async def session_reader(
-    session_id: SessionIdPath, services: ServicesDep,
+    request: Request, session_id: SessionIdPath, services: ServicesDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> SessionReader:
     token = _token(credentials)
     if not is_portal_token(token):
         found = await run_in_threadpool(authenticate_key, services, token)
+        request.state.tenant_id = found.tenant_id
         return SessionReader(found.tenant_id)
     grant = await run_in_threadpool(authenticate_portal, services, token)
+    request.state.tenant_id = grant.tenant_id
     if grant.session_id is None:  # a user's token: the session must be that user's
         record = await run_in_threadpool(services.store.get_session, grant.tenant_id, session_id)
         user = record.user_id if record is not None else None

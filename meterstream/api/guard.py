@@ -96,7 +96,8 @@ class RequestGuard:
                 if token is None:
                     raise Unauthorized("missing API key: send 'Authorization: Bearer <key>'")
                 caller = await run_in_threadpool(self.authenticate, scope, token)
-                scope.setdefault("state", {})["caller"] = caller
+                state = scope.setdefault("state", {})
+                state["caller"], state["tenant_id"] = caller, caller.tenant_id
             limit = self.limit(path)
             declared = _content_length(scope)
             if declared is not None and declared > limit:

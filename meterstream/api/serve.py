@@ -44,6 +44,8 @@ def serve(settings: Settings, api_settings: ApiSettings, with_sink: bool = True)
     if not with_sink and settings.clickhouse_url.startswith("chdb://"):
         log.warning("no sink in this process: nothing will store priced usage into the embedded ClickHouse "
                     "at %s (only this process can open it)", settings.clickhouse_url)
+    if api_settings.access_log:  # the root logger shows warnings only; these lines are the serve's own
+        logging.getLogger("meterstream.api.access").setLevel(logging.INFO)
     ensure_topics(settings)
     sink = SinkThread(settings) if with_sink else None
     if sink is not None:

@@ -42,6 +42,8 @@ class ApiSettings(BaseSettings):
     # The longest life a portal token may be given (seconds), and the default.
     token_max_ttl_seconds: int = Field(default=86_400, ge=1)
     token_default_ttl_seconds: int = Field(default=900, ge=1)
+    # One INFO line per request (method, path, status, time, tenant) on meterstream.api.access.
+    access_log: bool = True
     # Origins whose pages may call the API (an app embedding the tracker), e.g. ["https://studio.example.com"].
     cors_origins: list[str] = Field(default_factory=list)
 

@@ -26,6 +26,7 @@ from meterstream.stream.durable_commit import commit_only_sent_state
 from meterstream.stream.topics import BUDGET_ENTRY_MAX_BYTES, seen_events_changelog_config
 from meterstream.stream.processor import MeteringProcessor, OffsetGap, Outcome
 from meterstream.stream.router import Router, stop_process
+from meterstream.stream.quiet import quiet_libraries
 from meterstream.stream.web_access import guard_worker_web
 from meterstream.stream.routing import RoutedItem, decode_routed, home_partition
 
@@ -92,6 +93,7 @@ def stop_unless_delivered(delivery: asyncio.Future) -> None:
 
 
 def create_app(settings: Settings) -> faust.App:
+    quiet_libraries(settings)
     app = faust.App(settings.app_id, **app_config(settings))
     commit_only_sent_state(app)
     # The metering agent reads the router's output, never usage.events itself (routing.py).
