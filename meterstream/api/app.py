@@ -14,11 +14,12 @@ from fastapi.staticfiles import StaticFiles
 
 from meterstream.api.access_log import AccessLog
 from meterstream.api.auth import authenticate_key
+from meterstream.api.local import LocalNote
 from meterstream.api.guard import RequestGuard
 from meterstream.api.errors import ApiError, InvalidRequest, Unauthorized
 from meterstream.api.metrics import ApiMetrics
 from meterstream.api.models import Problem
-from meterstream.api.routes import alerts, budgets, compat, pricing, reports, sessions, statements, system, usage
+from meterstream.api.routes import alerts, budgets, compat, local, pricing, reports, sessions, statements, system, usage
 from meterstream.api.services import Services
 from meterstream.api.settings import ApiSettings
 from meterstream.budgets.client import BudgetOwnerUnavailable
@@ -55,9 +56,15 @@ def create_app(settings: Settings, api_settings: ApiSettings | None = None) -> F
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.services = Services.start(settings, api_settings, metrics)
+        # With the embedded ClickHouse only this process can read it: the CLI asks here (api/local.py).
+        note = None
+        if settings.clickhouse_url.startswith("chdb://"):
+            note = app.state.local_note = LocalNote.publish(settings, f"http://{api_settings.host}:{api_settings.port}")
         try:
             yield
         finally:
+            if note is not None:
+                note.withdraw(settings)
             await app.state.services.close()
 
     app = FastAPI(
@@ -103,7 +110,7 @@ def create_app(settings: Settings, api_settings: ApiSettings | None = None) -> F
         return _problem(422, "invalid request", errors)
 
     for router in (sessions.router, usage.router, pricing.router, reports.router, budgets.router, alerts.router,
-                   statements.router, system.router, compat.router):
+                   statements.router, system.router, compat.router, local.router):
         app.include_router(router)
 
     # The dashboard: index.html at `/`, its bundle under /assets. Not a catch-all mount at

@@ -11,41 +11,64 @@ from meterstream.cli.common import console
 from meterstream.settings import Settings
 
 
+HELD = 3  # the exit status when the embedded ClickHouse is held and nothing answers for it
+
+
+def _held(settings: Settings) -> int:
+    """One line: the folder is held and no serve on this machine answers for it."""
+    console.print(f"[red]the embedded ClickHouse at {settings.clickhouse_url} is open in another process and no "
+                  f"`meterstream serve` answers for it (no note in {settings.data_dir}): stop that process, or run "
+                  "this beside `meterstream serve`, which it then asks[/]", soft_wrap=True)
+    return HELD
+
+
 def _report(args: argparse.Namespace, settings: Settings) -> int:
     from decimal import Decimal
 
-    from rich.table import Table
-
-    from meterstream.sinks.clickhouse import CostReport, connect, run_report
+    from meterstream.api.local import ask_serve
+    from meterstream.console_tables import cost_table
+    from meterstream.sinks.clickhouse import CostReport, ReportResult, connect, run_report
+    from meterstream.sinks.clickhouse.client import EmbeddedClickHouseHeld
 
     report = CostReport(settings.clickhouse_database, group_by=tuple(args.group_by.split(",")),
                         tenant_id=args.tenant, session_id=args.session)
-    result = run_report(connect(settings.clickhouse_url), report)
+    try:
+        result = run_report(connect(settings.clickhouse_url), report)
+    except EmbeddedClickHouseHeld:
+        answer = ask_serve(settings, "/local/report", {"group_by": list(report.group_by), "tenant_id": args.tenant,
+                                                       "session_id": args.session})
+        if answer is None:
+            return _held(settings)
+        result = ReportResult(tuple(answer["columns"]), [tuple(row) for row in answer["rows"]])
     if args.json:
         rows = [dict(zip(result.columns, (str(v) if isinstance(v, Decimal) else v for v in row)))
                 for row in result.rows]
         print(json.dumps(rows, indent=2))
         return 0
-    table = Table(title=f"cost by {args.group_by}")
-    for column in result.columns:
-        table.add_column(column, justify="left" if column in report.group_by else "right")
-    for row in result.rows:
-        table.add_row(*(str(v) for v in row))
-    Console().print(table)
+    Console().print(cost_table(f"cost by {args.group_by}", result.columns, result.rows, report.group_by))
     return 0
 
 
 def _reconcile(args: argparse.Namespace, settings: Settings) -> int:
+    from meterstream.api.local import ask_serve
     from meterstream.reconcile import reconcile
     from meterstream.sinks.clickhouse import connect
+    from meterstream.sinks.clickhouse.client import EmbeddedClickHouseHeld
 
     with console.status("reading the source and DLQ topics, the worker and ClickHouse..."):
-        report = reconcile(settings, connect(settings.clickhouse_url), args.worker_url or None)
-    if report.consistent:
-        print(f"consistent: {report.summary()}")
+        try:
+            found = reconcile(settings, connect(settings.clickhouse_url), args.worker_url or None)
+            consistent, summary, differences = found.consistent, found.summary(), found.differences
+        except EmbeddedClickHouseHeld:
+            answer = ask_serve(settings, "/local/reconcile", {"worker_urls": args.worker_url or None})
+            if answer is None:
+                return _held(settings)
+            consistent, summary, differences = answer["consistent"], answer["summary"], answer["differences"]
+    if consistent:
+        print(f"consistent: {summary}")
         return 0
-    print(f"INCONSISTENT ({len(report.differences)} differences): {report.summary()}")
-    for line in report.differences:
+    print(f"INCONSISTENT ({len(differences)} differences): {summary}")
+    for line in differences:
         print(f"  - {line}")
     return 1
 

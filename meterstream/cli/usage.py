@@ -43,7 +43,13 @@ def _sessions(args: argparse.Namespace, settings: Settings) -> int:
     if totals is None:
         console.print(f"unknown session {args.session_id}")
         return 4
-    print(totals.model_dump_json(indent=2))
+    if args.json:
+        print(totals.model_dump_json(indent=2))
+    else:
+        from rich.console import Console
+
+        from meterstream.console_tables import session_table
+        Console().print(session_table(totals))
     return 0
 
 
@@ -56,4 +62,5 @@ def register(commands: argparse._SubParsersAction) -> None:
 
     sessions = commands.add_parser("sessions", help="live totals of a session, from the worker")
     sessions.add_argument("session_id")
+    sessions.add_argument("--json", action="store_true", help="the SessionTotals JSON, money as exact decimal strings")
     sessions.set_defaults(handler=_sessions)

@@ -13,6 +13,7 @@ from rich.live import Live
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 from rich.table import Table
 
+from meterstream.console_tables import cost_table, totals_table
 from meterstream.demo.budgets import DemoBudgets
 from meterstream.devstack.pipeline import LocalPipeline, local_broker
 from meterstream.producers import UsageEmitter
@@ -26,14 +27,7 @@ TENANT = "acme-creative"
 
 
 def _totals_table(totals: list[SessionTotals]) -> Table:
-    table = Table(title="Live session totals (from the worker)", expand=False)
-    for column in ("session", "ops", "cost (USD)", "tokens in/out", "images", "video s", "chars"):
-        table.add_column(column, justify="left" if column == "session" else "right")
-    for t in sorted(totals, key=lambda t: t.total_cost, reverse=True)[:10]:
-        table.add_row(t.session_id, str(t.operations), f"{t.total_cost:.6f}",
-                      f"{t.input_tokens:,}/{t.output_tokens:,}", str(t.images), f"{t.video_seconds}",
-                      f"{t.characters:,}")
-    return table
+    return totals_table("Live session totals (from the worker)", totals, limit=10)
 
 
 def run_demo(settings: Settings, events: int = 5000, sessions: int = 20, rate: float = 1000.0) -> None:
@@ -131,12 +125,7 @@ def _report(pipeline: LocalPipeline, session_ids: list[str], live_totals: list[S
     for title, group_by in (("Cost by service and model", ("service", "model")),
                             ("Top sessions by cost", ("session_id", "user_id"))):
         result = run_report(client, CostReport(database, group_by=group_by, tenant_id=TENANT))
-        table = Table(title=f"ClickHouse report: {title}")
-        for column in result.columns:
-            table.add_column(column)
-        for row in result.rows[:10]:
-            table.add_row(*(f"{v:.6f}" if isinstance(v, Decimal) else str(v) for v in row))
-        console.print(table)
+        console.print(cost_table(f"ClickHouse report: {title}", result.columns, result.rows, group_by, limit=10))
     stored_total = sum(r[2] for r in run_report(client, CostReport(database, group_by=("tenant_id",))).rows)
     live_total = sum((t.total_cost for t in live_totals), Decimal(0))
     verdict = "[green]match[/]" if stored_total == live_total else "[red]differ[/]"

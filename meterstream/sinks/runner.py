@@ -75,6 +75,9 @@ class SinkRunner:
         finally:
             self._consumer.close()
             self._dlq.flush(10)
+            # Destroyed now, not when the runner is: an idle producer kept reconnecting, and librdkafka
+            # printed "Connection refused" after the demo's report once the broker had stopped.
+            del self._dlq
 
     def step(self) -> int:
         """Collect one batch (size or time bound), write it and commit; returns its size."""

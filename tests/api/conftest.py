@@ -118,15 +118,17 @@ def tenant(api_stack: ApiStack) -> Iterator[tuple[str, httpx.Client]]:
 
 
 @contextmanager
-def serve_process(api_stack: ApiStack, own: Path, **env: str) -> Iterator[str]:
+def serve_process(api_stack: ApiStack, own: Path, sink: bool = False, **env: str) -> Iterator[str]:
     """`meterstream serve --no-sink` as another OS process, sharing Kafka and the worker with
     `api_stack`; its embedded ClickHouse folder is its own (an embedded one has one owner).
-    `env` adds or overrides METERSTREAM_* variables. Yields its URL once it answers."""
+    `env` adds or overrides METERSTREAM_* variables; `sink` runs the sink in it too (give it a
+    METERSTREAM_SINK_GROUP of its own). Yields its URL once it answers."""
     port = free_port()
     variables = {**os.environ, **settings_env(api_stack.settings), "METERSTREAM_CLICKHOUSE_DSN": f"chdb://{own / 'ch'}",
                  "METERSTREAM_API_PORT": str(port), **env}
     log = (own / "api.log").open("wb")
-    process = subprocess.Popen([sys.executable, "-m", "meterstream", "serve", "--no-sink"], env=variables,
+    process = subprocess.Popen([sys.executable, "-m", "meterstream", "serve", *([] if sink else ["--no-sink"])],
+                               env=variables,
                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

@@ -20,7 +20,7 @@ def demo_env(tmp_path: Path) -> dict[str, str]:
         "METERSTREAM_KAFKA_BOOTSTRAP": f"127.0.0.1:{port}",
         "METERSTREAM_WORKER_PORT": str(free_port()),
         "METERSTREAM_KAFKA_HEAP": "256m",
-        "COLUMNS": "120",
+        "COLUMNS": "80",
     }
 
 
@@ -35,6 +35,12 @@ def test_the_demo_finishes_on_its_own_with_live_totals_and_a_matching_report(tmp
     assert "ClickHouse report: Cost by service and model" in output
     assert "match" in output and "differ" not in output
     assert not (tmp_path / "demo" / "kafka" / "broker.pid").exists(), "the broker was left running"
+    # An 80-column terminal: no name is cut, and nothing from librdkafka follows the report.
+    report = output[output.index("ClickHouse report: Cost by service and model"):]
+    assert "…" not in report, report
+    for name in ("veo-3.0-generate", "imagen-4.0-generate", "gemini-2.5-flash", "video", "image", "speech"):
+        assert name in report, name
+    assert "Connection refused" not in output and "connection closed by peer" not in output, output
 
 
 def test_ctrl_c_stops_the_demo_and_its_broker_cleanly(tmp_path):

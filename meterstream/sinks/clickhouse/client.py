@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
 import signal
 import threading
+from pathlib import Path
 
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
@@ -21,10 +23,41 @@ _embedded: dict[str, Client] = {}
 _embedded_lock = threading.Lock()
 
 
+class EmbeddedClickHouseHeld(InfrastructureUnavailable):
+    """Another process has the embedded ClickHouse folder open (one process owns a folder)."""
+
+    def __init__(self, dsn: str) -> None:
+        self.dsn = dsn
+        super().__init__(f"the embedded ClickHouse at {dsn} is open in another process (`meterstream serve`, "
+                         "the sink or the demo): only one process can open it")
+
+
+def embedded_path(dsn: str) -> Path:
+    return Path(dsn.removeprefix("chdb://"))
+
+
+def held_elsewhere(dsn: str) -> bool:
+    """Whether another process holds the embedded folder: the engine keeps an exclusive flock on its
+    `status` file. Asked before opening, because a failed open prints the engine's whole error dump."""
+    status = embedded_path(dsn) / "status"
+    try:
+        with status.open("rb") as file:
+            try:
+                fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(file, fcntl.LOCK_UN)
+    except FileNotFoundError:
+        return False
+    return False
+
+
 def connect(dsn: str) -> Client:
     if dsn.startswith("chdb://"):
         with _embedded_lock:
             if dsn not in _embedded:
+                if not _embedded and held_elsewhere(dsn):
+                    raise EmbeddedClickHouseHeld(dsn)
                 _embedded[dsn] = _open_embedded(dsn)
             return _embedded[dsn]
     return _open(dsn)
