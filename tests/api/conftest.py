@@ -26,7 +26,8 @@ from meterstream.api import ApiSettings
 from meterstream.api.serve import ApiServer
 from meterstream.api.store import ApiStore
 from meterstream.devstack import KafkaBroker, free_port, isolated_settings
-from meterstream.devstack.pipeline import LocalPipeline, terminate
+from meterstream.devstack.pipeline import LocalPipeline
+from meterstream.processes import terminate
 from meterstream.settings import Settings, settings_env
 from tests.conftest import eventually, unique_name
 
