@@ -48,7 +48,7 @@ class BudgetAgent:
     def __init__(self, app: faust.App, settings: Settings, table: faust.Table,
                  held: BatchedTable, on_sent: Callable[[Any], None]) -> None:
         self.app, self.settings, self.table, self.held = app, settings, table, held
-        self.ledger = BudgetLedger(held)
+        self.ledger = BudgetLedger(held, max_open_holds=settings.max_open_reservations)
         self.on_sent = on_sent  # the worker's check that an alert was delivered
         self._replies: Producer | None = None  # made on the first reply
         # Since this process started, per (tenant, kind): for Prometheus.
