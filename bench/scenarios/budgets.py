@@ -56,7 +56,7 @@ from meterstream.api.store import ApiStore
 from meterstream.budgets import commands
 from meterstream.budgets.client import BudgetClient, BudgetOwnerUnavailable
 from meterstream.devstack import ensure_topics, free_port
-from meterstream.devstack.pipeline import terminate
+from meterstream.processes import terminate
 from meterstream.producers import UsageEmitter
 from meterstream.schemas import UsageEvent
 from meterstream.schemas.budgets import BudgetDefinition, UsageFacts

@@ -58,6 +58,12 @@ class SessionEnded(ApiError):
         )
 
 
+class TooManyReservations(ApiError):
+    """The tenant's unsettled reservations are at the limit; settle or release some first."""
+
+    status = 409
+
+
 class UpstreamUnavailable(ApiError):
     """A service the request needs (Kafka, the worker, ClickHouse) did not answer."""
 

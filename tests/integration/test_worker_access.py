@@ -32,7 +32,8 @@ def test_a_worker_bound_beyond_loopback_without_a_token_refuses_to_start(pipelin
 
 
 def test_a_worker_bound_beyond_loopback_answers_only_requests_with_its_token(pipeline_settings: Settings) -> None:
-    settings = _open_to_the_network(pipeline_settings, worker_token=SecretStr("s3cret-worker-token"))
+    settings = _open_to_the_network(pipeline_settings, worker_token=SecretStr("s3cret-worker-token"),
+                                    budget_owner_port=free_port())
     ensure_topics(settings)
     worker = WorkerProcess(settings)
     worker.start()  # sends the token, as the API and the CLI do
@@ -45,5 +46,11 @@ def test_a_worker_bound_beyond_loopback_answers_only_requests_with_its_token(pip
             assert wrong.status_code == 401, path
         for path in ("/sessions", "/ledger", "/metrics"):
             assert httpx.get(url + path, headers=settings.worker_headers(), timeout=10).status_code == 200, path
+        # /budgets goes on to the budget owner, a process of its own on the same host: same token
+        forwarded = httpx.get(url + "/budgets/nobody", headers=settings.worker_headers(), timeout=10)
+        assert forwarded.status_code == 404 and "no budgets" in forwarded.text
+        owner = f"http://127.0.0.1:{settings.budget_owner_port}"
+        assert httpx.get(owner + "/budgets/nobody", timeout=10).status_code == 401
+        assert httpx.get(owner + "/metrics", timeout=10).status_code == 401
     finally:
         worker.stop()
