@@ -23,7 +23,9 @@ def test_every_request_is_one_line_with_its_tenant(api_stack: ApiStack, tmp_path
             assert client.post("/v1/sessions", json={}).status_code == 201
             assert client.get("/v1/sessions/nope/stats").status_code == 404
         assert httpx.post(f"{url}/v1/usage", json={}).status_code == 401
-    lines = [m.groups() for m in map(LINE.search, (tmp_path / "api.log").read_text().splitlines()) if m]
+    log = (tmp_path / "api.log").read_text()
+    assert " ERROR " not in log and "Traceback" not in log, log  # a normal start and stop
+    lines = [m.groups() for m in map(LINE.search, log.splitlines()) if m]
     ours = [(method, path, status, tenant) for method, path, status, _, tenant in lines if path != "/healthz"]
     assert ours == [("GET", "/v1/pricing", "200", tenant_id), ("POST", "/v1/sessions", "201", tenant_id),
                     ("GET", "/v1/sessions/nope/stats", "404", tenant_id), ("POST", "/v1/usage", "401", "-")]
