@@ -14,12 +14,23 @@ from fastapi.staticfiles import StaticFiles
 
 from meterstream.api.access_log import AccessLog
 from meterstream.api.auth import authenticate_key
-from meterstream.api.local import LocalNote
-from meterstream.api.guard import RequestGuard
 from meterstream.api.errors import ApiError, InvalidRequest, Unauthorized
+from meterstream.api.guard import RequestGuard
+from meterstream.api.local import LocalNote
 from meterstream.api.metrics import ApiMetrics
 from meterstream.api.models import Problem
-from meterstream.api.routes import alerts, budgets, compat, local, pricing, reports, sessions, statements, system, usage
+from meterstream.api.routes import (
+    alerts,
+    budgets,
+    compat,
+    local,
+    pricing,
+    reports,
+    sessions,
+    statements,
+    system,
+    usage,
+)
 from meterstream.api.services import Services
 from meterstream.api.settings import ApiSettings
 from meterstream.budgets.client import BudgetOwnerUnavailable
@@ -59,7 +70,8 @@ def create_app(settings: Settings, api_settings: ApiSettings | None = None) -> F
         # With the embedded ClickHouse only this process can read it: the CLI asks here (api/local.py).
         note = None
         if settings.clickhouse_url.startswith("chdb://"):
-            note = app.state.local_note = LocalNote.publish(settings, f"http://{api_settings.host}:{api_settings.port}")
+            host = "127.0.0.1" if api_settings.host in ("0.0.0.0", "::", "") else api_settings.host
+            note = app.state.local_note = LocalNote.publish(settings, f"http://{host}:{api_settings.port}")
         try:
             yield
         finally:
@@ -77,7 +89,8 @@ def create_app(settings: Settings, api_settings: ApiSettings | None = None) -> F
     )
     app.middleware("http")(metrics.middleware)
     # Inside CORS (a preflight needs no key), outside everything that reads a body.
-    app.add_middleware(RequestGuard, authenticate=lambda scope, token: authenticate_key(scope["app"].state.services, token),
+    app.add_middleware(RequestGuard,
+                       authenticate=lambda scope, token: authenticate_key(scope["app"].state.services, token),
                        max_body_bytes=api_settings.max_body_bytes,
                        max_batch_body_bytes=api_settings.max_batch_body_bytes)
     if api_settings.cors_origins:
