@@ -133,3 +133,17 @@ def test_revoking_the_minting_key_ends_its_tokens(api_stack: ApiStack) -> None:
         assert browser.get(f"/v1/sessions/{session_id}/stats").status_code == 200
         api_stack.store.revoke_key(key.split("_")[1])
         assert browser.get(f"/v1/sessions/{session_id}/stats").status_code == 401
+
+
+def test_the_tracker_embedded_in_an_apps_page_runs_on_portal_tokens(api_stack: ApiStack, tenant) -> None:
+    """In headless Chromium: the page holds no API key; it asks "its backend" for a portal token."""
+    from tests.api.browser import run_browser_script
+
+    _, client = tenant
+    session_id = _session_with_usage(client)
+    key = client.headers["Authorization"].removeprefix("Bearer ")
+    result = run_browser_script("embed.e2e.mjs", api_stack.url, key, SESSION_ID=session_id)
+    assert result["operations"] == 2  # the first event, then one pushed while the page watched
+    assert result["tokens_minted"] >= 1 and set(result["token_prefixes"]) == {"mpt_"}
+    assert result["api_key_in_page"] is False
+    assert result["refused"] == [] and result["console_errors"] == []  # nothing it may not read was asked for
