@@ -101,7 +101,7 @@ class KeyStore:
         """Revoke a key (idempotent: the first revocation time stays); None if there is no such key."""
         self.keys.sync([key_id])
         value = self._value(key_id)
-        if value is None:
+        if value is None or "secret_sha256" not in value:  # not a key (a portal token's signing secret)
             return None
         if value.get("revoked_at") is None:
             value = {**value, "revoked_at": now().isoformat()}
