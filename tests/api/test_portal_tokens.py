@@ -147,3 +147,17 @@ def test_the_tracker_embedded_in_an_apps_page_runs_on_portal_tokens(api_stack: A
     assert result["tokens_minted"] >= 1 and set(result["token_prefixes"]) == {"mpt_"}
     assert result["api_key_in_page"] is False
     assert result["refused"] == [] and result["console_errors"] == []  # nothing it may not read was asked for
+
+
+def test_the_shared_signing_secret_is_no_key(api_stack: ApiStack, tenant) -> None:
+    import base64
+    import json
+
+    tenant_id, client = tenant
+    token = _mint(client, _session_with_usage(client))["token"]
+    claims = token.removeprefix("mpt_").split(".")[0]
+    kid = json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))["kid"]
+    assert api_stack.store.revoke_key(f"portal-secret/{kid}") is None
+    assert all(key.key_id != f"portal-secret/{kid}" for key in api_stack.store.list_keys())
+    with api_stack.client(f"msk_portal-secret/{kid}_anything") as forged:
+        assert forged.get("/v1/pricing").status_code == 401
