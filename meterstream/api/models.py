@@ -187,11 +187,11 @@ class CostLineOut(BaseModel):
 class EstimateOut(BaseModel):
     status: Literal["priced", "unpriced"]
     model: str
-    total_cost: Money
+    total_cost: Money | None = Field(description="null when the operation cannot be priced (see `reason`), never 0.")
     currency: str
     lines: list[CostLineOut]
     catalog_version: str
-    reason: str | None = None
+    reason: str | None = Field(default=None, description="Why the operation is unpriced.")
 
 
 class PriceOut(BaseModel):

@@ -14,7 +14,7 @@ from meterstream.api.routes.common import problems
 from meterstream.api.services import ServicesDep
 from meterstream.errors import InvalidUsageEvent
 from meterstream.pricing import UnknownModelRejected
-from meterstream.schemas import parse_usage_event
+from meterstream.schemas import PricingStatus, parse_usage_event
 
 router = APIRouter(prefix="/v1", tags=["pricing"])
 
@@ -33,8 +33,10 @@ async def estimate(body: EstimateIn, caller: CallerDep, services: ServicesDep) -
     except UnknownModelRejected as error:
         # The stream would dead-letter this usage; say so before it is sent.
         raise InvalidRequest([{"field": "model", "reason": str(error)}]) from None
+    unpriced = priced.status is PricingStatus.UNPRICED
     return EstimateOut(
-        status=priced.status.value, model=planned.model, total_cost=priced.total_cost, currency=priced.currency,
+        status=priced.status.value, model=planned.model, total_cost=None if unpriced else priced.total_cost,
+        currency=priced.currency,
         lines=[CostLineOut.model_validate(line.model_dump()) for line in priced.lines],
         catalog_version=priced.catalog_version, reason=priced.reason,
     )
