@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from decimal import Decimal
 
@@ -35,6 +36,22 @@ def test_the_event_stream_pushes_new_totals_on_every_change(api_stack: ApiStack,
         sender.join()
     assert seen[-1]["total_cost"] == "0.08"
     assert [t["operations"] for t in seen] == sorted({t["operations"] for t in seen})  # each push is a change
+
+
+def test_the_event_stream_pushes_the_session_again_once_it_is_ended(tenant) -> None:
+    _, client = tenant
+    session_id = client.post("/v1/sessions", json={}).json()["session_id"]
+    with client.stream("GET", f"/v1/sessions/{session_id}/events", timeout=60) as stream:
+        events = sse_events(stream)
+        kind, session = next(events)
+        assert (kind, session["status"]) == ("session", "active")
+        assert next(events)[0] == "totals"
+        ended_at = time.monotonic()
+        assert client.post(f"/v1/sessions/{session_id}/end").status_code == 200
+        kind, session = next(events)
+        pushed_after = time.monotonic() - ended_at
+    assert (kind, session["status"]) == ("session", "ended") and session["ended_at"] is not None
+    assert pushed_after < 1.0, f"the end was pushed after {pushed_after:.2f} s"
 
 
 def test_an_estimate_prices_a_planned_operation_without_recording_it(tenant) -> None:
