@@ -68,6 +68,7 @@ class SessionOut(BaseModel):
 class ServiceStats(BaseModel):
     operations: int
     cost: Money
+    unpriced_operations: int = Field(default=0, description="Counted in `operations`; their cost is unknown.")
     models: list[str]
 
 
@@ -83,6 +84,7 @@ class SessionStats(BaseModel):
     output_tokens: int
     cached_input_tokens: int
     thinking_tokens: int
+    tool_use_prompt_tokens: int = 0
     images: int
     video_seconds: Quantity
     characters: int
@@ -103,6 +105,7 @@ class ServiceSummary(BaseModel):
     service: str
     operations: int
     cost: Money
+    unpriced_operations: int = 0
     models: list[str]
 
 
@@ -258,6 +261,7 @@ class UsageMeasures(BaseModel):
     output_tokens: int = 0
     cached_input_tokens: int = 0
     thinking_tokens: int = 0
+    tool_use_prompt_tokens: int = 0
     images: int = 0
     video_seconds: Quantity = Decimal(0)
     characters: int = 0

@@ -119,7 +119,8 @@ async def session_summary(session_id: SessionIdPath, caller: CallerDep, services
         unpriced_operations=sum(r["unpriced_operations"] for r in rows),
         total_cost=sum((r["cost"] for r in rows), Decimal(0)),
         currency=services.pricing.catalog.currency,
-        services=[ServiceSummary(service=r["service"], operations=r["operations"], cost=r["cost"], models=r["models"])
+        services=[ServiceSummary(service=r["service"], operations=r["operations"], cost=r["cost"],
+                                 unpriced_operations=r["unpriced_operations"], models=r["models"])
                   for r in rows],
         models=sorted({m for r in rows for m in r["models"]}),
     )
