@@ -197,11 +197,25 @@ class EstimateOut(BaseModel):
     reason: str | None = Field(default=None, description="Why the operation is unpriced.")
 
 
+class LongContextOut(BaseModel):
+    above_tokens: int = Field(description="A prompt of more tokens bills the whole request at these prices.")
+    prices: dict[str, Money] = Field(description="Per `per` tokens; components not listed keep their standard price.")
+
+
 class PriceOut(BaseModel):
+    """One catalog entry with every rule the pricer applies to it."""
+
     model: str
     billing_unit: str
     per: int
-    prices: dict[str, Money]
+    prices: dict[str, Money] = Field(
+        description="Per `per` units. A component may name a variant after '@' (a resolution: `second@1080p`).")
+    long_context: LongContextOut | None = None
+    batch_factor: Quantity | None = Field(
+        default=None, description="Batch mode bills this × the standard prices (cache prices unchanged); "
+                                  "null: no batch mode.")
+    free_tier: bool = Field(default=False, description="Whether a free mode exists (counted at no cost).")
+    voice_tier: str | None = Field(default=None, description="The Text-to-Speech voice tier this entry prices.")
     currency: str
     source: str
     effective_from: str

@@ -119,6 +119,18 @@ def test_the_price_list_gives_unit_price_source_and_effective_date(tenant) -> No
     assert all(Decimal(price) >= 0 for p in pricing["prices"] for price in p["prices"].values())
 
 
+def test_the_price_list_shows_every_rule_the_pricer_applies(tenant) -> None:
+    _, client = tenant
+    prices = {p["model"]: p for p in client.get("/v1/pricing").json()["prices"] if p["in_force"]}
+    pro = prices["gemini-2.5-pro"]
+    assert pro["long_context"]["above_tokens"] == 200_000
+    assert pro["long_context"]["prices"]["input"] == "2.5"
+    assert (pro["batch_factor"], pro["free_tier"]) == ("0.5", True)
+    assert any("second@4k" in p["prices"] for p in prices.values())  # per-resolution video prices
+    assert prices["cloud-tts-chirp3-hd"]["voice_tier"] == "chirp3-hd"
+    assert prices["imagen-4.0-generate"]["voice_tier"] is None and prices["imagen-4.0-generate"]["long_context"] is None
+
+
 def test_health_and_prometheus_metrics_need_no_key(api_stack: ApiStack, tenant) -> None:
     _, client = tenant
     client.post("/v1/usage", json={**IMAGE, "session_id": f"m-{uuid.uuid4().hex[:6]}"})

@@ -8,12 +8,12 @@ from fastapi import APIRouter
 
 from meterstream.api.auth import CallerDep
 from meterstream.api.errors import InvalidRequest
-from meterstream.api.models import CostLineOut, EstimateIn, EstimateOut, PriceOut, PricingOut
+from meterstream.api.models import CostLineOut, EstimateIn, EstimateOut, LongContextOut, PriceOut, PricingOut
 from meterstream.api.pricing import ESTIMATE_SESSION
 from meterstream.api.routes.common import problems
 from meterstream.api.services import ServicesDep
 from meterstream.errors import InvalidUsageEvent
-from meterstream.pricing import UnknownModelRejected
+from meterstream.pricing import PriceEntry, UnknownModelRejected
 from meterstream.schemas import PricingStatus, parse_usage_event
 
 router = APIRouter(prefix="/v1", tags=["pricing"])
@@ -42,6 +42,15 @@ async def estimate(body: EstimateIn, caller: CallerDep, services: ServicesDep) -
     )
 
 
+# Text-to-Speech entries are named `cloud-tts-<tier>`; an event's voice tier picks one (catalog.py).
+TTS_PREFIX = "cloud-tts-"
+
+
+def voice_tier(entry: PriceEntry) -> str | None:
+    return entry.model.removeprefix(TTS_PREFIX) if entry.unit == "characters" and \
+        entry.model.startswith(TTS_PREFIX) else None
+
+
 @router.get("/pricing", responses=problems())
 async def pricing(caller: CallerDep, services: ServicesDep) -> PricingOut:
     """The price catalog: each model's billing unit and prices, their source and effective date."""
@@ -50,6 +59,9 @@ async def pricing(caller: CallerDep, services: ServicesDep) -> PricingOut:
     return PricingOut(catalog_version=catalog.version, currency=catalog.currency, prices=[
         PriceOut(
             model=entry.model, billing_unit=entry.unit, per=entry.per, prices=entry.prices,
+            long_context=None if entry.long_context is None else LongContextOut(
+                above_tokens=entry.long_context.above_tokens, prices=entry.long_context.prices),
+            batch_factor=entry.batch_factor, free_tier=entry.free_tier, voice_tier=voice_tier(entry),
             currency=catalog.currency, source=entry.source, effective_from=entry.effective_from.isoformat(),
             read_on=entry.read_on.isoformat(), in_force=catalog.entry_for(entry.model, now) == entry,
         )
