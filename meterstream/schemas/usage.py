@@ -92,6 +92,26 @@ class CharacterUsage(_Strict):
 
 Usage = Annotated[Union[TokenUsage, ImageUsage, VideoUsage, CharacterUsage], Field(discriminator="unit")]
 
+# The services each usage unit can be measured for. Tokens are how Gemini bills text, native
+# image output, speech generation, audio and embeddings, but never generated video (Veo bills
+# seconds); images are Imagen's; seconds of video are Veo's; characters are Cloud TTS's.
+# `other` takes any unit. A unit outside its services is a producer's mistake, refused alike
+# by the API (422 naming `service`) and the stream (dead-lettered).
+SERVICES_OF_UNIT: dict[str, frozenset[Service]] = {
+    "tokens": frozenset(Service) - {Service.VIDEO},
+    "images": frozenset({Service.IMAGE, Service.OTHER}),
+    "video": frozenset({Service.VIDEO, Service.OTHER}),
+    "characters": frozenset({Service.SPEECH, Service.AUDIO, Service.OTHER}),
+}
+
+
+def unit_misfit(service: Service, unit: str) -> str | None:
+    """Why usage measured in `unit` cannot be `service` usage, or None when it fits."""
+    if service in SERVICES_OF_UNIT[unit]:
+        return None
+    fits = ", ".join(sorted(s.value for s in SERVICES_OF_UNIT[unit]))
+    return f"usage in {unit} does not fit service '{service.value}' (it fits {fits})"
+
 
 class UsageEvent(_Strict):
     """One metered model call. `event_id` is the idempotency key: re-sending it is harmless."""
