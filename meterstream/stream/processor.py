@@ -41,7 +41,7 @@ from datetime import timedelta
 from typing import Any
 
 from meterstream.errors import InvalidUsageEvent, MeterstreamError
-from meterstream.pricing import Catalog, Pricer, UnknownModelRejected
+from meterstream.pricing import Catalog, Pricer, UsageRejected
 from meterstream.schemas import (
     PricedUsage,
     SessionTotals,
@@ -154,7 +154,7 @@ class MeteringProcessor:
         already_applied = state is not None and offset <= state["offsets"].get(source, -1)
         try:
             priced = self._price(event, source, offset, replayed=seen_here or already_applied)
-        except UnknownModelRejected as error:  # the tenant's policy: unknown models go to the DLQ
+        except UsageRejected as error:  # the tenant's policy: unknown models (or unpriceable usage) go to the DLQ
             return _dead(str(error), tenant_id=event.tenant_id)
         self.seen[event_key] = first if seen_here else {"s": source, "o": offset, "t": self.clock()}
         if already_applied:

@@ -110,6 +110,44 @@ def test_an_estimate_of_an_unknown_model_a_tenant_rejects_names_the_model_field(
     assert error["field"] == "model" and "gemini-9-ultra" in error["reason"] and "rejects" in error["reason"]
 
 
+VIDEO_8K = {"service": "video", "model": "veo-3.1-generate", "usage": {"unit": "video", "seconds": "8", "resolution": "8k"}}
+
+
+def test_an_estimate_at_a_resolution_the_catalog_does_not_price_is_unpriced_not_the_base_rate(tenant) -> None:
+    _, client = tenant
+    estimate = client.post("/v1/estimate", json=VIDEO_8K).json()
+    assert (estimate["status"], estimate["total_cost"], estimate["lines"]) == ("unpriced", None, [])
+    assert "lists no price for video at 8k" in estimate["reason"]
+
+
+def test_a_tenant_that_rejects_unpriceable_usage_is_answered_422_naming_the_field(api_stack: ApiStack) -> None:
+    with api_stack.client(api_stack.new_key(REJECTING_TENANT)) as client:
+        estimate = client.post("/v1/estimate", json=VIDEO_8K)
+        recorded = client.post("/v1/usage", json={**VIDEO_8K, "session_id": f"r-{uuid.uuid4().hex[:8]}"})
+        unknown = client.post("/v1/usage", json={**FLASH, "model": "gemini-9-ultra",
+                                                 "session_id": f"r-{uuid.uuid4().hex[:8]}"})
+        batch = client.post("/v1/usage/batch", json={"events": [
+            {**VIDEO_8K, "session_id": "r-batch"}, {**VIDEO_8K, "session_id": "r-batch", "usage": {
+                **VIDEO_8K["usage"], "resolution": "1080p"}}]}).json()
+    for answer in (estimate, recorded):
+        assert answer.status_code == 422
+        [error] = answer.json()["errors"]
+        assert error["field"] == "usage.resolution" and "8k" in error["reason"]
+    assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "model"  # as the stream would
+    assert [item["status"] for item in batch["items"]] == ["rejected", "accepted"]
+    assert batch["items"][0]["errors"][0]["field"] == "usage.resolution"
+
+
+def test_usage_in_a_unit_that_does_not_fit_the_service_is_refused_naming_the_service(tenant) -> None:
+    _, client = tenant
+    for path, body in (("/v1/usage", {"session_id": "misfit"}), ("/v1/estimate", {})):
+        answer = client.post(path, json={**body, "service": "video", "model": "gemini-2.5-flash",
+                                         "usage": {"unit": "tokens", "input_tokens": 10}})
+        assert answer.status_code == 422, path
+        [error] = answer.json()["errors"]
+        assert error["field"] == "service" and "does not fit service 'video'" in error["reason"]
+
+
 def test_the_price_list_gives_unit_price_source_and_effective_date(tenant) -> None:
     _, client = tenant
     pricing = client.get("/v1/pricing").json()

@@ -13,7 +13,7 @@ from meterstream.api.pricing import ESTIMATE_SESSION
 from meterstream.api.routes.common import problems
 from meterstream.api.services import ServicesDep
 from meterstream.errors import InvalidUsageEvent
-from meterstream.pricing import PriceEntry, UnknownModelRejected
+from meterstream.pricing import PriceEntry, UsageRejected
 from meterstream.schemas import PricingStatus, parse_usage_event
 
 router = APIRouter(prefix="/v1", tags=["pricing"])
@@ -30,9 +30,9 @@ async def estimate(body: EstimateIn, caller: CallerDep, services: ServicesDep) -
         raise InvalidRequest(error.errors) from None
     try:
         priced = services.pricing.estimate(planned)
-    except UnknownModelRejected as error:
+    except UsageRejected as error:
         # The stream would dead-letter this usage; say so before it is sent.
-        raise InvalidRequest([{"field": "model", "reason": str(error)}]) from None
+        raise InvalidRequest([{"field": error.field, "reason": str(error)}]) from None
     unpriced = priced.status is PricingStatus.UNPRICED
     return EstimateOut(
         status=priced.status.value, model=planned.model, total_cost=None if unpriced else priced.total_cost,

@@ -12,6 +12,7 @@ from meterstream.api.models import Accepted, BatchItem, BatchResult, FieldError,
 from meterstream.api.routes.common import blocking, problems
 from meterstream.api.services import Services, ServicesDep
 from meterstream.errors import InvalidUsageEvent
+from meterstream.pricing import UsageRejected
 from meterstream.schemas import UsageEvent, parse_usage_event
 
 router = APIRouter(prefix="/v1/usage", tags=["usage"])
@@ -32,6 +33,16 @@ def as_event(caller: Caller, item: dict[str, Any]) -> UsageEvent:
     return parse_usage_event({**item, "tenant_id": caller.tenant_id, "api_key_id": caller.key_id})
 
 
+def refused_by_pricing(services: Services, event: UsageEvent) -> None:
+    """Refuse, naming the field, usage the stream would dead-letter by the tenant's pricing
+    policy (an unknown model, a resolution the catalog does not price): pricing is pure, so
+    the API can tell before sending it."""
+    try:
+        services.pricing.estimate(event)
+    except UsageRejected as error:
+        raise InvalidUsageEvent([{"field": error.field, "reason": str(error)}]) from None
+
+
 async def _admit(services: Services, caller: Caller, event: UsageEvent) -> None:
     """Start the session implicitly if new; refuse an ended or foreign session."""
     await blocking(services.store.session_for_usage, caller.tenant_id, event.session_id, event.user_id)
@@ -42,6 +53,7 @@ async def record_usage(body: UsageIn, caller: CallerDep, services: ServicesDep) 
     """Record one usage event. Answers once Kafka has it; re-sending the same `event_id` is harmless."""
     try:
         event = as_event(caller, body.model_dump())
+        refused_by_pricing(services, event)
     except InvalidUsageEvent as error:
         services.metrics.usage_events.labels("rejected").inc()
         raise InvalidRequest(error.errors) from None
@@ -62,6 +74,7 @@ async def record_usage_batch(body: UsageBatch, caller: CallerDep, services: Serv
     for index, raw in enumerate(body.events):
         try:
             event = as_event(caller, raw)
+            refused_by_pricing(services, event)
         except InvalidUsageEvent as error:
             items.append(_rejected(index, raw, error.errors))
             continue
