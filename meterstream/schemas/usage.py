@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -143,3 +144,16 @@ class UsageEvent(_Strict):
         if value > datetime.now(UTC) + MAX_CLOCK_SKEW:
             raise ValueError(f"occurred_at is more than {MAX_CLOCK_SKEW} in the future")
         return value
+
+
+# What an event says, for telling a re-send from a conflict: every field but the ones a retry
+# may legitimately change (when it was stamped, which of the tenant's keys sent it).
+_NOT_CONTENT = frozenset({"occurred_at", "api_key_id", "schema_version"})
+
+
+def content_fingerprint(event: UsageEvent) -> str:
+    """A short hash of what the event says. The same `event_id` sent again with another
+    fingerprint is a conflicting duplicate: the first one counts, the other is not the same
+    usage repeated (the stream counts it apart, the API refuses it with 409 when it can tell)."""
+    body = event.model_dump_json(exclude=_NOT_CONTENT).encode()
+    return hashlib.blake2b(body, digest_size=8).hexdigest()
