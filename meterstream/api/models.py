@@ -313,6 +313,17 @@ class Health(BaseModel):
     status: Literal["ok"]
 
 
+class IngestionHealth(BaseModel):
+    """What the stream made of the tenant's usage messages so far (the worker's ledger)."""
+
+    priced: int = 0
+    unpriced: int = 0
+    duplicates: int = Field(default=0, description="Re-sent event ids with the same content: dropped, harmless.")
+    conflicts: int = Field(default=0, description="Re-sent event ids with other content: the first one counts; "
+                                                  "these were dropped and need a look.")
+    dead_lettered: int = 0
+
+
 # --- budgets and reservations -------------------------------------------------------------
 
 class BudgetIn(BaseModel):
