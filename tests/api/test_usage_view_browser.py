@@ -60,6 +60,12 @@ def test_unpriced_usage_is_marked_in_arabic_too(usage_run: dict) -> None:
     assert marks["zero_dollars"] == []
 
 
+def test_the_health_panel_says_what_the_stream_counted(usage_run: dict) -> None:
+    assert usage_run["health"]["conflicts"] == "0"
+    assert "15 priced operations" in usage_run["health"]["text"] and "1 unpriced operation" in usage_run["health"]["text"]
+    assert "0 conflicting duplicates" in usage_run["health"]["text"]
+
+
 def test_the_tracker_counts_every_token_once(usage_run: dict) -> None:
     assert int(usage_run["tokens"]) == 6 * (1000 + 200 + 100)  # input, output and thinking, each once
 

@@ -99,6 +99,9 @@ await withBrowser(async (page, consoleErrors) => {
   await page.waitForSelector(`[data-testid="service-card-text"] li[data-model="${UNKNOWN}"] [data-testid="unpriced"]`,
                              { timeout: 20_000 });
   result.tokens = await page.getByTestId("stat-tokens").getAttribute("data-value");
+  await page.waitForSelector('[data-testid="usage-health"] [data-kind="priced"][data-count="15"]', { timeout: 20_000 });
+  result.health = await page.getByTestId("usage-health").evaluate((el) => ({
+    conflicts: el.dataset.conflicts, text: el.textContent }));
   result.unpriced = await unpricedMarks(page);
 
   // Per model: sixteen series, each its own colour; the tooltip marks the unknown model.

@@ -1,12 +1,13 @@
 import { useCallback, useEffect, useMemo, useState } from "react";
 
 import { useAlerts } from "./alerts/useAlerts";
-import { ApiClient, reportPath, type Operation, type Pricing, type UsageReport } from "./api";
+import { ApiClient, reportPath, type Operation, type Pricing, type UsageHealth, type UsageReport } from "./api";
 import { Activity } from "./components/Activity";
 import { AlertsFeed } from "./components/Alerts";
 import { BudgetsPanel } from "./components/Budgets";
 import { PriceList, ServiceCards } from "./components/Catalog";
 import { CostOverTime, PeriodComparison, type Bucket } from "./components/Charts";
+import { HealthPanel } from "./components/Health";
 import { SessionPicker } from "./components/Sessions";
 import { Statements } from "./components/Statements";
 import { direction, translator, type Locale } from "./i18n";
@@ -53,6 +54,7 @@ export function App() {
   const [range, setRange] = useState<Range>(() => rangeOf(localStorage.getItem(STORAGE.range)));
   const [pricing, setPricing] = useState<Pricing | null>(null);
   const [activity, setActivity] = useState<Operation[]>([]);
+  const [health, setHealth] = useState<UsageHealth | null>(null);
   const [reports, setReports] = useState<Reports>({
     byServiceModel: null, overTimeByService: null, overTimeByModel: null, byService: null, end: new Date(),
     bucket: "hour",
@@ -106,6 +108,8 @@ export function App() {
       ]);
       setPricing(prices);
       setActivity(recent);
+      // From the worker, which may be away while ClickHouse answers: the rest stays shown.
+      api.usageHealth().then(setHealth, () => setHealth(null));
       setReports({ byServiceModel, overTimeByService, overTimeByModel, byService, end, bucket });
       setError(null);
     } catch (e) {
@@ -242,6 +246,12 @@ export function App() {
                 <h2>{t("recentActivity")}</h2>
                 <Activity operations={activity} locale={locale} t={t} />
               </section>
+              {apiKey && health && (
+                <section className="panel">
+                  <h2>{t("health")}</h2>
+                  <HealthPanel health={health} locale={locale} t={t} />
+                </section>
+              )}
               {apiKey && (
                 <section className="panel">
                   <h2>{t("statements")}</h2>

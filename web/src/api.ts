@@ -195,6 +195,16 @@ export interface AlertRecord {
   } | null;
 }
 
+/** GET /v1/usage/health: what the stream made of the tenant's usage messages. */
+export interface UsageHealth {
+  priced: number;
+  unpriced: number;
+  duplicates: number;
+  /** Event ids re-sent with other content: the first one counts; never silent. */
+  conflicts: number;
+  dead_lettered: number;
+}
+
 export class ApiClient {
   constructor(
     readonly baseUrl: string,
@@ -260,6 +270,10 @@ export class ApiClient {
   /** The tenant's latest alerts, newest first. */
   async alerts(limit = 50): Promise<AlertRecord[]> {
     return (await this.request<{ alerts: AlertRecord[] }>("GET", `/v1/alerts?limit=${limit}`)).alerts;
+  }
+
+  usageHealth(): Promise<UsageHealth> {
+    return this.request("GET", "/v1/usage/health");
   }
 
   /** The tenant's sessions, newest first. */
