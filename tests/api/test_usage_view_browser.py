@@ -72,7 +72,8 @@ def test_the_tracker_counts_every_token_once(usage_run: dict) -> None:
 
 def test_every_model_has_its_own_colour_and_the_legend_never_covers_the_tooltip(usage_run: dict) -> None:
     colors = usage_run["model_colors"]
-    assert len(colors) == MODELS and len(set(colors)) == MODELS, colors
+    assert len(colors["legend"]) == MODELS and len(set(colors["legend"])) == MODELS, colors
+    assert set(colors["bars"]) <= set(colors["legend"])  # each bar in its legend colour
     assert not usage_run["tooltip"]["covered_by_legend"]
 
 

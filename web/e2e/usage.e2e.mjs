@@ -109,8 +109,9 @@ await withBrowser(async (page, consoleErrors) => {
   await page.waitForFunction((n) => Number(document.querySelector('[data-testid="chart-cost-over-time"]')?.dataset.series) >= n,
                              EVENTS.length);
   result.model_colors = await page.evaluate(() => {
-    const legend = [...document.querySelectorAll('[data-testid="chart-cost-over-time"] .recharts-legend-item')];
-    return legend.map((item) => item.querySelector("path, rect")?.getAttribute("fill"));
+    const bars = [...document.querySelectorAll('[data-testid="chart-cost-over-time"] .recharts-bar-rectangle path')];
+    const legend = [...document.querySelectorAll('[data-testid="chart-legend"] li')].map((li) => li.dataset.color);
+    return { legend, bars: [...new Set(bars.map((path) => path.getAttribute("fill")))] };
   });
   // One hour holds every bar: the middle of the plot is over it.
   const grid = page.locator('[data-testid="chart-cost-over-time"] .recharts-cartesian-grid');
@@ -124,9 +125,11 @@ await withBrowser(async (page, consoleErrors) => {
     await page.screenshot({ path: `${outDir}/usage-tooltip-missing.png`, fullPage: true });
     throw new Error(`no tooltip (${error}); the page logged: ${consoleErrors.join(" | ")}`);
   }
+  result.screenshot_tooltip = `${outDir}/usage-tooltip-en.png`;
+  await page.locator('[data-testid="chart-cost-over-time"]').screenshot({ path: result.screenshot_tooltip });
   result.tooltip = await page.evaluate(() => {
     const tip = document.querySelector('[data-testid="chart-tooltip"]');
-    const legend = document.querySelector('[data-testid="chart-cost-over-time"] .recharts-legend-wrapper');
+    const legend = document.querySelector('[data-testid="chart-legend"]');
     const [a, b] = [tip.getBoundingClientRect(), legend.getBoundingClientRect()];
     const overlaps = a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
     const covered = overlaps && Number(getComputedStyle(tip.parentElement).zIndex || 0)

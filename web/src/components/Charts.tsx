@@ -118,19 +118,30 @@ export function CostOverTime({ byService, byModel, bucket, hasKey, locale, t }: 
         ))}
       </div>
       {data.length === 0 ? <Empty t={t} hasKey={hasKey} /> : (
-        <ResponsiveContainer width="100%" height={260 + 22 * Math.ceil(series.length / 3)}>
+        <>
+        <ResponsiveContainer width="100%" height={260}>
           <BarChart data={data} margin={{ top: 8, right: 12, left: 12, bottom: 4 }}>
             <CartesianGrid strokeDasharray="3 3" vertical={false} />
             <XAxis dataKey="label" reversed={rtl} />
             <YAxis orientation={rtl ? "right" : "left"} tickFormatter={tick(locale)} width={80} />
             <Tooltip content={<CellsTooltip cells={cells} nameOf={label} locale={locale} />}
                      wrapperStyle={{ zIndex: 10 }} allowEscapeViewBox={{ x: false, y: true }} />
-            <Legend verticalAlign="bottom" formatter={(name) => label(String(name))} />
             {series.map((name, i) => (
               <Bar key={name} dataKey={name} stackId="cost" fill={seriesColor(i)} isAnimationActive={false} />
             ))}
           </BarChart>
         </ResponsiveContainer>
+        {/* The legend below the plot, in the page's flow: as many series as there are, it never
+            shrinks the plot nor lies over the tooltip. */}
+        <ul className="chart-legend" data-testid="chart-legend">
+          {series.map((name, i) => (
+            <li key={name} data-series={name} data-color={seriesColor(i)}>
+              <span className="chart-legend__swatch" style={{ background: seriesColor(i) }} aria-hidden="true" />
+              {label(name)}
+            </li>
+          ))}
+        </ul>
+        </>
       )}
     </div>
   );
