@@ -94,7 +94,7 @@ def test_ending_the_session_flips_the_tracker_within_a_second(usage_run: dict) -
     assert usage_run["tracker_status_ar"] == "منتهية"
 
 
-@pytest.mark.parametrize("name", ["usage-models-en", "usage-en", "usage-ar"])
+@pytest.mark.parametrize("name", ["usage-view-models-en", "usage-view-en", "usage-view-ar"])
 def test_nothing_overflows_a_phone_screen(usage_run: dict, name: str) -> None:
     assert usage_run[f"overflow_{name}"] == {"scroll_width": 390, "client_width": 390, "outside": []}
     assert saved_png(usage_run[f"screenshot_{name}_wide"]) and saved_png(usage_run[f"screenshot_{name}_phone"])

@@ -137,7 +137,7 @@ await withBrowser(async (page, consoleErrors) => {
     return { text: tip.textContent, unpriced: tip.querySelectorAll(".ms-unpriced").length, covered_by_legend: covered };
   });
   await page.mouse.move(0, 0);
-  await sizes(page, outDir, "usage-models-en", result, WIDE, PHONE);
+  await sizes(page, outDir, "usage-view-models-en", result, WIDE, PHONE);
 
   // The time range: the charts ask again, by day.
   const seen = [];
@@ -174,14 +174,14 @@ await withBrowser(async (page, consoleErrors) => {
     document.querySelector('[data-testid="end-session"]').click();
     return (await ended) - start;
   });
-  await sizes(page, outDir, "usage-en", result, WIDE, PHONE);
+  await sizes(page, outDir, "usage-view-en", result, WIDE, PHONE);
 
   await page.getByTestId("language-toggle").click();
   await page.waitForFunction(() => document.documentElement.dir === "rtl");
   await page.waitForTimeout(300);
   result.unpriced_ar = await unpricedMarks(page);
   result.tracker_status_ar = await page.getByTestId("tracker-status").textContent();
-  await sizes(page, outDir, "usage-ar", result, WIDE, PHONE);
+  await sizes(page, outDir, "usage-view-ar", result, WIDE, PHONE);
   result.console_errors = consoleErrors;
   return result;
 }, WIDE);
