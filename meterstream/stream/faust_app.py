@@ -55,7 +55,10 @@ def app_config(settings: Settings, datadir: Path | None = None, web_port: int | 
         producer_max_request_size=BUDGET_ENTRY_MAX_BYTES,
         producer_linger=0.05,
         producer_compression_type="lz4",
-        stream_buffer_maxsize=16_384,
+        # Messages an agent may have fetched but not processed. Routed messages carry up to
+        # 400 events (512 KiB) and spend commands up to 1,000 items: at 16,384 a catch-up filled
+        # a worker to 3.2 GB. 256 still buffers about 100,000 events.
+        stream_buffer_maxsize=256,
     )
 
 

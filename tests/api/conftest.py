@@ -41,6 +41,7 @@ adjustment_percent = -10
 
 [tenants.{REJECTING_TENANT}]
 unknown_model = "reject"
+unpriceable_usage = "reject"
 """
 
 

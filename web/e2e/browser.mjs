@@ -33,6 +33,7 @@ export async function withBrowser(drive, viewport = { width: 1360, height: 1000 
     const page = context.pages()[0] ?? (await context.newPage());
     const consoleErrors = [];
     page.on("console", (m) => m.type() === "error" && consoleErrors.push(m.text()));
+    page.on("pageerror", (error) => consoleErrors.push(`uncaught: ${error.stack ?? error}`)); // a render that threw
     result = await drive(page, consoleErrors);
   } finally {
     await context.close();
@@ -45,4 +46,32 @@ export async function signIn(page, apiUrl, apiKey) {
   await page.goto(apiUrl);
   await page.getByTestId("api-key").fill(apiKey);
   await page.getByTestId("save-key").click();
+}
+
+/** The page's width against the window's, and the elements that stick out of it (tables scroll inside their panel). */
+export async function overflow(page) {
+  return page.evaluate(() => {
+    const width = document.documentElement.clientWidth;
+    const outside = [...document.querySelectorAll("body *")]
+      .filter((el) => {
+        const box = el.getBoundingClientRect();
+        return box.width > 0 && (box.right > width + 0.5 || box.left < -0.5) && !el.closest(".table-wrap");
+      })
+      .slice(0, 5)
+      .map((el) => `${el.tagName.toLowerCase()}.${el.className}`);
+    return { scroll_width: document.documentElement.scrollWidth, client_width: width, outside };
+  });
+}
+
+/** Full-page screenshots at `wide` and `phone` sizes into `outDir`, the overflow at the phone's; back to `wide` after. */
+export async function sizes(page, outDir, name, result, wide, phone) {
+  await page.setViewportSize(wide);
+  result[`screenshot_${name}_wide`] = join(outDir, `${name}-${wide.width}.png`);
+  await page.screenshot({ path: result[`screenshot_${name}_wide`], fullPage: true });
+  await page.setViewportSize(phone);
+  await page.waitForTimeout(200); // charts re-measure
+  result[`overflow_${name}`] = await overflow(page);
+  result[`screenshot_${name}_phone`] = join(outDir, `${name}-${phone.width}.png`);
+  await page.screenshot({ path: result[`screenshot_${name}_phone`], fullPage: true });
+  await page.setViewportSize(wide);
 }

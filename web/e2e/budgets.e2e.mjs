@@ -11,7 +11,7 @@
 // object with what the page showed on stdout.
 import { join } from "node:path";
 
-import { inputs, signIn, withBrowser } from "./browser.mjs";
+import { inputs, signIn, sizes, withBrowser } from "./browser.mjs";
 
 const { apiUrl, apiKey, outDir } = inputs();
 const budgetId = process.env.BUDGET_ID;
@@ -66,32 +66,8 @@ async function cardShows(page, before) {
   }, card);
 }
 
-/** The page's width against the window's, and the elements that stick out of it. */
-async function overflow(page) {
-  return page.evaluate(() => {
-    const width = document.documentElement.clientWidth;
-    const outside = [...document.querySelectorAll("body *")]
-      .filter((el) => {
-        const box = el.getBoundingClientRect();
-        return box.width > 0 && (box.right > width + 0.5 || box.left < -0.5) && !el.closest(".table-wrap");
-      })
-      .slice(0, 5)
-      .map((el) => `${el.tagName.toLowerCase()}.${el.className}`);
-    return { scroll_width: document.documentElement.scrollWidth, client_width: width, outside };
-  });
-}
-
-/** Full-page screenshots at 1400 and 390 px, the overflow at 390; back to 1400 after. */
 async function screenshots(page, name, result) {
-  await page.setViewportSize(WIDE);
-  result[`screenshot_${name}_wide`] = join(outDir, `${name}-1400.png`);
-  await page.screenshot({ path: result[`screenshot_${name}_wide`], fullPage: true });
-  await page.setViewportSize(PHONE);
-  await page.waitForTimeout(200); // charts re-measure
-  result[`overflow_${name}`] = await overflow(page);
-  result[`screenshot_${name}_phone`] = join(outDir, `${name}-390.png`);
-  await page.screenshot({ path: result[`screenshot_${name}_phone`], fullPage: true });
-  await page.setViewportSize(WIDE);
+  await sizes(page, outDir, name, result, WIDE, PHONE);
 }
 
 await withBrowser(async (page, consoleErrors) => {

@@ -36,7 +36,7 @@ from meterstream.budgets import commands
 from meterstream.budgets.forecast import projected_spend
 from meterstream.budgets.ledger import budget_status, too_many_holds
 from meterstream.errors import InvalidUsageEvent
-from meterstream.pricing import UnknownModelRejected
+from meterstream.pricing import UsageRejected
 from meterstream.schemas import PricingStatus, field_errors, parse_usage_event
 from meterstream.schemas.budgets import BudgetDefinition, BudgetScope, UsageFacts, scope_applies
 
@@ -187,8 +187,8 @@ async def reserve(body: ReservationIn, caller: CallerDep, services: ServicesDep)
         priced = services.pricing.estimate(event)
     except InvalidUsageEvent as error:
         raise InvalidRequest(error.errors) from None
-    except UnknownModelRejected as error:
-        raise InvalidRequest([{"field": "model", "reason": str(error)}]) from None
+    except UsageRejected as error:
+        raise InvalidRequest([{"field": error.field, "reason": str(error)}]) from None
     if priced.status is PricingStatus.UNPRICED:
         raise InvalidRequest([{"field": "model", "reason": f"cannot hold budget for usage with no price: "
                                                           f"{priced.reason}"}])
