@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from meterstream.api.errors import ApiError, InvalidRequest, Unauthorized
 from meterstream.api.metrics import ApiMetrics
 from meterstream.api.models import Problem
-from meterstream.api.routes import alerts, budgets, pricing, reports, sessions, statements, system, usage
+from meterstream.api.routes import alerts, budgets, insights, pricing, reports, sessions, statements, system, usage
 from meterstream.api.services import Services
 from meterstream.api.settings import ApiSettings
 from meterstream.budgets.client import BudgetOwnerUnavailable
@@ -94,7 +94,7 @@ def create_app(settings: Settings, api_settings: ApiSettings | None = None) -> F
         return _problem(422, "invalid request", errors)
 
     for router in (sessions.router, usage.router, pricing.router, reports.router, budgets.router, alerts.router,
-                   statements.router, system.router):
+                   statements.router, insights.router, system.router):
         app.include_router(router)
 
     # The dashboard: index.html at `/`, its bundle under /assets. Not a catch-all mount at
