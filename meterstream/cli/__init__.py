@@ -7,12 +7,12 @@ import logging
 import signal
 import sys
 
-from meterstream.cli import alerts, budgets, kafka, keys, pipeline, pricing, reports, statements, topics, usage
+from meterstream.cli import alerts, budgets, insights, kafka, keys, pipeline, pricing, reports, statements, topics, usage
 from meterstream.cli.common import Handler, console
 from meterstream.errors import MeterstreamError
 from meterstream.settings import get_settings
 
-GROUPS = (kafka, topics, pipeline, usage, reports, keys, alerts, pricing, budgets, statements)
+GROUPS = (kafka, topics, pipeline, usage, reports, keys, alerts, pricing, budgets, statements, insights)
 
 
 def build_parser() -> argparse.ArgumentParser:

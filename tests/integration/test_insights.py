@@ -139,3 +139,30 @@ def test_this_period_against_the_previous_one_by_service_and_model(client):
                               JUNE + timedelta(days=15))
     assert [(c.model, c.current, c.previous, c.change, c.ratio) for c in changes] == [
         ("veo-3.0-generate", D("3.20"), D("1.60"), D("1.60"), D("2"))]
+
+
+def test_the_insights_command_prints_the_savings_as_json(client, clickhouse_dsn, capsys, tmp_path):
+    import json
+
+    from meterstream.cli import build_parser
+    from meterstream.settings import Settings
+
+    database = stored(client, acme_june())
+    settings = Settings(data_dir=tmp_path, clickhouse_dsn=clickhouse_dsn, clickhouse_database=database)
+    args = build_parser().parse_args(["insights", "recommendations", "--tenant", "acme", "--start", "2026-06-01",
+                                      "--end", "2026-07-01", "--json"])
+    assert args.handler(args, settings) == 0
+    output = json.loads(capsys.readouterr().out)
+    veo = next(r for r in output["recommendations"] if r["rule_id"] == "veo-3-to-veo-3-fast")
+    assert (veo["saving"], output["unpriced_operations"]) == ("4", 1)
+
+
+def test_the_insights_command_forecasts_the_month(client, clickhouse_dsn, capsys, tmp_path):
+    from meterstream.cli import build_parser
+    from meterstream.settings import Settings
+
+    database = stored(client, acme_june())
+    settings = Settings(data_dir=tmp_path, clickhouse_dsn=clickhouse_dsn, clickhouse_database=database)
+    args = build_parser().parse_args(["insights", "forecast", "--tenant", "acme", "--end", "2026-06-30T00:00:00"])
+    assert args.handler(args, settings) == 0
+    assert "forecast of 2026-06" in capsys.readouterr().out
