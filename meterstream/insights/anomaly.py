@@ -11,8 +11,10 @@ What it watches, per tenant (money in integer picodollars, 1e-12, exact):
 - the tenant's spend per UTC hour, against a seasonal baseline: the hours at the same time
   of day (±1 h) on up to the 7 previous days, or, with less than a day of history, every
   past hour (a ring of 168 hourly sums);
-- the spend per (user, model) of at most `TOP_SERIES` series (the largest by recent spend;
-  the smallest is evicted for a newcomer), against the median of its last 24 hours;
+- the spend per (user, model) of at most `TOP_SERIES` series, against the median of its last
+  24 hours. A newcomer is admitted while there is room, or when one of its events costs more
+  than the smallest tracked series spent in its whole window (which it then replaces), so
+  the tracked set follows the spend without churning on many small users;
 - the tenant's spend per 5 minutes (a burst).
 
 The rule (robust, documented in docs/insights.md):
@@ -24,8 +26,9 @@ An hour is anomalous once its spend so far exceeds the threshold; a burst when f
 spend more than half the hour's threshold (one tenant alert per hour: a burst, when it comes
 first, is the hour's early warning). A (user, model) series is anomalous when it
 exceeds its own threshold and its excess is at least a quarter of the tenant's expected
-hour (a series never seen before has expected 0: a new model or user spending that much is
-the anomaly). The first hour has no baseline and raises nothing; from the second hour on
+hour. A series that first appears after the tenant's first day starts with a window of
+zeros (it spent nothing before), so a new model or user spending that much is unusual until
+it has spent in half of its 24 hours. The first hour has no baseline and raises nothing; from the second hour on
 the band is wide and narrows as history accrues.
 
 Each alert is raised once per window (series, window start, length), with a deterministic
@@ -46,7 +49,7 @@ PICO = 12
 HOUR, FIVE_MINUTES = 3600, 300
 RING_HOURS = 168  # the tenant's hourly history: a week, for the time-of-day baseline
 SERIES_HOURS = 24  # each (user, model) series' hourly history
-TOP_SERIES = 6
+TOP_SERIES = 12
 K_BASE = Decimal("3.5")
 MAD_SCALE = Decimal("1.4826")  # MAD × this estimates a standard deviation under normal noise
 MIN_SPREAD_SHARE = Decimal("0.25")
@@ -76,12 +79,19 @@ def _median(values: list[int]) -> int:
     return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) // 2
 
 
+def _k(history_hours: int) -> Decimal:
+    return K_BASE * (1 + 3 / Decimal(max(history_hours, 1)).sqrt())
+
+
+_K = [_k(n) for n in range(RING_HOURS + 1)]
+
+
 def band(sample: list[int], history_hours: int) -> tuple[int, int]:
     """(expected, threshold) in picodollars from a baseline sample and the hours of history."""
     expected = _median(sample)
     mad = _median([abs(v - expected) for v in sample])
     spread = max(MAD_SCALE * mad, MIN_SPREAD_SHARE * expected, Decimal(MIN_SPREAD))
-    k = K_BASE * (1 + 3 / Decimal(max(history_hours, 1)).sqrt())
+    k = _K[history_hours] if history_hours < len(_K) else _k(history_hours)
     return expected, int(expected + k * spread)
 
 
@@ -108,6 +118,7 @@ def _roll(state: dict[str, Any], hour: int) -> None:
         state["n"] += hour - state["hour"]
         for series in state["series"].values():
             series["hist"] = (series["hist"] + [series["cur"]] + [0] * (gap - 1))[-SERIES_HOURS:]
+            series["tot"] = sum(series["hist"])
             series["n"] += hour - state["hour"]
             series["cur"] = 0
             series["exp"], series["thr"] = band(series["hist"], series["n"])
@@ -126,15 +137,27 @@ def _late(state: dict[str, Any], hour: int, pico: int, key: str) -> None:
     series = state["series"].get(key)
     if series is not None and back <= len(series["hist"]):
         series["hist"][-back] += pico
+        series["tot"] += pico
 
 
-def _track(state: dict[str, Any], key: str, service: str) -> dict[str, Any]:
-    series = state["series"].get(key)
+def _track(state: dict[str, Any], key: str, service: str, pico: int) -> dict[str, Any] | None:
+    """The series of `key`, admitted when there is room, or when this one event costs more than
+    the smallest tracked series spent in its whole window (which it then replaces); else None."""
+    tracked = state["series"]
+    series = tracked.get(key)
     if series is None:
-        if len(state["series"]) >= TOP_SERIES:
-            smallest = min(state["series"], key=lambda k: sum(state["series"][k]["hist"]) + state["series"][k]["cur"])
-            del state["series"][smallest]
-        series = state["series"][key] = {"hist": [], "cur": 0, "n": 0, "exp": 0, "thr": None, "svc": service}
+        if len(tracked) >= TOP_SERIES:
+            smallest = min(tracked, key=lambda k: tracked[k]["tot"])
+            if tracked[smallest]["tot"] >= pico:
+                return None
+            del tracked[smallest]
+        # A series that appears once the tenant has a day of history spent nothing before: its
+        # window starts as zeros, so a new model or user stays unusual until it is half its window old.
+        zeros = SERIES_HOURS if state["n"] >= SERIES_HOURS else 0
+        series = tracked[key] = {"hist": [0] * zeros, "cur": 0, "tot": 0, "n": zeros, "exp": 0, "thr": None,
+                                 "svc": service}
+        if zeros:
+            series["exp"], series["thr"] = band(series["hist"], zeros)
     return series
 
 
@@ -160,8 +183,10 @@ def observe(entry: dict[str, Any], tenant: str, item: dict[str, Any], at: dateti
         state["slot"], state["slot_cur"] = slot, 0
     state["cur"] += pico
     state["slot_cur"] += pico
-    series = _track(state, key, facts["service"])
-    series["cur"] += pico
+    series = _track(state, key, facts["service"], pico)
+    if series is not None:
+        series["cur"] += pico
+        series["tot"] += pico
     if state["thr"] is None:
         return []  # the very first hour: nothing to compare with yet
     alerts = []
@@ -176,6 +201,8 @@ def observe(entry: dict[str, Any], tenant: str, item: dict[str, Any], at: dateti
             drivers = alerts[0].anomaly.drivers if alerts[0].anomaly else []
             if drivers and f"{drivers[0].user_id or ''}{SEP}{drivers[0].model}" == key:
                 state["raised"].append(f"s{key}")  # the tenant alert already names this series
+    if series is None:
+        return _remember(state, alerts, position)
     material = max(state["exp"] or 0, MIN_SPREAD) // SERIES_MATERIALITY
     series_thr = series["thr"] if series["thr"] is not None else 0
     if (series["cur"] > series_thr and series["cur"] - series["exp"] >= material
@@ -183,8 +210,13 @@ def observe(entry: dict[str, Any], tenant: str, item: dict[str, Any], at: dateti
         state["raised"].append(f"s{key}")
         alerts.append(_alert(state, tenant, at, "user_model", hour * HOUR, 60, series["cur"], key=key,
                              threshold=max(series_thr, series["exp"] + material)))
-    for alert in alerts:
-        state["sent"] = (state["sent"] + [{**alert.model_dump(mode="json"), "position": position}])[-KEEP_SENT:]
+    return _remember(state, alerts, position)
+
+
+def _remember(state: dict[str, Any], alerts: list[AlertRecord], position: str) -> list[AlertRecord]:
+    if alerts:
+        sent = state["sent"] + [{**alert.model_dump(mode="json"), "position": position} for alert in alerts]
+        state["sent"] = sent[-KEEP_SENT:]
     return alerts
 
 
