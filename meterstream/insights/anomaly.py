@@ -19,14 +19,14 @@ What it watches, per tenant (money in integer picodollars, 1e-12, exact):
 
 The rule (robust, documented in docs/insights.md):
     expected  = median(baseline sample)
-    spread    = max(1.4826 × MAD(sample), 25 % of expected, 0.01 currency unit)
+    spread    = max(1.4826 × MAD(sample), 25 % of expected, 0.05 currency units)
     k         = 3.5 × (1 + 3 / sqrt(history hours))   (wide while history is short)
     threshold = expected + k × spread
 An hour is anomalous once its spend so far exceeds the threshold; a burst when five minutes
 spend more than half the hour's threshold (one tenant alert per hour: a burst, when it comes
 first, is the hour's early warning). A (user, model) series is anomalous when it
 exceeds its own threshold and its excess is at least a quarter of the tenant's expected
-hour. A series that first appears after the tenant's first day starts with a window of
+hour (and at least 0.10). A series that first appears after the tenant's first day starts with a window of
 zeros (it spent nothing before), so a new model or user spending that much is unusual until
 it has spent in half of its 24 hours. The first hour has no baseline and raises nothing; from the second hour on
 the band is wide and narrows as history accrues.
@@ -53,8 +53,9 @@ TOP_SERIES = 12
 K_BASE = Decimal("3.5")
 MAD_SCALE = Decimal("1.4826")  # MAD × this estimates a standard deviation under normal noise
 MIN_SPREAD_SHARE = Decimal("0.25")
-MIN_SPREAD = 10 ** (PICO - 2)  # 0.01 currency units
-SERIES_MATERIALITY = 4  # a series' excess must be at least 1/4 of the tenant's expected hour
+MIN_SPREAD = 5 * 10 ** (PICO - 2)  # 0.05 currency units: a few cents an hour is never unusual
+SERIES_MATERIALITY = 4  # a series' excess must be at least 1/4 of the tenant's expected hour,
+MIN_SERIES_EXCESS = 10 ** (PICO - 1)  # and at least 0.10 currency units
 BURST_DIVISOR = 2  # a burst: five minutes above half the hour's threshold
 KEEP_SENT = 6  # alerts remembered with their spend command position, to send again on its replay
 SEP = "\x1f"
@@ -70,7 +71,7 @@ def _pico(cost: str) -> int:
 
 
 def _money(pico: int) -> Decimal:
-    return Decimal(pico).scaleb(-PICO)
+    return Decimal(pico).scaleb(-PICO) if pico else Decimal(0)
 
 
 def _median(values: list[int]) -> int:
@@ -203,7 +204,7 @@ def observe(entry: dict[str, Any], tenant: str, item: dict[str, Any], at: dateti
                 state["raised"].append(f"s{key}")  # the tenant alert already names this series
     if series is None:
         return _remember(state, alerts, position)
-    material = max(state["exp"] or 0, MIN_SPREAD) // SERIES_MATERIALITY
+    material = max((state["exp"] or 0) // SERIES_MATERIALITY, MIN_SERIES_EXCESS)
     series_thr = series["thr"] if series["thr"] is not None else 0
     if (series["cur"] > series_thr and series["cur"] - series["exp"] >= material
             and f"s{key}" not in state["raised"]):

@@ -1,5 +1,6 @@
 // English and Arabic. Arabic pages are laid out right to left (see `direction`).
 
+import { insightsAr, insightsEn } from "./insights.i18n";
 import { statementsAr, statementsEn } from "./statements.i18n";
 
 export type Locale = "en" | "ar";
@@ -136,6 +137,7 @@ const en = {
   "alertTitle.budget.threshold": "“{name}” reached {threshold} of its {limit} limit: {spent} spent",
   "alertTitle.budget.forecast": "“{name}” will run out on {date} at this rate ({limit} limit)",
   ...statementsEn,
+  ...insightsEn,
 };
 
 export type MessageKey = keyof typeof en;
@@ -272,6 +274,7 @@ const ar: Record<MessageKey, string> = {
   "alertTitle.budget.threshold": "بلغت «{name}» {threshold} من حدّها البالغ {limit}، وأُنفق {spent}",
   "alertTitle.budget.forecast": "ستنفد «{name}» في {date} بهذا المعدل (الحد {limit})",
   ...statementsAr,
+  ...insightsAr,
 };
 
 export const messages: Record<Locale, Record<MessageKey, string>> = { en, ar };
