@@ -100,7 +100,8 @@ def run(env: BenchEnv) -> list[Result]:
                     note=f"detector {detector:.1f} µs per event = {share:.2f} % of the worker's "
                          f"{1e6 / WORKER_EVENTS_PER_CPU_SECOND:.0f} µs per event; {len(items):,} items, "
                          f"{BATCH} per command")
-    result.met = share < 5
+    if scale.name == "full":
+        result.met = share < 5
     results.append(result)
     return results
 
