@@ -16,8 +16,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from meterstream.cli.common import console
-from meterstream.errors import InfrastructureUnavailable
+from meterstream.cli.common import connect_clickhouse, console
 from meterstream.pricing.money import money_text
 from meterstream.settings import Settings
 
@@ -64,7 +63,6 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     from meterstream.insights import service
     from meterstream.insights.queries import Scope
     from meterstream.pricing import Pricer, load_catalog, load_tenants
-    from meterstream.sinks.clickhouse import connect
 
     end = args.end or datetime.now(UTC)
     start = args.start or end - timedelta(days=30)
@@ -75,15 +73,9 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         console.print("[red]--attribute and --value go together[/]")
         return 2
     dsn = settings.clickhouse_url
-    try:
-        client = connect(dsn)
-    except InfrastructureUnavailable as error:
-        if dsn.startswith("chdb://"):
-            console.print(f"[red]cannot open the embedded ClickHouse folder {dsn.removeprefix('chdb://')}[/]: another "
-                          "process (a running sink, `serve` or demo) probably holds it. Stop it and retry, ask the "
-                          "running API (GET /v1/insights/...), or point METERSTREAM_CLICKHOUSE_DSN at a server.")
-            return 3
-        raise
+    client = connect_clickhouse(settings)  # a running `serve` holds the embedded folder: ask its API then
+    if client is None:
+        return 3
     rows, database = service.client_rows(client), settings.clickhouse_database
     scope = Scope(args.tenant, start, end, args.user, args.session, args.attribute, args.value)
     try:

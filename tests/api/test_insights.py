@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from tests.api.conftest import ApiStack, eventually
+from tests.api.test_statements import record
 
 pytestmark = pytest.mark.integration
 
@@ -19,15 +20,6 @@ JUNE = {"start": "2026-06-01T00:00:00Z", "end": "2026-07-01T00:00:00Z"}
 VEO = {"service": "video", "model": "veo-3.0-generate", "usage": {"unit": "video", "seconds": "8"}}
 IMAGE = {"service": "image", "model": "imagen-4.0-generate", "usage": {"unit": "images", "images": 1}}
 ENDPOINTS = ("recommendations", "top", "distributions", "comparison")
-
-
-def record(api_stack: ApiStack, client: httpx.Client, *events: dict) -> None:
-    assert api_stack.pipeline.sink is not None
-    before = api_stack.pipeline.sink.runner.counts.stored
-    for event in events:
-        answer = client.post("/v1/usage", json={"session_id": f"s-{uuid.uuid4().hex[:6]}", **event})
-        assert answer.status_code in (200, 201, 202), answer.text
-    api_stack.wait_stored(before + len(events))
 
 
 def get(client: httpx.Client, path: str, **params) -> dict:

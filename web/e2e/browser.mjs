@@ -6,6 +6,9 @@ import { join } from "node:path";
 
 import { chromium } from "playwright-core";
 
+export const WIDE = { width: 1400, height: 1000 };
+export const PHONE = { width: 390, height: 844 };
+
 /** API_URL, API_KEY and OUT_DIR from the environment; fails when the first two are missing. */
 export function inputs() {
   const apiUrl = process.env.API_URL;
@@ -45,4 +48,34 @@ export async function signIn(page, apiUrl, apiKey) {
   await page.goto(apiUrl);
   await page.getByTestId("api-key").fill(apiKey);
   await page.getByTestId("save-key").click();
+}
+
+/** The page's width against the window's, and the elements that stick out of it. */
+export async function overflow(page) {
+  return page.evaluate(() => {
+    const width = document.documentElement.clientWidth;
+    const outside = [...document.querySelectorAll("body *")]
+      .filter((el) => {
+        const box = el.getBoundingClientRect();
+        return box.width > 0 && (box.right > width + 0.5 || box.left < -0.5) && !el.closest(".table-wrap");
+      })
+      .slice(0, 5)
+      .map((el) => `${el.tagName.toLowerCase()}.${el.className?.baseVal ?? el.className}`);
+    return { scroll_width: document.documentElement.scrollWidth, client_width: width, outside };
+  });
+}
+
+/** Full-page screenshots at 1400 and 390 px into `outDir`, the overflow at both widths; back to 1400 after. */
+export async function screenshots(page, outDir, name, result) {
+  await page.setViewportSize(WIDE);
+  await page.waitForTimeout(200); // charts re-measure
+  result[`screenshot_${name}_wide`] = join(outDir, `${name}-1400.png`);
+  await page.screenshot({ path: result[`screenshot_${name}_wide`], fullPage: true });
+  result[`overflow_${name}_wide`] = await overflow(page);
+  await page.setViewportSize(PHONE);
+  await page.waitForTimeout(300);
+  result[`overflow_${name}`] = await overflow(page);
+  result[`screenshot_${name}_phone`] = join(outDir, `${name}-390.png`);
+  await page.screenshot({ path: result[`screenshot_${name}_phone`], fullPage: true });
+  await page.setViewportSize(WIDE);
 }

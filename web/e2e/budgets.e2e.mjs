@@ -9,16 +9,13 @@
 //   widths. Then the same in Arabic, crossing 100 %, and the tracker showing the budget spent.
 // Inputs (environment): API_URL, API_KEY, BUDGET_ID, OUT_DIR, CHROMIUM. Prints one JSON
 // object with what the page showed on stdout.
-import { join } from "node:path";
-
-import { inputs, signIn, withBrowser } from "./browser.mjs";
+import { inputs, screenshots as shoot, signIn, withBrowser } from "./browser.mjs";
 
 const { apiUrl, apiKey, outDir } = inputs();
 const budgetId = process.env.BUDGET_ID;
 if (!budgetId) throw new Error("set BUDGET_ID");
-const WIDE = { width: 1400, height: 1000 };
-const PHONE = { width: 390, height: 844 };
 const card = `[data-testid="budget-card"][data-budget-id="${budgetId}"]`;
+const screenshots = (page, name, result) => shoot(page, outDir, name, result);
 
 /** Records `images` images of imagen-4.0-generate (0.04 USD each) in the session, from the page. */
 async function record(page, sessionId, images) {
@@ -64,34 +61,6 @@ async function cardShows(page, before) {
       scope: el.querySelector('[data-testid="budget-scope"]').textContent,
     };
   }, card);
-}
-
-/** The page's width against the window's, and the elements that stick out of it. */
-async function overflow(page) {
-  return page.evaluate(() => {
-    const width = document.documentElement.clientWidth;
-    const outside = [...document.querySelectorAll("body *")]
-      .filter((el) => {
-        const box = el.getBoundingClientRect();
-        return box.width > 0 && (box.right > width + 0.5 || box.left < -0.5) && !el.closest(".table-wrap");
-      })
-      .slice(0, 5)
-      .map((el) => `${el.tagName.toLowerCase()}.${el.className}`);
-    return { scroll_width: document.documentElement.scrollWidth, client_width: width, outside };
-  });
-}
-
-/** Full-page screenshots at 1400 and 390 px, the overflow at 390; back to 1400 after. */
-async function screenshots(page, name, result) {
-  await page.setViewportSize(WIDE);
-  result[`screenshot_${name}_wide`] = join(outDir, `${name}-1400.png`);
-  await page.screenshot({ path: result[`screenshot_${name}_wide`], fullPage: true });
-  await page.setViewportSize(PHONE);
-  await page.waitForTimeout(200); // charts re-measure
-  result[`overflow_${name}`] = await overflow(page);
-  result[`screenshot_${name}_phone`] = join(outDir, `${name}-390.png`);
-  await page.screenshot({ path: result[`screenshot_${name}_phone`], fullPage: true });
-  await page.setViewportSize(WIDE);
 }
 
 await withBrowser(async (page, consoleErrors) => {

@@ -4,27 +4,10 @@
 // show, take screenshots at 1400 and 390 px and check that nothing overflows at 390; then the
 // same in Arabic (right to left).
 // Inputs (environment): API_URL, API_KEY, OUT_DIR, CHROMIUM. Prints one JSON object.
-import { join } from "node:path";
-
-import { inputs, signIn, withBrowser } from "./browser.mjs";
+import { inputs, screenshots as shoot, signIn, withBrowser } from "./browser.mjs";
 
 const { apiUrl, apiKey, outDir } = inputs();
-const WIDE = { width: 1400, height: 1000 };
-const PHONE = { width: 390, height: 844 };
-
-async function overflow(page) {
-  return page.evaluate(() => {
-    const width = document.documentElement.clientWidth;
-    const outside = [...document.querySelectorAll("body *")]
-      .filter((el) => {
-        const box = el.getBoundingClientRect();
-        return box.width > 0 && (box.right > width + 0.5 || box.left < -0.5) && !el.closest(".table-wrap");
-      })
-      .slice(0, 5)
-      .map((el) => `${el.tagName.toLowerCase()}.${el.className?.baseVal ?? el.className}`);
-    return { scroll_width: document.documentElement.scrollWidth, client_width: width, outside };
-  });
-}
+const screenshots = (page, name, result) => shoot(page, outDir, name, result);
 
 async function shows(page) {
   await page.waitForSelector('[data-testid="recommendation"]', { timeout: 30_000 });
@@ -44,20 +27,6 @@ async function shows(page) {
     forecast: document.querySelector('[data-testid="forecast-total"]').textContent,
     top_sessions: document.querySelector('[data-testid="insights-top-sessions"]').textContent,
   }));
-}
-
-async function screenshots(page, name, result) {
-  await page.setViewportSize(WIDE);
-  await page.waitForTimeout(200);
-  result[`screenshot_${name}_wide`] = join(outDir, `${name}-1400.png`);
-  await page.screenshot({ path: result[`screenshot_${name}_wide`], fullPage: true });
-  result[`overflow_${name}_wide`] = await overflow(page);
-  await page.setViewportSize(PHONE);
-  await page.waitForTimeout(300); // charts re-measure
-  result[`overflow_${name}`] = await overflow(page);
-  result[`screenshot_${name}_phone`] = join(outDir, `${name}-390.png`);
-  await page.screenshot({ path: result[`screenshot_${name}_phone`], fullPage: true });
-  await page.setViewportSize(WIDE);
 }
 
 await withBrowser(async (page, consoleErrors) => {

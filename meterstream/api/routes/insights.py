@@ -28,7 +28,7 @@ from meterstream.api.insight_models import (
     TopRow,
 )
 from meterstream.api.routes.common import SessionIdQuery, blocking, problems, utc
-from meterstream.api.routes.reports import EARLIEST, LATEST, MAX_RANGE
+from meterstream.api.routes.reports import EARLIEST, LATEST, range_errors
 from meterstream.api.services import Services, ServicesDep
 from meterstream.insights import forecast as forecast_rule
 from meterstream.insights import service
@@ -50,13 +50,7 @@ def _scope(tenant_id: str, start: datetime | None, end: datetime | None, user_id
            session_id: str | None = None, attribute: str | None = None, value: str | None = None) -> Scope:
     end = (end or datetime.now(UTC)).astimezone(UTC)
     start = (start or end - DEFAULT_RANGE).astimezone(UTC)
-    errors = []
-    if not (EARLIEST <= start and end <= LATEST):
-        errors.append({"field": "start", "reason": f"the range must lie between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}"})
-    elif start >= end:
-        errors.append({"field": "start", "reason": "must be before end"})
-    elif end - start > MAX_RANGE:
-        errors.append({"field": "start", "reason": f"the range may span at most {MAX_RANGE.days} days"})
+    errors = range_errors(start, end)
     if (attribute is None) != (value is None):
         errors.append({"field": "value" if value is None else "attribute", "reason": "give attribute and value together"})
     if errors:
