@@ -5,11 +5,13 @@ stream reaches GET /v1/insights/anomalies. Every endpoint sees only the caller's
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from decimal import Decimal
 
 import httpx
 import pytest
 
+from tests.alerting import Receiver
 from tests.api.conftest import ApiStack, eventually
 from tests.api.test_statements import record
 
@@ -91,8 +93,19 @@ def test_the_forecast_adds_the_rest_of_the_month_at_the_median_day(api_stack, te
     assert (body["spent"], body["forecast"], body["low"], body["high"]) == ("0.12", "1.2", "1.2", "1.2")
 
 
-def test_a_spend_anomaly_detected_in_the_stream_is_listed_for_its_tenant_only(api_stack, two_tenants) -> None:
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[Receiver]:
+    with Receiver() as running:
+        yield running
+
+
+def test_a_spend_anomaly_detected_in_the_stream_reaches_the_feed_a_verified_webhook_and_the_metrics(
+        api_stack, two_tenants, receiver) -> None:
     mine, theirs = two_tenants
+    path = f"/anomaly-{uuid.uuid4().hex[:6]}"
+    created = theirs.post("/v1/webhooks", json={"url": receiver.url(path)})
+    assert created.status_code == 201, created.text
+    receiver.route(path, created.json()["secret"])
     session = f"s-{uuid.uuid4().hex[:6]}"  # one session: the two events reach the ledger in order
     for event in ({**IMAGE, "occurred_at": "2026-06-20T10:10:00Z"}, {**VEO, "occurred_at": "2026-06-20T11:10:00Z"}):
         before = api_stack.pipeline.sink.runner.counts.stored
@@ -103,6 +116,10 @@ def test_a_spend_anomaly_detected_in_the_stream_is_listed_for_its_tenant_only(ap
     assert (alert["kind"], alert["anomaly"]["window_start"], alert["anomaly"]["drivers"][0]["model"]) == (
         "anomaly.spend", "2026-06-20T11:00:00Z", "veo-3.0-generate")
     assert get(mine, "anomalies")["anomalies"] == []
+    (sent,) = eventually(lambda: receiver.at(path), timeout=60, what="the webhook delivery")
+    assert sent.webhook_id == alert["alert_id"] and sent.payload is not None  # verified with standardwebhooks
+    assert sent.payload["type"] == "anomaly.spend"
+    assert 'meterstream_alerts_received_total{kind="anomaly.spend"}' in httpx.get(f"{api_stack.url}/metrics").text
 
 
 @pytest.mark.parametrize(("params", "field"), [
