@@ -82,7 +82,11 @@ SELECT model, billing_mode, billing_unit AS unit, voice_tier,
        lower(attributes['interactive']) IN {{quiet:Array(String)}}
            OR lower(attributes['workload']) IN {{workloads:Array(String)}} AS non_interactive,
        billing_unit = 'tokens' AND input_tokens >= {{long_prompt:UInt64}}
-           AND cached_input_tokens * 4 < input_tokens AS long_uncached_prompt,
+           AND cached_input_tokens * 4 < input_tokens
+           AND (session_id, model) IN (
+               SELECT session_id, model FROM {_table(self.database)} FINAL{where}
+                   AND billing_unit = 'tokens' AND input_tokens >= {{long_prompt:UInt64}}
+               GROUP BY session_id, model HAVING count() >= 2) AS long_uncached_prompt,
        currency, pricing_status != 'unpriced' AS priced,
        min(occurred_at) AS at, count() AS operations, sum(cost) AS cost,
        sum(input_tokens) AS input_tokens, sum(cached_input_tokens) AS cached_input_tokens,

@@ -34,6 +34,7 @@ SHARE_PLACES = Decimal("0.0001")
 SHORT_OUTPUT_TOKENS = 1_000  # output + thinking at most this: a short answer
 LONG_PROMPT_TOKENS = 4_096  # the smallest prompt Gemini's explicit context cache accepts (2.5 models)
 LOW_CACHED_SHARE = Decimal("0.25")  # cached share of a long prompt below this: caching would help
+# (and the prompt "repeats": its session made at least two long-prompt calls to the model)
 ASSUMED_CACHE_HIT = Decimal("0.5")  # the share of such a prompt assumed cacheable (a repeated system prompt)
 NON_INTERACTIVE_VALUES = ("false", "no", "0")  # attributes['interactive']
 NON_INTERACTIVE_WORKLOADS = ("batch", "background", "offline", "scheduled", "nightly")  # attributes['workload']

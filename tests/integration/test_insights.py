@@ -166,3 +166,13 @@ def test_the_insights_command_forecasts_the_month(client, clickhouse_dsn, capsys
     args = build_parser().parse_args(["insights", "forecast", "--tenant", "acme", "--end", "2026-06-30T00:00:00"])
     assert args.handler(args, settings) == 0
     assert "forecast of 2026-06" in capsys.readouterr().out
+
+
+def test_context_caching_is_suggested_only_where_long_prompts_repeat_in_a_session(client):
+    long = TokenUsage(input_tokens=10_000, output_tokens=2_000)
+    database = stored(client, [usage_event("gemini-2.5-pro", long, session="once"),
+                               usage_event("gemini-2.5-pro", long, session="twice"),
+                               usage_event("gemini-2.5-pro", long, session="twice")])
+    caching = next(r for r in recommendations(client, database).recommendations
+                   if r.rule_id == "context-caching-for-long-prompts")
+    assert (caching.operations, caching.saving) == (2, 2 * 5_000 * (D("1.25") - D("0.125")) / M)
