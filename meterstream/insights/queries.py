@@ -59,7 +59,10 @@ class Scope:
 
 @dataclass(frozen=True)
 class UsageGroups:
-    """Quantities summed by everything the price depends on, and by the recommendation scopes."""
+    """Quantities summed by everything the price depends on, and by the recommendation scopes.
+
+    A long prompt "repeats" when its session sent the model at least two distinct long-prompt
+    events (counted by event_id, so that subquery needs no FINAL: a row stored twice is one)."""
 
     database: str
     scope: Scope
@@ -84,9 +87,9 @@ SELECT model, billing_mode, billing_unit AS unit, voice_tier,
        billing_unit = 'tokens' AND input_tokens >= {{long_prompt:UInt64}}
            AND cached_input_tokens * 4 < input_tokens
            AND (session_id, model) IN (
-               SELECT session_id, model FROM {_table(self.database)} FINAL{where}
+               SELECT session_id, model FROM {_table(self.database)}{where}
                    AND billing_unit = 'tokens' AND input_tokens >= {{long_prompt:UInt64}}
-               GROUP BY session_id, model HAVING count() >= 2) AS long_uncached_prompt,
+               GROUP BY session_id, model HAVING uniqExact(event_id) >= 2) AS long_uncached_prompt,
        currency, pricing_status != 'unpriced' AS priced,
        min(occurred_at) AS at, count() AS operations, sum(cost) AS cost,
        sum(input_tokens) AS input_tokens, sum(cached_input_tokens) AS cached_input_tokens,

@@ -176,3 +176,11 @@ def test_context_caching_is_suggested_only_where_long_prompts_repeat_in_a_sessio
     caching = next(r for r in recommendations(client, database).recommendations
                    if r.rule_id == "context-caching-for-long-prompts")
     assert (caching.operations, caching.saving) == (2, 2 * 5_000 * (D("1.25") - D("0.125")) / M)
+
+
+def test_a_long_prompt_stored_twice_before_a_merge_is_not_a_repeat(client):
+    event = usage_event("gemini-2.5-pro", TokenUsage(input_tokens=10_000, output_tokens=2_000), session="once")
+    database = stored(client, [event, event])  # the same event_id twice: one call
+    found = {r.rule_id for r in recommendations(client, database).recommendations}
+    assert "context-caching-for-long-prompts" not in found
+    assert recommendations(client, database).operations == 1

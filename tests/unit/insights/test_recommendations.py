@@ -62,3 +62,14 @@ def test_4k_video_is_priced_at_1080p_where_the_catalog_prices_it_lower():
     _, rules = found(group("veo-3.1-generate", unit="video", scopes={Scope.RESOLUTION_4K}, resolution="4k",
                            video_seconds=D(10), cost="6"))
     assert rules["video-at-1080p"].saving == 10 * (D("0.60") - D("0.40"))
+
+
+def test_every_rule_has_a_title_and_trade_off_in_both_dashboard_languages():
+    from pathlib import Path
+
+    from meterstream.insights.recommendations import RULES
+
+    messages = (Path(__file__).resolve().parents[3] / "web" / "src" / "insights.i18n.ts").read_text()
+    for rule in RULES:
+        for key in (f'"rule.{rule.rule_id}"', f'"tradeoff.{rule.rule_id}"'):
+            assert messages.count(key) == 2, key  # the English table and the Arabic one

@@ -166,7 +166,7 @@ function ComparisonChart({ changes, locale, t }: { changes: Change[]; locale: Lo
       <ResponsiveContainer width="100%" height={260}>
         <BarChart data={data} margin={{ top: 8, right: 12, left: 12, bottom: 4 }}>
           <CartesianGrid strokeDasharray="3 3" vertical={false} />
-          <XAxis dataKey="model" reversed={rtl} tick={{ fontSize: 11 }} interval={0} angle={-20} height={50}
+          <XAxis dataKey="model" reversed={rtl} tick={{ fontSize: 11 }} interval={0} angle={-20} height={64}
                  textAnchor="end" />
           <YAxis orientation={rtl ? "right" : "left"} tickFormatter={(v: number) => `$${v}`} width={70} />
           <Tooltip formatter={(value) => formatMoney(String(value))} />
