@@ -65,13 +65,15 @@ class TopOut(BaseModel):
 class DistributionOut(BaseModel):
     by: str
     currency: str
-    units: int = Field(description="How many sessions or users.")
+    units: int = Field(description="How many sessions or users with priced usage (the figures are over these).")
     p50: Money
     p90: Money
     p99: Money
     max: Money
     total: Money
     with_unpriced: int = Field(description="Sessions or users with unpriced operations (their priced part counts).")
+    unpriced_only: int = Field(description="Sessions or users with unpriced operations only: left out of the "
+                                           "figures, never counted as 0.")
 
 
 class DistributionsOut(BaseModel):

@@ -152,7 +152,10 @@ class TopSpenders:
 
 @dataclass(frozen=True)
 class CostDistribution:
-    """Cost per session or per user: how many, p50, p90, p99, max and total (exact quantiles)."""
+    """Cost per session or per user: how many, p50, p90, p99, max and total (exact quantiles).
+
+    Over the sessions (users) with priced usage; those with only unpriced usage are counted
+    apart (`unpriced_only`), never as a cost of 0."""
 
     database: str
     scope: Scope
@@ -162,10 +165,11 @@ class CostDistribution:
         where, params = self.scope.where()
         key = _UNIT_COLUMNS[self.by]
         return (
-            "SELECT currency, count() AS units, quantilesExact(0.5, 0.9, 0.99)(c) AS q, max(c) AS max_cost, "
-            "sum(c) AS total_cost, countIf(u > 0) AS with_unpriced FROM ("
-            f"SELECT {key}, currency, sum(cost) AS c, countIf({UNPRICED}) AS u FROM {_table(self.database)} FINAL"
-            f"{where} GROUP BY {key}, currency) GROUP BY currency ORDER BY currency",
+            "SELECT currency, countIf(p > 0) AS units, quantilesExactIf(0.5, 0.9, 0.99)(c, p > 0) AS q, "
+            "maxIf(c, p > 0) AS max_cost, sum(c) AS total_cost, countIf(u > 0) AS with_unpriced, "
+            "countIf(p = 0) AS unpriced_only FROM ("
+            f"SELECT {key}, currency, sum(cost) AS c, countIf({UNPRICED}) AS u, countIf(NOT {UNPRICED}) AS p "
+            f"FROM {_table(self.database)} FINAL{where} GROUP BY {key}, currency) GROUP BY currency ORDER BY currency",
             params,
         )
 

@@ -72,7 +72,8 @@ class Distribution:
     p99: Decimal
     max: Decimal
     total: Decimal
-    with_unpriced: int
+    with_unpriced: int  # with some unpriced operations (their priced part counts)
+    unpriced_only: int  # with unpriced operations only: not in the figures above
 
 
 def distributions(rows: Rows, database: str, scope: Scope) -> list[Distribution]:
@@ -81,7 +82,7 @@ def distributions(rows: Rows, database: str, scope: Scope) -> list[Distribution]
         for row in rows(CostDistribution(database, scope, by)):
             p50, p90, p99 = row["q"]
             out.append(Distribution(by, row["currency"], row["units"], p50, p90, p99, row["max_cost"],
-                                    row["total_cost"], row["with_unpriced"]))
+                                    row["total_cost"], row["with_unpriced"], row["unpriced_only"]))
     return out
 
 

@@ -79,8 +79,10 @@ def test_tops_distributions_and_the_comparison_show_the_period(api_stack, tenant
     assert [(row["model"], row["cost"]) for row in events] == [("veo-3.0-generate", "3.2"),
                                                                ("imagen-4.0-generate", "0.04"),
                                                                ("gemini-9-imaginary", None)]  # unpriced, not 0
-    by_user = {d["by"]: d for d in get(client, "distributions", **JUNE)["distributions"]}
-    assert (by_user["user"]["units"], by_user["user"]["max"], by_user["session"]["with_unpriced"]) == (2, "3.24", 1)
+    found = {d["by"]: d for d in get(client, "distributions", **JUNE)["distributions"]}
+    # ana's 3.24; the unpriced call (no user, a session of its own) is counted apart, never as $0
+    assert (found["user"]["units"], found["user"]["max"], found["user"]["unpriced_only"]) == (1, "3.24", 1)
+    assert (found["session"]["units"], found["session"]["p99"], found["session"]["unpriced_only"]) == (2, "3.2", 1)
     changes = get(client, "comparison", start="2026-05-16T00:00:00Z", end="2026-06-16T00:00:00Z")["changes"]
     assert [(c["model"], c["current"], c["previous"]) for c in changes][:1] == [("veo-3.0-generate", "3.2", "0")]
 

@@ -184,3 +184,13 @@ def test_a_long_prompt_stored_twice_before_a_merge_is_not_a_repeat(client):
     found = {r.rule_id for r in recommendations(client, database).recommendations}
     assert "context-caching-for-long-prompts" not in found
     assert recommendations(client, database).operations == 1
+
+
+def test_sessions_with_only_unpriced_usage_are_counted_apart_not_as_zero_cost(client):
+    from meterstream.schemas import ImageUsage
+
+    database = stored(client, [usage_event("imagen-4.0-generate", ImageUsage(images=1), session="priced"),
+                               usage_event("gemini-9-imaginary", TokenUsage(input_tokens=1), session="unknown")])
+    session = next(d for d in service.distributions(service.client_rows(client), database, Scope("acme", *MONTH))
+                   if d.by == "session")
+    assert (session.units, session.p50, session.unpriced_only) == (1, D("0.04"), 1)

@@ -246,6 +246,7 @@ export interface Distribution {
   max: string;
   total: string;
   with_unpriced: number;
+  unpriced_only: number;
 }
 
 export interface Change {

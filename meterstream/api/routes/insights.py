@@ -7,6 +7,7 @@ them off the event loop and shape the answers.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
@@ -84,7 +85,7 @@ async def recommendations(caller: CallerDep, services: ServicesDep, start: Start
     return RecommendationsOut(start=scope.start, end=scope.end, total_cost=found.total_cost,
                               operations=found.operations, unpriced_operations=found.unpriced_operations,
                               inexact_groups=found.inexact_groups, recommendations=out,
-                              saving=sum((r.saving for r in found.recommendations), found.total_cost * 0))
+                              saving=sum((r.saving for r in found.recommendations), Decimal(0)))
 
 
 @router.get("/anomalies", responses=problems())

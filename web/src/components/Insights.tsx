@@ -215,6 +215,11 @@ function DistributionsChart({ distributions, locale, t }: {
           ))}
         </tbody>
       </table>
+      {distributions.some((d) => d.unpriced_only > 0) && (
+        <p className="muted small">{fill(t("insights.unpricedOnly"), {
+          count: formatCount(Math.max(...distributions.map((d) => d.unpriced_only)), locale),
+        })}</p>
+      )}
     </div>
   );
 }
