@@ -1,6 +1,6 @@
 """Evaluating the stream's anomaly detector on a synthetic month: precision and recall per hour.
 
-    python -m meterstream.insights.evaluate [--seed 7] [--seeds N] [--json]
+    python -m meterstream.insights.evaluate [--seed 7] [--seeds N] [--noise 0.15] [--json]
 
 The month (30 days of November 2026, one tenant): 8 users spending on 11 (user, model) series,
 with a daily cycle (the afternoon peak about 2.5 times the night), weekends at 60 %,
@@ -85,12 +85,12 @@ class Month:
         self.kinds[hour] = kind
 
 
-def synthetic_month(seed: int) -> Month:
+def synthetic_month(seed: int, noise: float = 0.15) -> Month:
     rng = random.Random(seed)
     month = Month()
     for hour in range(HOURS):
         for user, model, service, peak in SERIES:
-            spend = peak * usual(hour) * rng.uniform(0.85, 1.15)
+            spend = peak * usual(hour) * rng.uniform(1 - noise, 1 + noise)
             events = rng.randint(1, 4)
             for _ in range(events):
                 month.add(hour * 3600 + rng.randrange(3600), user, model, service, spend / events)
@@ -145,8 +145,8 @@ class Evaluation:
     state_bytes: int
 
 
-def evaluate(seed: int = 7) -> Evaluation:
-    month = synthetic_month(seed)
+def evaluate(seed: int = 7, noise: float = 0.15) -> Evaluation:
+    month = synthetic_month(seed, noise)
     ledger = BudgetLedger({})
     predicted: set[int] = set()
     alerts = 0
@@ -187,18 +187,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m meterstream.insights.evaluate", description=__doc__.split("\n")[0])
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--seeds", type=int, default=0, help="also summarise seeds 1..N (min and mean)")
+    parser.add_argument("--noise", type=float, default=0.15, help="each series' hourly spend varies by ± this share")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     if args.seeds:
-        runs = [evaluate(seed) for seed in range(1, args.seeds + 1)]
+        runs = [evaluate(seed, args.noise) for seed in range(1, args.seeds + 1)]
         for name in ("precision", "recall"):
             values = [getattr(run, name) for run in runs]
             print(f"{name} over seeds 1-{args.seeds}: min {min(values):.3f}, mean {sum(values) / len(values):.3f}")
-    result = evaluate(args.seed)
+    result = evaluate(args.seed, args.noise)
     if args.json:
         print(json.dumps(result.__dict__, indent=2))
         return 0
-    print(f"synthetic month, seed {args.seed}: {result.items:,} spend items through the budget ledger "
+    print(f"synthetic month, seed {args.seed}, noise ±{args.noise:.0%}: {result.items:,} spend items through the budget ledger "
           f"in {result.seconds:.1f} s; detector state {result.state_bytes:,} bytes")
     print(f"precision {result.precision:.3f} ({result.hits}/{result.predicted_hours} predicted hours), "
           f"recall {result.recall:.3f} ({result.hits}/{result.true_hours} anomalous hours), {result.alerts} alerts")
