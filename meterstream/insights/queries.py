@@ -59,7 +59,8 @@ class Scope:
 
 @dataclass(frozen=True)
 class UsageGroups:
-    """Quantities summed by everything the price depends on, and by the recommendation scopes.
+    """Quantities summed by everything the price depends on, and by the recommendation scopes
+    (and by whether a call had audio input: some cheaper models take none).
 
     A long prompt "repeats" when its session sent the model at least two distinct long-prompt
     events (counted by event_id, so that subquery needs no FINAL: a row stored twice is one)."""
@@ -78,7 +79,7 @@ class UsageGroups:
 SELECT model, billing_mode, billing_unit AS unit, voice_tier,
        transform(trimBoth(lower(resolution)), ['2160p', 'uhd', 'fhd', 'hd'], ['4k', '4k', '1080p', '720p'],
                  trimBoth(lower(resolution))) AS res,
-       video_with_audio AS with_audio,
+       video_with_audio AS with_audio, audio_input_tokens > 0 AS audio_in,
        arrayCount(t -> input_tokens + tool_use_prompt_tokens > t, {{thresholds:Array(UInt64)}}) AS prompt_class,
        arrayCount(s -> s <= occurred_at, {{starts:Array(DateTime64(6, 'UTC'))}}) AS price_period,
        billing_unit = 'tokens' AND output_tokens + thinking_tokens <= {{short:UInt64}} AS short_output,
@@ -98,10 +99,10 @@ SELECT model, billing_mode, billing_unit AS unit, voice_tier,
        sum(thinking_tokens) AS thinking_tokens, sum(tool_use_prompt_tokens) AS tool_use_prompt_tokens,
        sum(images) AS images, sum(video_seconds) AS video_seconds, sum(characters) AS characters
 FROM {_table(self.database)} FINAL{where}
-GROUP BY model, billing_mode, unit, voice_tier, res, with_audio, prompt_class, price_period, short_output,
-         non_interactive, long_uncached_prompt, currency, priced
-ORDER BY model, billing_mode, unit, voice_tier, res, with_audio, prompt_class, price_period, short_output,
-         non_interactive, long_uncached_prompt, currency, priced
+GROUP BY model, billing_mode, unit, voice_tier, res, with_audio, audio_in, prompt_class, price_period,
+         short_output, non_interactive, long_uncached_prompt, currency, priced
+ORDER BY model, billing_mode, unit, voice_tier, res, with_audio, audio_in, prompt_class, price_period,
+         short_output, non_interactive, long_uncached_prompt, currency, priced
 SETTINGS prefer_column_name_to_alias = 1"""
         return sql.strip(), params
 

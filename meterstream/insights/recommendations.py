@@ -66,6 +66,7 @@ class Rule:
     scope: Scope
     trade_off: str
     target: str = ""  # the cheaper model, for a swap or a voice tier
+    text_only: bool = False  # the target takes no audio input: usage with audio stays where it is
 
 
 SWAP_RULES: tuple[Rule, ...] = (
@@ -88,7 +89,7 @@ SWAP_RULES: tuple[Rule, ...] = (
          "check it on your short-answer calls first.", "gemini-2.5-flash-lite"),
     Rule("gemini-2.0-flash-to-flash-lite", Kind.MODEL_SWAP, "gemini-2.0-flash", Scope.SHORT_OUTPUT,
          "Gemini 2.0 Flash-Lite has no audio input or caching and is weaker at reasoning; fine for simple "
-         "short-answer text calls.", "gemini-2.0-flash-lite"),
+         "short-answer text calls.", "gemini-2.0-flash-lite", text_only=True),
     Rule("tts-studio-to-neural2", Kind.VOICE_TIER, "cloud-tts-studio", Scope.ALL,
          "Neural2 voices sound less expressive than Studio voices; fine for notifications and UI speech.",
          "cloud-tts-neural2"),
@@ -230,7 +231,7 @@ def _alternative(rule: Rule, group: UsageGroup, canonical: str, prices: GroupPri
     if rule.scope is not Scope.ALL and rule.scope not in group.scopes:
         return None
     if rule.kind in (Kind.MODEL_SWAP, Kind.VOICE_TIER):
-        if canonical != rule.source:
+        if canonical != rule.source or (rule.text_only and group.audio_input_tokens):
             return None
         cost = prices.cost(group, rule.target)
         return None if cost is None else (rule.target, cost)

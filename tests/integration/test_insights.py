@@ -194,3 +194,12 @@ def test_sessions_with_only_unpriced_usage_are_counted_apart_not_as_zero_cost(cl
     session = next(d for d in service.distributions(service.client_rows(client), database, Scope("acme", *MONTH))
                    if d.by == "session")
     assert (session.units, session.p50, session.unpriced_only) == (1, D("0.04"), 1)
+
+
+def test_text_calls_are_swapped_to_flash_lite_2_0_and_calls_with_audio_are_not(client):
+    text = TokenUsage(input_tokens=1_000, output_tokens=10)
+    audio = TokenUsage(input_tokens=1_000, audio_input_tokens=500, output_tokens=10)
+    database = stored(client, [usage_event("gemini-2.0-flash", text), usage_event("gemini-2.0-flash", audio)])
+    swap = next(r for r in recommendations(client, database).recommendations
+                if r.rule_id == "gemini-2.0-flash-to-flash-lite")
+    assert (swap.operations, swap.saving) == (1, (1_000 * (D("0.10") - D("0.075")) + 10 * (D("0.40") - D("0.30"))) / M)

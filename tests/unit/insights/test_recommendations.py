@@ -73,3 +73,12 @@ def test_every_rule_has_a_title_and_trade_off_in_both_dashboard_languages():
     for rule in RULES:
         for key in (f'"rule.{rule.rule_id}"', f'"tradeoff.{rule.rule_id}"'):
             assert messages.count(key) == 2, key  # the English table and the Arabic one
+
+
+def test_calls_with_audio_input_are_not_sent_to_a_model_without_audio_input():
+    _, rules = found(group("gemini-2.0-flash", scopes={Scope.SHORT_OUTPUT}, input_tokens=1_000, audio_input_tokens=500,
+                           output_tokens=10))
+    assert "gemini-2.0-flash-to-flash-lite" not in rules
+    _, rules = found(group("gemini-2.0-flash", scopes={Scope.SHORT_OUTPUT}, input_tokens=1_000, output_tokens=10))
+    assert rules["gemini-2.0-flash-to-flash-lite"].saving == (1_000 * (D("0.10") - D("0.075"))
+                                                              + 10 * (D("0.40") - D("0.30"))) / 1_000_000
