@@ -22,7 +22,7 @@ import time
 import faust
 
 from meterstream.settings import Settings
-from meterstream.stream.app import app_config
+from meterstream.stream.faust_app import app_config
 from meterstream.stream.durable_commit import commit_only_sent_state
 
 MODES = ("consume", "forward", "tables")

@@ -4,7 +4,8 @@ Three independent records are compared: the source topic itself (with the dead-l
 topic saying which messages were rejected), the worker's ledger and session totals, and
 ClickHouse. The expected outcome of each source message is derived here from the topic
 alone: dead-lettered if the DLQ names its position, a duplicate if its event_id came
-earlier, accepted otherwise.
+earlier (a conflicting duplicate if it says something else than that first one), accepted
+otherwise.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from clickhouse_connect.driver.client import Client
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 from meterstream.errors import InvalidUsageEvent
-from meterstream.schemas import parse_usage_event
+from meterstream.schemas import content_fingerprint, parse_usage_event
 from meterstream.settings import Settings
 from meterstream.stream.processor import UNKNOWN_TENANT
 
@@ -52,7 +53,8 @@ class Report:
         for counts in self.expected.by_tenant.values():
             totals.update(counts)
         return (f"{self.expected.messages:,} messages: {totals['accepted']:,} accepted, "
-                f"{totals['duplicate']:,} duplicates, {totals['dead_letter']:,} dead-lettered; "
+                f"{totals['duplicate']:,} duplicates, {totals['conflict']:,} conflicting duplicates, "
+                f"{totals['dead_letter']:,} dead-lettered; "
                 f"{self.stored_rows:,} rows in ClickHouse across {len(self.expected.sessions):,} sessions")
 
 
@@ -91,7 +93,7 @@ def expected_outcomes(settings: Settings) -> Expected:
             dead[(int(position["partition"]), int(position["offset"]))] = tenant
 
     expected = Expected()
-    seen: set[str] = set()
+    seen: dict[str, str] = {}  # event_id -> what it said first (content_fingerprint)
     messages = sorted(read_topic(settings, settings.topic_events, "meterstream-reconcile"),
                       key=lambda m: (m.partition(), m.offset()))
     for message in messages:
@@ -107,9 +109,10 @@ def expected_outcomes(settings: Settings) -> Expected:
             continue
         event_id = str(event.event_id)
         if event_id in seen:
-            expected.by_tenant[event.tenant_id]["duplicate"] += 1
+            conflict = seen[event_id] != content_fingerprint(event)
+            expected.by_tenant[event.tenant_id]["conflict" if conflict else "duplicate"] += 1
             continue
-        seen.add(event_id)
+        seen[event_id] = content_fingerprint(event)
         expected.by_tenant[event.tenant_id]["accepted"] += 1
         expected.sessions[event.session_id].add(event_id)
         expected.session_tenant[event.session_id] = event.tenant_id
@@ -137,7 +140,7 @@ def reconcile(settings: Settings, client: Client, worker_urls: list[str] | None 
     for tenant in sorted(set(ledger) | set(expected.by_tenant)):
         want, have = expected.by_tenant[tenant], ledger[tenant]
         got = {"accepted": have["priced"] + have["unpriced"], "duplicate": have["duplicate"],
-               "dead_letter": have["dead_letter"]}
+               "conflict": have["conflict"], "dead_letter": have["dead_letter"]}
         for outcome, count in got.items():
             if count != want[outcome]:
                 differences.append(f"tenant {tenant}: worker counted {count} {outcome}, the topic says {want[outcome]}")

@@ -60,11 +60,16 @@ class Settings(BaseSettings):
     worker_batch_seconds: float = Field(default=0.02, gt=0)
     # Off: the worker reports no spend to budgets and decides no reservations (benchmarks).
     budgets_enabled: bool = True
+    # The budget owner, a process `meterstream worker` starts beside itself: its HTTP port
+    # (0: a free one; the worker forwards /budgets to it).
+    budget_owner_port: int = Field(default=0, ge=0, le=65535)
     # Budget decisions wait at most this long for more commands to decide together.
     budget_batch_seconds: float = Field(default=0.002, gt=0)
+    # A tenant with this many unsettled reservations gets no more until some are settled.
+    max_open_reservations: int = Field(default=10_000, ge=1, le=50_000)
     # An unsettled reservation's hold is released after this long (seconds).
     reservation_ttl_seconds: int = Field(default=900, ge=1, le=7 * 86_400)
-    # How long the API and CLI wait for the budget owner (the worker) to answer.
+    # How long the API and CLI wait for the budget owner to answer.
     budget_reply_timeout_seconds: float = Field(default=5.0, gt=0)
 
     # The ClickHouse sink. Empty DSN means the embedded engine under data_dir.

@@ -59,7 +59,7 @@ class SessionExpectation:
         usage = event.usage
         if isinstance(usage, TokenUsage):
             self.input_tokens += usage.input_tokens
-            self.output_tokens += usage.output_tokens + usage.thinking_tokens
+            self.output_tokens += usage.output_tokens  # thinking is counted apart (SessionTotals)
         elif isinstance(usage, ImageUsage):
             self.images += usage.images
         elif isinstance(usage, VideoUsage):

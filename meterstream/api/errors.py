@@ -39,6 +39,18 @@ class SessionOfAnotherTenant(ApiError):
         super().__init__(f"session id {session_id} is in use by another tenant; choose another id")
 
 
+class ConflictingDuplicate(ApiError):
+    """An event_id sent again with other content than the first time (the first one counts)."""
+
+    status = 409
+    field = "event_id"
+
+    def __init__(self, event_id: str) -> None:
+        self.event_id = event_id
+        super().__init__(f"event_id {event_id} was sent before with other content; the first one counts. "
+                         "Send new usage under a new event_id")
+
+
 class SessionEnded(ApiError):
     """Usage was sent to a session that has ended."""
 
@@ -50,6 +62,12 @@ class SessionEnded(ApiError):
         super().__init__(
             f"session {session_id} ended at {ended_at.isoformat()}; it accepts no more usage: start a new session"
         )
+
+
+class TooManyReservations(ApiError):
+    """The tenant's unsettled reservations are at the limit; settle or release some first."""
+
+    status = 409
 
 
 class UpstreamUnavailable(ApiError):

@@ -54,6 +54,11 @@ class WorkerClient:
         body = await self._get(f"/budgets/{tenant_id}", f"the budgets of {tenant_id}")
         return None if body is None else orjson.loads(body)
 
+    async def ledger(self) -> dict[str, dict[str, int]]:
+        """The worker's reconciliation ledger: per tenant, how many messages had each outcome."""
+        body = await self._get("/ledger", "the ledger")
+        return {} if body is None else orjson.loads(body)
+
     async def session_totals(self, session_id: str) -> SessionTotals | None:
         body = await self.session_totals_json(session_id)
         return None if body is None else SessionTotals.model_validate_json(body)

@@ -68,6 +68,7 @@ class SessionOut(BaseModel):
 class ServiceStats(BaseModel):
     operations: int
     cost: Money
+    unpriced_operations: int = Field(default=0, description="Counted in `operations`; their cost is unknown.")
     models: list[str]
 
 
@@ -83,6 +84,7 @@ class SessionStats(BaseModel):
     output_tokens: int
     cached_input_tokens: int
     thinking_tokens: int
+    tool_use_prompt_tokens: int = 0
     images: int
     video_seconds: Quantity
     characters: int
@@ -103,6 +105,7 @@ class ServiceSummary(BaseModel):
     service: str
     operations: int
     cost: Money
+    unpriced_operations: int = 0
     models: list[str]
 
 
@@ -187,18 +190,32 @@ class CostLineOut(BaseModel):
 class EstimateOut(BaseModel):
     status: Literal["priced", "unpriced"]
     model: str
-    total_cost: Money
+    total_cost: Money | None = Field(description="null when the operation cannot be priced (see `reason`), never 0.")
     currency: str
     lines: list[CostLineOut]
     catalog_version: str
-    reason: str | None = None
+    reason: str | None = Field(default=None, description="Why the operation is unpriced.")
+
+
+class LongContextOut(BaseModel):
+    above_tokens: int = Field(description="A prompt of more tokens bills the whole request at these prices.")
+    prices: dict[str, Money] = Field(description="Per `per` tokens; components not listed keep their standard price.")
 
 
 class PriceOut(BaseModel):
+    """One catalog entry with every rule the pricer applies to it."""
+
     model: str
     billing_unit: str
     per: int
-    prices: dict[str, Money]
+    prices: dict[str, Money] = Field(
+        description="Per `per` units. A component may name a variant after '@' (a resolution: `second@1080p`).")
+    long_context: LongContextOut | None = None
+    batch_factor: Quantity | None = Field(
+        default=None, description="Batch mode bills this × the standard prices (cache prices unchanged); "
+                                  "null: no batch mode.")
+    free_tier: bool = Field(default=False, description="Whether a free mode exists (counted at no cost).")
+    voice_tier: str | None = Field(default=None, description="The Text-to-Speech voice tier this entry prices.")
     currency: str
     source: str
     effective_from: str
@@ -258,6 +275,7 @@ class UsageMeasures(BaseModel):
     output_tokens: int = 0
     cached_input_tokens: int = 0
     thinking_tokens: int = 0
+    tool_use_prompt_tokens: int = 0
     images: int = 0
     video_seconds: Quantity = Decimal(0)
     characters: int = 0
@@ -293,6 +311,17 @@ class UsageReportOut(BaseModel):
 
 class Health(BaseModel):
     status: Literal["ok"]
+
+
+class IngestionHealth(BaseModel):
+    """What the stream made of the tenant's usage messages so far (the worker's ledger)."""
+
+    priced: int = 0
+    unpriced: int = 0
+    duplicates: int = Field(default=0, description="Re-sent event ids with the same content: dropped, harmless.")
+    conflicts: int = Field(default=0, description="Re-sent event ids with other content: the first one counts; "
+                                                  "these were dropped and need a look.")
+    dead_lettered: int = 0
 
 
 # --- budgets and reservations -------------------------------------------------------------

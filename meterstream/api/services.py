@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -14,6 +14,7 @@ from meterstream.alerts.store import AlertStore
 from meterstream.alerts.webhooks import WebhookRegistry
 from meterstream.api.legacy import import_local_state
 from meterstream.api.live import LiveHub, WorkerClient
+from meterstream.api.recent import RecentEvents
 from meterstream.api.metrics import ApiMetrics
 from meterstream.api.pricing import PricingAdapter
 from meterstream.api.publisher import UsagePublisher
@@ -48,6 +49,7 @@ class Services:
     alerts_thread: AlertsThread | None
     statements: StatementBook
     statements_closer: StatementCloser | None
+    recent: RecentEvents = field(default_factory=RecentEvents)
 
     @classmethod
     def start(cls, settings: Settings, api: ApiSettings, metrics: ApiMetrics) -> Services:

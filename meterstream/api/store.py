@@ -167,6 +167,10 @@ class SessionStore:
             raise SessionNotFound(session_id)
         return record
 
+    def known_session(self, session_id: str) -> SessionRecord | None:
+        """The session as this process has read it so far: no round trip (what a push watches)."""
+        return self._session(session_id)
+
     def end_session(self, tenant_id: str, session_id: str) -> SessionRecord:
         """End a session (idempotent: ending it again keeps the first end time)."""
         record = self.get_session(tenant_id, session_id)

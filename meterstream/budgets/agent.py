@@ -1,15 +1,15 @@
-"""The budget owner inside the Faust worker: the agent that applies budget commands.
+"""The budget owner's agent: it applies budget commands (the app around it: budgets/app.py).
 
 Thin: the rules are in ledger.py. This wires them to Kafka:
 - the agent reads `usage.budget-commands` (keyed by tenant) in small batches, applies each
   command through the ledger, writes the batch's table entries once, then sends what the
   commands produced, and acks only after that;
-- alerts go through the worker's producer, and a lost alert stops the worker before the
+- alerts go through the app's producer, and a lost alert stops the budget owner before the
   offset commit (so a restart replays the command, and the ledger re-sends the alert);
 - replies to the API and CLI go through a producer of their own with no linger: a reply
   lost in a crash is produced again when the command is replayed, and a sender that got
   no answer asks again with the same request id, so replies need no durability of their
-  own, and waiting 50 ms for the worker's batched producer would be most of a
+  own, and waiting 50 ms for the app's batched producer would be most of a
   reservation's latency;
 - a timer finds holds past their expiry and sends an `expire` command for them, so the
   release is decided in order with everything else (and survives a crash like the rest).
@@ -48,7 +48,7 @@ class BudgetAgent:
     def __init__(self, app: faust.App, settings: Settings, table: faust.Table,
                  held: BatchedTable, on_sent: Callable[[Any], None]) -> None:
         self.app, self.settings, self.table, self.held = app, settings, table, held
-        self.ledger = BudgetLedger(held)
+        self.ledger = BudgetLedger(held, max_open_holds=settings.max_open_reservations)
         self.on_sent = on_sent  # the worker's check that an alert was delivered
         self._replies: Producer | None = None  # made on the first reply
         # Since this process started, per (tenant, kind): for Prometheus.

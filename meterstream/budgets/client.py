@@ -133,7 +133,7 @@ class BudgetClient:
 
     def _unavailable(self) -> BudgetOwnerUnavailable:
         return BudgetOwnerUnavailable(
-            f"the budget owner (the metering worker at {self.settings.worker_url}) did not answer within "
+            f"the budget owner (through the worker at {self.settings.worker_url}) did not answer within "
             f"{2 * self.timeout:.0f} s; is `meterstream worker` running?")
 
     def tenant_state(self, tenant_id: str) -> dict[str, Any] | None:
@@ -141,7 +141,7 @@ class BudgetClient:
         try:
             response = self._http.get(f"/budgets/{tenant_id}")
         except httpx.HTTPError as error:
-            raise BudgetOwnerUnavailable(f"the metering worker at {self.settings.worker_url} did not answer: "
+            raise BudgetOwnerUnavailable(f"the worker at {self.settings.worker_url} did not answer: "
                                          f"{error!r}") from None
         if response.status_code == 404:
             return None

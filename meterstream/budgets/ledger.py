@@ -58,6 +58,10 @@ ZERO = Decimal(0)
 # Spend per period is kept this long after the period ended (late events still count in
 # their own period; the views show the last periods).
 KEEP_PERIODS = timedelta(days=40)
+# A tenant's open holds live in its one table entry, rewritten with every batch of its
+# commands: past this many, new reservations are refused until some are settled or released
+# (about 3 MB of entry; the changelog allows 16 MB).
+DEFAULT_MAX_OPEN_HOLDS = 10_000
 
 
 def tenant_key(tenant_id: str) -> str:
@@ -98,8 +102,9 @@ def new_tenant_state() -> dict[str, Any]:
 
 
 class BudgetLedger:
-    def __init__(self, table: MutableMapping[str, Any]) -> None:
+    def __init__(self, table: MutableMapping[str, Any], max_open_holds: int = DEFAULT_MAX_OPEN_HOLDS) -> None:
         self.table = table
+        self.max_open_holds = max_open_holds
         # The parsed definition of each (tenant, budget), latest revision only: matching runs per
         # event and budget, and an old revision is never asked for again.
         # (A budget deleted and defined again under its id restarts at revision 1: updated_at tells.)
@@ -169,6 +174,9 @@ class BudgetLedger:
         existing = state["holds"].get(reservation_id)
         if existing is not None:  # the sender asked again (its answer was lost): same answer
             return [_granted(command, existing, state)]
+        if len(state["holds"]) >= self.max_open_holds:
+            return [_reply(command, granted=False, reservation_id=reservation_id, amount=command["amount"],
+                           refused_by=[], open_holds=len(state["holds"]))]
         at = instant(command["at"])
         amount = Decimal(command["amount"])
         facts = UsageFacts.model_validate(command["facts"])
@@ -377,3 +385,12 @@ def _reply(command: dict[str, Any], **fields: Any) -> Output:
 def _granted(command: dict[str, Any], hold: dict[str, Any], state: dict[str, Any]) -> Output:
     return _reply(command, granted=True, reservation_id=command["reservation_id"], amount=hold["amount"],
                   expires_at=hold["expires_at"], budgets=hold["budgets"])
+
+
+def too_many_holds(reply: dict[str, Any]) -> str | None:
+    """Why a refused reservation was refused when no budget refused it: the tenant's open
+    holds are at the limit. None for any other reply."""
+    if reply.get("granted") is not False or reply.get("refused_by"):
+        return None
+    return (f"the tenant has {reply['open_holds']} open reservations, the most allowed "
+            "(METERSTREAM_MAX_OPEN_RESERVATIONS): settle or release some first")

@@ -135,12 +135,16 @@ def _budgets(args: argparse.Namespace, settings: Settings) -> int:
 def _reserve(args: argparse.Namespace, settings: Settings) -> int:
     from meterstream.budgets import commands
     from meterstream.budgets.client import BudgetClient
+    from meterstream.budgets.ledger import too_many_holds
     from meterstream.schemas.budgets import UsageFacts
 
     facts = UsageFacts(session_id=args.session, user_id=args.user, service=args.service, model=args.model)
     with BudgetClient(settings) as client:
         reply = client.ask(commands.reserve(args.tenant, args.amount, facts,
                                             timedelta(seconds=args.ttl or settings.reservation_ttl_seconds)))
+    if (crowded := too_many_holds(reply)) is not None:
+        console.print(f"[red]refused:[/] {crowded}")
+        return EXIT_REFUSED
     if not reply["granted"]:
         for refusal in reply["refused_by"]:
             console.print(f"[red]refused:[/] budget '{refusal['name']}' ({refusal['budget_id']}) has "

@@ -1,4 +1,4 @@
-"""`meterstream worker|sink|serve|demo`: the pipeline's long-running processes."""
+"""`meterstream worker|budget-owner|sink|serve|demo`: the pipeline's long-running processes."""
 
 from __future__ import annotations
 
@@ -17,7 +17,16 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     from meterstream.stream.app import run_worker
 
     ensure_topics(settings)
-    run_worker(settings, loglevel=args.loglevel)
+    run_worker(settings, loglevel=args.loglevel, budget_owner=args.budget_owner)
+    return 0
+
+
+def _budget_owner(args: argparse.Namespace, settings: Settings) -> int:
+    from meterstream.budgets.app import run_budget_owner
+    from meterstream.devstack import ensure_topics
+
+    ensure_topics(settings)
+    run_budget_owner(settings, web_port=args.port or settings.budget_owner_port or 6067, loglevel=args.loglevel)
     return 0
 
 
@@ -72,7 +81,14 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
 def register(commands: argparse._SubParsersAction) -> None:
     worker = commands.add_parser("worker", help="run the Faust metering worker")
     worker.add_argument("--loglevel", default="warning")
+    worker.add_argument("--no-budget-owner", dest="budget_owner", action="store_false",
+                        help="do not start the budget owner beside the worker (run `meterstream budget-owner` elsewhere)")
     worker.set_defaults(handler=_worker)
+
+    owner = commands.add_parser("budget-owner", help="run the budget owner alone (`worker` starts one beside itself)")
+    owner.add_argument("--port", type=int, help="its HTTP port (default METERSTREAM_BUDGET_OWNER_PORT or 6067)")
+    owner.add_argument("--loglevel", default="warning")
+    owner.set_defaults(handler=_budget_owner)
 
     commands.add_parser("sink", help="run the ClickHouse sink").set_defaults(handler=_sink)
 

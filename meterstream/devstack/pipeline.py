@@ -11,7 +11,6 @@ import json
 from collections import Counter
 import logging
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -24,6 +23,7 @@ from meterstream.devstack.kafka_broker import KafkaBroker
 from meterstream.devstack.kafka_cluster import KafkaCluster
 from meterstream.devstack.topics import ensure_topics
 from meterstream.errors import InfrastructureUnavailable
+from meterstream.processes import terminate
 from meterstream.schemas import SessionTotals
 from meterstream.settings import Settings, settings_env
 from meterstream.sinks.clickhouse import ClickHouseSink, connect
@@ -116,18 +116,6 @@ class WorkerProcess:
 
     def stop(self, timeout: float = 30.0) -> None:
         terminate(self.process, timeout)
-
-
-def terminate(process: subprocess.Popen | None, timeout: float) -> None:
-    """Stop a child cleanly (SIGTERM), forcefully (SIGKILL) if it does not stop in time."""
-    if process is None or process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 class SinkThread:

@@ -19,14 +19,14 @@ from confluent_kafka.admin import AdminClient, NewPartitions, NewTopic
 
 from meterstream.errors import InfrastructureUnavailable
 from meterstream.settings import Settings
-from meterstream.stream.topics import pipeline_topics
+from meterstream.stream.topics import budget_owner_id, pipeline_topics
 
 log = logging.getLogger(__name__)
 
 
 def worker_internal_topics(settings: Settings) -> dict[str, int]:
     """Topics Faust itself uses besides the tables' changelogs, with their partition counts."""
-    return {f"{settings.app_id}-__assignor-__leader": 1}
+    return {f"{app_id}-__assignor-__leader": 1 for app_id in (settings.app_id, budget_owner_id(settings))}
 
 
 def topic_plan(settings: Settings) -> list[NewTopic]:

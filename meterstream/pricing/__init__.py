@@ -9,9 +9,15 @@
 from meterstream.pricing.catalog import Catalog, Version, load_catalog
 from meterstream.pricing.engine import Pricer, price_event
 from meterstream.pricing.entry import PriceEntry
-from meterstream.pricing.errors import CatalogError, PricingError, UnknownModelRejected
+from meterstream.pricing.errors import (
+    CatalogError,
+    PricingError,
+    UnknownModelRejected,
+    UnpriceableUsageRejected,
+    UsageRejected,
+)
 from meterstream.pricing.estimate import Estimate, estimate
-from meterstream.pricing.tenants import TenantBook, TenantPricing, UnknownModelPolicy, load_tenants
+from meterstream.pricing.tenants import TenantBook, TenantPricing, UnknownModelPolicy, UnpriceablePolicy, load_tenants
 
 __all__ = [
     "Catalog",
@@ -24,6 +30,9 @@ __all__ = [
     "TenantPricing",
     "UnknownModelPolicy",
     "UnknownModelRejected",
+    "UnpriceablePolicy",
+    "UnpriceableUsageRejected",
+    "UsageRejected",
     "Version",
     "estimate",
     "load_catalog",

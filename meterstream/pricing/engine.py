@@ -10,7 +10,9 @@ The billing rules, each applied here or compiled into rate cards (rates.py):
 - long context: when the prompt (input + tool-use prompt tokens) exceeds the model's
   threshold (200,000 for Gemini 2.5 Pro), the whole request (input, output and cache)
   is billed at the long-context prices. Exactly 200,000 stays at the standard prices.
-- images: per image returned; video: per second, by resolution and audio;
+- images: per image returned; video: per second, by resolution and audio (a plain
+  per-second price covers 720p and 1080p; any other resolution needs a listed variant,
+  else the event is unpriced, or rejected by the tenant's policy);
   characters: per character, by Cloud TTS voice tier (the tier picks the entry).
 - batch and free modes, tenant adjustments: see rates.py.
 - the price version is the one in effect at the event's `occurred_at`.
@@ -28,12 +30,12 @@ from datetime import datetime
 from decimal import Decimal
 
 from meterstream.pricing.catalog import Catalog, Version
-from meterstream.pricing.entry import COMPONENTS, LINE_UNITS
-from meterstream.pricing.errors import CatalogError, UnknownModelRejected
+from meterstream.pricing.entry import BASE_VIDEO_RESOLUTIONS, COMPONENTS, LINE_UNITS
+from meterstream.pricing.errors import CatalogError, UnknownModelRejected, UnpriceableUsageRejected
 from meterstream.pricing.money import EXACT, ZERO, to_storage
 from meterstream.pricing.names import normalize_resolution
 from meterstream.pricing.rates import Adjustment, RateCard, build_rate_card
-from meterstream.pricing.tenants import UNLISTED, TenantBook, TenantPricing, UnknownModelPolicy
+from meterstream.pricing.tenants import UNLISTED, TenantBook, TenantPricing, UnknownModelPolicy, UnpriceablePolicy
 from meterstream.pricing.trusted import trusted
 from meterstream.schemas import (
     BillingMode,
@@ -55,7 +57,12 @@ Lines = tuple[tuple[CostLine, ...], Decimal]
 
 
 class _Unpriceable(Exception):
-    """The event cannot be priced with this entry; the message says why."""
+    """The event cannot be priced with this entry; the message says why. `field` names the
+    usage field the entry has no price for (a tenant may reject such usage), if it is one."""
+
+    def __init__(self, reason: str, field: str | None = None) -> None:
+        super().__init__(reason)
+        self.field = field
 
 
 def _unsupported(card: RateCard, mode: BillingMode) -> _Unpriceable:
@@ -136,6 +143,17 @@ def video_bases(with_audio: bool) -> tuple[str, ...]:
     return ("second_with_audio", "second") if with_audio else ("second",)
 
 
+def video_key(table: Mapping[str, Decimal], with_audio: bool, resolution: str | None) -> str | None:
+    """The priced video component: per base (with audio first), `base@resolution`, else the
+    plain `base` when it covers the resolution (BASE_VIDEO_RESOLUTIONS); None if none does."""
+    for base in video_bases(with_audio):
+        if resolution is not None and f"{base}@{resolution}" in table:
+            return f"{base}@{resolution}"
+        if base in table and resolution in BASE_VIDEO_RESOLUTIONS:
+            return base
+    return None
+
+
 def _media_lines(card: RateCard, mode: BillingMode, usage: ImageUsage | VideoUsage | CharacterUsage) -> Lines:
     table = card.tables.get((mode, False))
     if table is None:
@@ -144,9 +162,14 @@ def _media_lines(card: RateCard, mode: BillingMode, usage: ImageUsage | VideoUsa
     if isinstance(usage, ImageUsage):
         key, quantity = variant_key(table, ("image",), normalize_resolution(usage.resolution)), usage.images
     elif isinstance(usage, VideoUsage):
-        key = variant_key(table, video_bases(usage.with_audio), normalize_resolution(usage.resolution))
+        resolution = normalize_resolution(usage.resolution)
+        key = video_key(table, usage.with_audio, resolution)
         quantity = usage.seconds
         if key is None:
+            listed = sorted(BASE_VIDEO_RESOLUTIONS | {name.split("@", 1)[1] for name in table if "@" in name})
+            if resolution not in listed:
+                raise _Unpriceable(f"{card.entry.model} lists no price for video at {usage.resolution} "
+                                   f"(it prices {', '.join(listed)})", field="usage.resolution")
             audio = "with" if usage.with_audio else "without"
             raise _Unpriceable(f"{card.entry.model} has no price for video {audio} audio at {usage.resolution}")
     else:
@@ -189,6 +212,7 @@ class _TenantRules:
     custom: Mapping[str, Mapping[str, Decimal]]
     policy: UnknownModelPolicy
     fallbacks: Mapping[str, str]  # billing unit -> canonical fallback model
+    unpriceable: UnpriceablePolicy
     # model name (and voice tier) as sent, or a canonical name -> its plans, for known models
     # only: memoised per tenant, so an event needs no alias resolution or tenant adjustment
     models: dict[object, Known] = field(default_factory=dict)
@@ -197,8 +221,9 @@ class _TenantRules:
 class Pricer:
     """Prices events with a catalog and the tenants' pricing. Pure: no I/O, deterministic.
 
-    `price()` raises UnknownModelRejected when the tenant's policy rejects an unknown model
-    (the stream dead-letters such events); every other problem yields an UNPRICED record.
+    `price()` raises UnknownModelRejected when the tenant's policy rejects an unknown model, and
+    UnpriceableUsageRejected when it rejects usage a known model's entry cannot price (the
+    stream dead-letters such events); every other problem yields an UNPRICED record.
     """
 
     def __init__(self, catalog: Catalog, tenants: TenantBook | None = None) -> None:
@@ -245,7 +270,7 @@ class Pricer:
         if pricing.unknown_model is UnknownModelPolicy.FALLBACK and not pricing.fallback_models:
             problems.append(f"{label}: policy 'fallback' needs fallback_models")
         return _TenantRules(label, tenant_pricing_version(pricing), pricing.adjustment_percent, custom,
-                            pricing.unknown_model, fallbacks)
+                            pricing.unknown_model, fallbacks, pricing.unpriceable_usage)
 
     def _card(self, tenant: _TenantRules, canonical: str, version: Version) -> RateCard:
         """The version's rate card with the tenant's adjustments (memoised)."""
@@ -300,6 +325,8 @@ class Pricer:
             else:
                 lines, total = _media_lines(card, mode, usage)  # type: ignore[arg-type]
         except _Unpriceable as problem:
+            if problem.field is not None and tenant.unpriceable is UnpriceablePolicy.REJECT:
+                raise UnpriceableUsageRejected(problem.field, str(problem), fields["tenant_id"]) from None
             return self._unpriced(event, str(problem))
         record = plan.records[mode].copy()
         record["event"], record["lines"], record["total_cost"] = event, lines, total

@@ -20,6 +20,10 @@ COMPONENTS: dict[str, tuple[str, ...]] = {
     "characters": ("character",),
 }
 CACHE_COMPONENTS = frozenset({"cached_input", "cached_audio_input"})
+# The video resolutions a plain per-second price ("second", "second_with_audio") covers: the
+# ones Veo prices alike (720p and 1080p, as published). Any other resolution (4k, 8k) is
+# priced only by a variant the entry lists ("second@4k"); without one the event is unpriced.
+BASE_VIDEO_RESOLUTIONS = frozenset({"720p", "1080p"})
 LINE_UNITS = {"tokens": "token", "images": "image", "video": "second", "characters": "character"}
 
 Price = Decimal

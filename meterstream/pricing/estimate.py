@@ -35,7 +35,7 @@ class Estimate(BaseModel):
     billing_mode: BillingMode
     status: PricingStatus
     lines: tuple[CostLine, ...]
-    total_cost: Decimal
+    total_cost: Decimal | None  # None when the call cannot be priced (see `reason`): unknown, not 0
     currency: str
     catalog_version: str
     price_effective_from: date | None
@@ -77,7 +77,8 @@ def estimate(
     priced = pricer.price(event)
     return Estimate(
         model=model, priced_as=priced.priced_as, at=event.occurred_at, billing_mode=billing_mode,
-        status=priced.status, lines=priced.lines, total_cost=priced.total_cost, currency=priced.currency,
+        status=priced.status, lines=priced.lines,
+        total_cost=None if priced.status is PricingStatus.UNPRICED else priced.total_cost, currency=priced.currency,
         catalog_version=priced.catalog_version, price_effective_from=priced.price_effective_from,
         reason=priced.reason, rules=priced.rules,
     )

@@ -4,6 +4,8 @@ A tenant pricing file (TOML) looks like:
 
     [default]                       # applies to every tenant not listed
     unknown_model = "unpriced"      # unpriced (the default) | fallback | reject
+    unpriceable_usage = "unpriced"  # a known model's usage its entry cannot price (a video
+                                    # resolution it does not list): unpriced (default) | reject
 
     [tenants.acme-creative]
     adjustment_percent = -10        # 10% off list prices; +15 would be a 15% markup
@@ -37,6 +39,11 @@ class UnknownModelPolicy(StrEnum):
     REJECT = "reject"
 
 
+class UnpriceablePolicy(StrEnum):
+    UNPRICED = "unpriced"
+    REJECT = "reject"
+
+
 class TenantPricing(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -44,6 +51,7 @@ class TenantPricing(BaseModel):
     custom_prices: dict[str, dict[str, Decimal]] = Field(default_factory=dict)
     unknown_model: UnknownModelPolicy = UnknownModelPolicy.UNPRICED
     fallback_models: tuple[str, ...] = ()
+    unpriceable_usage: UnpriceablePolicy = UnpriceablePolicy.UNPRICED
 
 
 class TenantBook(BaseModel):

@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from meterstream.budgets import commands
+from meterstream.budgets.ledger import too_many_holds
 from meterstream.errors import MeterstreamError
 from meterstream.pricing import Pricer
 from meterstream.schemas import UsageEvent, parse_usage_event
@@ -32,6 +33,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SERVICE_OF_UNIT = {"tokens": "text", "images": "image", "video": "video", "characters": "speech"}
+
+
+class TooManyReservations(MeterstreamError):
+    """The tenant's unsettled reservations are at the limit (METERSTREAM_MAX_OPEN_RESERVATIONS)."""
 
 
 class BudgetExceeded(MeterstreamError):
@@ -104,6 +109,8 @@ def reserve(emitter: UsageEmitter, client: BudgetClient, pricer: Pricer, planned
     facts = UsageFacts(session_id=planned.session_id, user_id=planned.user_id, service=planned.service.value,
                        model=planned.model, attributes=planned.attributes)
     reply = client.ask(commands.reserve(planned.tenant_id, priced.total_cost, facts, ttl))
+    if (crowded := too_many_holds(reply)) is not None:
+        raise TooManyReservations(crowded)
     if not reply["granted"]:
         raise BudgetExceeded(priced.total_cost, priced.currency, reply["refused_by"])
     return Reservation(emitter, client, planned, reply)

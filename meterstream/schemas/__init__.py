@@ -12,6 +12,7 @@ from meterstream.schemas.usage import (
     Usage,
     UsageEvent,
     VideoUsage,
+    content_fingerprint,
 )
 from meterstream.schemas.validation import field_errors, parse_usage_event
 
@@ -32,6 +33,7 @@ __all__ = [
     "UsageEvent",
     "VideoUsage",
     "add_to_totals_json",
+    "content_fingerprint",
     "field_errors",
     "parse_usage_event",
 ]

@@ -15,10 +15,18 @@ from meterstream.schemas.usage import CharacterUsage, ImageUsage, TokenUsage, Vi
 class ServiceTotals(BaseModel):
     operations: int = 0
     cost: Decimal = Decimal(0)
+    unpriced_operations: int = 0  # counted in `operations`, their cost unknown (not in `cost`)
     models: list[str] = Field(default_factory=list)
 
 
 class SessionTotals(BaseModel):
+    """A session's totals. Each token count means what the usage event's field of that name
+    means (TokenUsage), in every view: stats, summary, export, reports, the CLI and the
+    tracker. `input_tokens` is the prompt (cached and audio included), `cached_input_tokens`
+    the cached part of it, `output_tokens` excludes thinking, `thinking_tokens` and
+    `tool_use_prompt_tokens` are counted apart. (Billing adds thinking to output and tool use
+    to input: see the cost lines.)"""
+
     tenant_id: str
     session_id: str
     currency: str = "USD"
@@ -29,6 +37,7 @@ class SessionTotals(BaseModel):
     output_tokens: int = 0
     cached_input_tokens: int = 0
     thinking_tokens: int = 0
+    tool_use_prompt_tokens: int = 0
     images: int = 0
     video_seconds: Decimal = Decimal(0)
     characters: int = 0
@@ -56,10 +65,12 @@ def add_to_totals_json(totals: dict[str, Any], priced: PricedUsage) -> dict[str,
         totals["unpriced_operations"] += 1
     usage = event.usage
     if isinstance(usage, TokenUsage):
-        totals["input_tokens"] += usage.input_tokens + usage.tool_use_prompt_tokens
-        totals["output_tokens"] += usage.output_tokens + usage.thinking_tokens
+        totals["input_tokens"] += usage.input_tokens
+        totals["output_tokens"] += usage.output_tokens
         totals["cached_input_tokens"] += usage.cached_input_tokens
         totals["thinking_tokens"] += usage.thinking_tokens
+        # totals stored before this count existed lack it
+        totals["tool_use_prompt_tokens"] = totals.get("tool_use_prompt_tokens", 0) + usage.tool_use_prompt_tokens
     elif isinstance(usage, ImageUsage):
         totals["images"] += usage.images
     elif isinstance(usage, VideoUsage):
@@ -69,6 +80,8 @@ def add_to_totals_json(totals: dict[str, Any], priced: PricedUsage) -> dict[str,
     service = totals["by_service"].setdefault(event.service.value, {"operations": 0, "cost": "0", "models": []})
     service["operations"] += 1
     service["cost"] = str(Decimal(service["cost"]) + cost)
+    if priced.status is PricingStatus.UNPRICED:  # totals stored before this count existed lack it
+        service["unpriced_operations"] = service.get("unpriced_operations", 0) + 1
     if event.model not in service["models"]:
         service["models"].append(event.model)
     at = event.occurred_at

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -92,6 +93,26 @@ class CharacterUsage(_Strict):
 
 Usage = Annotated[Union[TokenUsage, ImageUsage, VideoUsage, CharacterUsage], Field(discriminator="unit")]
 
+# The services each usage unit can be measured for. Tokens are how Gemini bills text, native
+# image output, speech generation, audio and embeddings, but never generated video (Veo bills
+# seconds); images are Imagen's; seconds of video are Veo's; characters are Cloud TTS's.
+# `other` takes any unit. A unit outside its services is a producer's mistake, refused alike
+# by the API (422 naming `service`) and the stream (dead-lettered).
+SERVICES_OF_UNIT: dict[str, frozenset[Service]] = {
+    "tokens": frozenset(Service) - {Service.VIDEO},
+    "images": frozenset({Service.IMAGE, Service.OTHER}),
+    "video": frozenset({Service.VIDEO, Service.OTHER}),
+    "characters": frozenset({Service.SPEECH, Service.AUDIO, Service.OTHER}),
+}
+
+
+def unit_misfit(service: Service, unit: str) -> str | None:
+    """Why usage measured in `unit` cannot be `service` usage, or None when it fits."""
+    if service in SERVICES_OF_UNIT[unit]:
+        return None
+    fits = ", ".join(sorted(s.value for s in SERVICES_OF_UNIT[unit]))
+    return f"usage in {unit} does not fit service '{service.value}' (it fits {fits})"
+
 
 class UsageEvent(_Strict):
     """One metered model call. `event_id` is the idempotency key: re-sending it is harmless."""
@@ -123,3 +144,16 @@ class UsageEvent(_Strict):
         if value > datetime.now(UTC) + MAX_CLOCK_SKEW:
             raise ValueError(f"occurred_at is more than {MAX_CLOCK_SKEW} in the future")
         return value
+
+
+# What an event says, for telling a re-send from a conflict: every field but the ones a retry
+# may legitimately change (when it was stamped, which of the tenant's keys sent it).
+_NOT_CONTENT = frozenset({"occurred_at", "api_key_id", "schema_version"})
+
+
+def content_fingerprint(event: UsageEvent) -> str:
+    """A short hash of what the event says. The same `event_id` sent again with another
+    fingerprint is a conflicting duplicate: the first one counts, the other is not the same
+    usage repeated (the stream counts it apart, the API refuses it with 409 when it can tell)."""
+    body = event.model_dump_json(exclude=_NOT_CONTENT).encode()
+    return hashlib.blake2b(body, digest_size=8).hexdigest()

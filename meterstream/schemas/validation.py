@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from meterstream.errors import InvalidUsageEvent
-from meterstream.schemas.usage import UsageEvent
+from meterstream.schemas.usage import UsageEvent, unit_misfit
 
 
 def field_errors(error: ValidationError) -> list[dict[str, str]]:
@@ -19,10 +19,13 @@ def field_errors(error: ValidationError) -> list[dict[str, str]]:
 
 
 def parse_usage_event(data: bytes | str | dict[str, Any]) -> UsageEvent:
-    """Validate JSON bytes, text or a dict as a UsageEvent; raise InvalidUsageEvent otherwise."""
+    """Validate JSON bytes, text or a dict as a UsageEvent; raise InvalidUsageEvent otherwise
+    (a usage unit that does not fit the service included, named as `service`)."""
     try:
-        if isinstance(data, dict):
-            return UsageEvent.model_validate(data)
-        return UsageEvent.model_validate_json(data)
+        event = UsageEvent.model_validate(data) if isinstance(data, dict) else UsageEvent.model_validate_json(data)
     except ValidationError as error:
         raise InvalidUsageEvent(field_errors(error)) from None
+    misfit = unit_misfit(event.service, event.usage.unit)
+    if misfit is not None:
+        raise InvalidUsageEvent([{"field": "service", "reason": misfit}])
+    return event

@@ -2,31 +2,35 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-import os
-import weakref
-from collections.abc import Callable
 from datetime import timedelta
-from typing import NoReturn
 
 import faust
 import orjson
-from faust.streams import _current_event, current_event
+from faust.streams import current_event
 from faust.web import Request, Response, View
 
-from meterstream.budgets.agent import EXPIRE_EVERY_SECONDS, BudgetAgent, spend_commands
+from meterstream.budgets.agent import spend_commands
+from meterstream.budgets.process import BudgetOwnerProcess
 from meterstream.failpoints import failpoint
 from meterstream.metrics import CONTENT_TYPE, CounterCollector, exposition, registry_of
 from meterstream.pricing import Pricer, load_catalog, load_tenants
 from meterstream.settings import Settings
 from meterstream.stream.batch import BatchedTable
 from meterstream.stream.durable_commit import commit_only_sent_state
-from meterstream.stream.topics import BUDGET_ENTRY_MAX_BYTES, seen_events_changelog_config
+from meterstream.stream.faust_app import (
+    Owners,
+    app_config,
+    make_current,
+    proxy,
+    stop_for_replay,
+    stop_unless_delivered,
+)
 from meterstream.stream.processor import MeteringProcessor, OffsetGap, Outcome
 from meterstream.stream.router import Router, stop_process
 from meterstream.stream.routing import RoutedItem, decode_routed, home_partition
+from meterstream.stream.topics import seen_events_changelog_config
 
 log = logging.getLogger(__name__)
 
@@ -36,61 +40,8 @@ DLQ_SOURCE_HEADER = "meterstream-source"
 DLQ_TENANT_HEADER = "meterstream-tenant"
 
 
-def app_config(settings: Settings) -> dict[str, object]:
-    """The Faust settings of the worker (also used by bench/ to measure Faust's own floor)."""
-    return dict(
-        broker=f"kafka://{settings.kafka_bootstrap}",
-        store=settings.store,
-        datadir=str(settings.data_dir / "worker"),
-        web_host=settings.worker_host,
-        web_port=settings.worker_port,
-        web_in_thread=False,
-        topic_partitions=settings.topic_partitions,
-        # Topics Faust would create itself get the cluster's replication (ensure_topics makes them first).
-        topic_replication_factor=settings.topic_replication_factor,
-        producer_acks=-1,
-        broker_commit_interval=1.0,
-        stream_wait_empty=True,
-        processing_guarantee="at_least_once",
-        broker_session_timeout=settings.consumer_session_timeout,
-        broker_heartbeat_interval=settings.consumer_session_timeout / 4,
-        # aiokafka appends to one batch per partition and makes the sender wait for that
-        # batch to drain once it is full: at the default 16 KB (about 13 priced records)
-        # the agent stalled on a broker round trip every few events (bench/, scenario 1).
-        # Every event sends four messages (three changelogs and the priced record); a 50 ms
-        # linger packs them into fewer produce requests (Faust floor with tables: ~1.5x).
-        # The live totals do not wait for it; ClickHouse sees records up to 50 ms later.
-        producer_max_batch_size=512 * 1024,
-        # A tenant's budget state (holds included) is one changelog entry and may pass 1 MB.
-        producer_max_request_size=BUDGET_ENTRY_MAX_BYTES,
-        producer_linger=0.05,
-        producer_compression_type="lz4",
-        stream_buffer_maxsize=16_384,
-    )
-
-
-def make_current(event: faust.types.EventT) -> None:
-    """Make `event` the stream's current event: Faust files table writes under its partition."""
-    _current_event.set(weakref.ref(event))
-
-
-def stop_for_replay(why: str, exit_code: int = 70, exc_info: bool = False) -> NoReturn:
-    """Stop the worker at once, acking nothing more: the restarted worker resumes from the
-    last committed offset, so everything not yet committed is metered again."""
-    log.critical("%s; stopping so that a restart replays it", why, exc_info=exc_info)
-    logging.shutdown()
-    os._exit(exit_code)
-
-
-def stop_unless_delivered(delivery: asyncio.Future) -> None:
-    """A record the producer gave up on must not be committed past. This runs before the
-    offset commit that waits on the same flush."""
-    if delivery.cancelled() or delivery.exception() is not None:
-        stop_for_replay(f"a metered record was not delivered "
-                        f"({'cancelled' if delivery.cancelled() else delivery.exception()!r})")
-
-
-def create_app(settings: Settings) -> faust.App:
+def create_app(settings: Settings, budget_owner_url: str | None = None) -> faust.App:
+    """The metering worker; `budget_owner_url`: the budget owner its /budgets views forward to."""
     app = faust.App(settings.app_id, **app_config(settings))
     commit_only_sent_state(app)
     # The metering agent reads the router's output, never usage.events itself (routing.py).
@@ -110,11 +61,6 @@ def create_app(settings: Settings) -> faust.App:
         extra_topic_configs=seen_events_changelog_config(settings),
     )
     held_tables = [BatchedTable(table, current_event, make_current) for table in (sessions, seen, ledger, positions)]
-    budget_table = app.Table("budgets", partitions=settings.topic_partitions, key_type=str)
-    budgets = BudgetAgent(app, settings, budget_table, BatchedTable(budget_table, current_event, make_current),
-                          on_sent=stop_unless_delivered)
-    budget_commands = app.topic(settings.topic_budget_commands, key_type=bytes, value_type=bytes,
-                                key_serializer="raw", value_serializer="raw", partitions=settings.topic_partitions)
     held_sessions, held_seen, held_ledger, held_positions = held_tables
     processor = MeteringProcessor(
         Pricer(load_catalog(settings.catalog), load_tenants(settings.tenant_pricing_file)), held_sessions, held_seen,
@@ -190,31 +136,9 @@ def create_app(settings: Settings) -> faust.App:
                                                orjson.dumps(command), None, None, None)
             delivery.add_done_callback(stop_unless_delivered)
 
-    if settings.budgets_enabled:
-        # The budget owner: concurrency=1 and explicit acks, as the metering agent.
-        @app.agent(budget_commands, concurrency=1)
-        async def decide_budgets(stream: faust.Stream) -> None:
-            async for batch in stream.noack_take(settings.worker_batch_size, settings.budget_batch_seconds):
-                try:
-                    await budgets.apply_batch(batch, make_current)
-                except Exception:
-                    stop_for_replay("applying budget commands failed", exc_info=True)
-                for event in batch:
-                    await stream.ack(event)
-
-        @app.timer(EXPIRE_EVERY_SECONDS)
-        async def expire_holds() -> None:
-            await budgets.send_expiries()
-
     registry = registry_of(CounterCollector(
         "meterstream_worker_messages", "Messages metered by this worker since it started, by outcome.",
         ("tenant", "partition", "outcome"), lambda: processor.counts,
-    ), CounterCollector(
-        "meterstream_budget_commands", "Budget commands applied by this worker since it started, by kind.",
-        ("tenant", "kind"), lambda: budgets.commands,
-    ), CounterCollector(
-        "meterstream_alerts_raised", "Alerts raised by this worker since it started, by kind.",
-        ("tenant", "kind"), lambda: budgets.alerts,
     ))
 
     def active_partitions() -> set[int]:
@@ -225,33 +149,7 @@ def create_app(settings: Settings) -> faust.App:
     def active_here(session_id: str) -> bool:
         return home_partition(session_id, settings.topic_partitions) in active_partitions()
 
-    async def at_owner(view: View, request: Request, table: faust.Table, key: str) -> Response | None:
-        """Any worker answers for any session or tenant: the request goes on to the worker that
-        owns the key's partition (its address is in the consumer group's metadata). None: this
-        worker owns it, or no assignment is known yet (it answers from what it holds).
-
-        The partition is murmur2 of the key's plain bytes, where the router and the budget
-        commands put it; Faust's own table routing would hash the key's JSON form instead."""
-        try:
-            owner = app.assignor.key_store(table.changelog_topic.get_topic_name(), key.encode())
-        except KeyError:
-            return None
-        if (owner.host, owner.port) == (app.conf.canonical_url.host, app.conf.canonical_url.port):
-            return None
-        async with app.http_client.get(request.url.with_host(owner.host).with_port(owner.port)) as answer:
-            return view.bytes(await answer.read(), status=answer.status,
-                              content_type=answer.content_type or "application/json")
-
-    async def owned(view: View, request: Request, table: faust.Table, key: str,
-                    read: Callable[[], bytes | None], missing: str) -> Response:
-        """The owner's answer for `key`: forwarded there, or read here (404 with `missing`)."""
-        forwarded = await at_owner(view, request, table, key)
-        if forwarded is not None:
-            return forwarded
-        body = read()
-        if body is None:
-            return view.json({"detail": missing}, status=404)
-        return view.bytes(body, content_type="application/json")
+    owners = Owners(app)
 
     @app.page("/sessions/{session_id}")
     class SessionView(View):
@@ -259,7 +157,7 @@ def create_app(settings: Settings) -> faust.App:
             def read() -> bytes | None:
                 totals = processor.session_totals(session_id)
                 return None if totals is None else totals.model_dump_json().encode()
-            return await owned(self, request, sessions, session_id, read, f"unknown session {session_id}")
+            return await owners.answer(self, request, sessions, session_id, read, f"unknown session {session_id}")
 
     @app.page("/sessions")
     class SessionsView(View):
@@ -288,19 +186,26 @@ def create_app(settings: Settings) -> faust.App:
 
     @app.page("/budgets/{tenant_id}")
     class BudgetsView(View):
-        """A tenant's budget state as the ledger holds it (the API computes its views from it).
-        Routed like the commands: the tenant id decides the partition."""
+        """A tenant's budget state: the budget owner's answer (it finds the tenant's owner)."""
 
         async def get(self, request: Request, tenant_id: str) -> Response:
-            def read() -> bytes | None:
-                state = budgets.tenant_state(tenant_id)
-                return None if state is None else orjson.dumps(state)
-            return await owned(self, request, budget_table, tenant_id, read, f"no budgets for tenant {tenant_id}")
+            if budget_owner_url is None:
+                return self.json({"detail": "this worker runs no budget owner"}, status=503)
+            return await proxy(app, self, f"{budget_owner_url}{request.path}")
 
     @app.page("/metrics")
     class MetricsView(View):
+        """This worker's metrics, then its budget owner's: one scrape for the whole worker."""
+
         async def get(self, request: Request) -> Response:
-            return self.bytes(exposition(registry), content_type=CONTENT_TYPE)
+            text = exposition(registry)
+            if budget_owner_url is not None:
+                try:
+                    async with app.http_client.get(f"{budget_owner_url}/metrics") as answer:
+                        text += await answer.read()
+                except OSError as error:  # starting, or stopping: this worker's own still count
+                    log.info("budget owner metrics unavailable: %r", error)
+            return self.bytes(text, content_type=CONTENT_TYPE)
 
     @app.task
     async def route_events() -> None:
@@ -310,12 +215,20 @@ def create_app(settings: Settings) -> faust.App:
     return app
 
 
-def run_worker(settings: Settings, loglevel: str = "warning") -> None:
-    """Run the worker until it is stopped (SIGTERM / Ctrl-C)."""
-    app = create_app(settings)
+def run_worker(settings: Settings, loglevel: str = "warning", budget_owner: bool = True) -> None:
+    """Run the worker until it is stopped (SIGTERM / Ctrl-C), with the budget owner beside it
+    in a process of its own (budgets/app.py says why) unless budgets are off or run elsewhere."""
+    owner = None
+    if settings.budgets_enabled and budget_owner:
+        owner = BudgetOwnerProcess(settings, on_exit=lambda why: stop_for_replay(why, exit_code=72)).start()
+    app = create_app(settings, owner.url if owner else None)
     worker = faust.Worker(app, loglevel=loglevel, quiet=True)
     # Faust's startup spinner sets the root logger to DEBUG so that it ticks on every record:
     # every debug call in aiokafka and Faust then built a LogRecord per message (6% of the
     # worker's CPU in py-spy) only for the handler to drop it.
     worker.spinner = None
-    worker.execute_from_commandline()
+    try:
+        worker.execute_from_commandline()
+    finally:
+        if owner is not None:
+            owner.stop()

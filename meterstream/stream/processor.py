@@ -12,9 +12,11 @@ the router (routing.py) forwards every message of a session to the session's one
 partition, keeping each source partition's order, and forwards a message again after a
 crash, so the original position is what identifies a message:
 
-- `seen` maps event_id -> the source position where it was first accepted. The same
-  event_id at another position is a duplicate send; at the same position it is a replay,
-  which is processed again (its priced record may never have left) and flagged `replayed`.
+- `seen` maps event_id -> the source position where it was first accepted (and what it
+  said: `content_fingerprint`). The same event_id at another position is a duplicate send,
+  or a `conflict` when its content differs (counted apart, dropped all the same: the first
+  one counts); at the same position it is a replay, which is processed again (its priced
+  record may never have left) and flagged `replayed`.
 - `sessions` maps session_id -> {totals, offsets: {source: offset}}: an offset at or below
   the one stored for its source was already applied. A session may get events from any
   source partition; each source's offsets are comparable among themselves.
@@ -41,20 +43,21 @@ from datetime import timedelta
 from typing import Any
 
 from meterstream.errors import InvalidUsageEvent, MeterstreamError
-from meterstream.pricing import Catalog, Pricer, UnknownModelRejected
+from meterstream.pricing import Catalog, Pricer, UsageRejected
 from meterstream.schemas import (
     PricedUsage,
     SessionTotals,
     SourcePosition,
     UsageEvent,
     add_to_totals_json,
+    content_fingerprint,
     parse_usage_event,
 )
 
 # A usage event is a few hundred bytes; anything this large is garbage or abuse.
 MAX_MESSAGE_BYTES = 64 * 1024
 UNKNOWN_TENANT = "(unknown)"
-OUTCOMES = ("priced", "unpriced", "duplicate", "dead_letter")
+OUTCOMES = ("priced", "unpriced", "duplicate", "conflict", "dead_letter")
 
 
 class OffsetGap(MeterstreamError):
@@ -145,7 +148,9 @@ class MeteringProcessor:
         first = self.seen.get(event_key)
         seen_here = first is not None and (first["s"], first["o"]) == (source, offset)
         if first is not None and not seen_here and self.clock() - first["t"] < self.dedup_window_s:
-            return Outcome("duplicate", tenant_id=event.tenant_id)
+            said = first.get("h")  # ids seen before fingerprints were kept count as plain duplicates
+            conflict = said is not None and said != content_fingerprint(event)
+            return Outcome("conflict" if conflict else "duplicate", tenant_id=event.tenant_id)
 
         state = self.sessions.get(event.session_id)
         if state is not None and state["totals"]["tenant_id"] != event.tenant_id:
@@ -154,9 +159,10 @@ class MeteringProcessor:
         already_applied = state is not None and offset <= state["offsets"].get(source, -1)
         try:
             priced = self._price(event, source, offset, replayed=seen_here or already_applied)
-        except UnknownModelRejected as error:  # the tenant's policy: unknown models go to the DLQ
+        except UsageRejected as error:  # the tenant's policy: unknown models (or unpriceable usage) go to the DLQ
             return _dead(str(error), tenant_id=event.tenant_id)
-        self.seen[event_key] = first if seen_here else {"s": source, "o": offset, "t": self.clock()}
+        self.seen[event_key] = first if seen_here else {"s": source, "o": offset, "t": self.clock(),
+                                                        "h": content_fingerprint(event)}
         if already_applied:
             self.sessions[event.session_id] = state
         else:

@@ -9,6 +9,11 @@ from meterstream.settings import Settings
 BUDGET_ENTRY_MAX_BYTES = 16 * 1024 * 1024
 
 
+def budget_owner_id(settings: Settings) -> str:
+    """The budget owner's Faust app id, which is also its consumer group (budgets/app.py)."""
+    return f"{settings.app_id}-budgets"
+
+
 def changelog_topic(settings: Settings, table: str) -> str:
     return f"{settings.app_id}-{table}-changelog"
 

@@ -26,7 +26,8 @@ from meterstream.api import ApiSettings
 from meterstream.api.serve import ApiServer
 from meterstream.api.store import ApiStore
 from meterstream.devstack import KafkaBroker, free_port, isolated_settings
-from meterstream.devstack.pipeline import LocalPipeline, terminate
+from meterstream.devstack.pipeline import LocalPipeline
+from meterstream.processes import terminate
 from meterstream.settings import Settings, settings_env
 from tests.conftest import eventually, unique_name
 
@@ -40,6 +41,7 @@ adjustment_percent = -10
 
 [tenants.{REJECTING_TENANT}]
 unknown_model = "reject"
+unpriceable_usage = "reject"
 """
 
 
@@ -89,11 +91,16 @@ def api_settings_for(tmp: Path, dashboard_dir: Path | None = None) -> ApiSetting
     return ApiSettings(**values)
 
 
+# Low enough for a test to reach, above the 37 holds of the concurrency test.
+OPEN_RESERVATIONS_LIMIT = 60
+
+
 def stack_settings(kafka_broker: KafkaBroker, clickhouse_dsn: str, data_dir: Path,
                    tenant_pricing_file: Path) -> Settings:
     run = unique_name("api")
     return isolated_settings(run, kafka_broker.bootstrap, clickhouse_dsn, data_dir, sink_batch_seconds=0.2,
-                             store="memory://", tenant_pricing_file=tenant_pricing_file)
+                             store="memory://", tenant_pricing_file=tenant_pricing_file,
+                             max_open_reservations=OPEN_RESERVATIONS_LIMIT)
 
 
 @pytest.fixture(scope="package")

@@ -11,7 +11,7 @@ import orjson
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
-from tests.api.conftest import ApiStack, eventually
+from tests.api.conftest import OPEN_RESERVATIONS_LIMIT, ApiStack, eventually
 
 pytestmark = pytest.mark.integration
 
@@ -115,6 +115,18 @@ def test_a_blocking_budget_refuses_a_reservation_it_has_no_room_for(tenant):
     assert refusal["refused_by"][0]["budget_id"] == created["budget_id"]
     assert refusal["refused_by"][0]["remaining"] == "0.2"
     assert "tight" in refusal["detail"]
+
+
+def test_a_tenant_with_too_many_open_reservations_gets_409_until_it_releases_one(tenant):
+    _, client = tenant
+    held = [client.post("/v1/reservations", json={**MILLION_FLASH_TOKENS, "session_id": "s-many"})
+            for _ in range(OPEN_RESERVATIONS_LIMIT)]
+    assert {answer.status_code for answer in held} == {201}
+    crowded = client.post("/v1/reservations", json={**MILLION_FLASH_TOKENS, "session_id": "s-many"})
+    assert crowded.status_code == 409, crowded.text
+    assert f"{OPEN_RESERVATIONS_LIMIT} open reservations" in crowded.json()["detail"]
+    assert client.post(f"/v1/reservations/{held[0].json()['reservation_id']}/release").status_code == 204
+    assert client.post("/v1/reservations", json={**MILLION_FLASH_TOKENS, "session_id": "s-many"}).status_code == 201
 
 
 def test_the_usage_that_follows_settles_its_reservation_at_the_actual_cost(tenant):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from decimal import Decimal
 
@@ -37,6 +38,22 @@ def test_the_event_stream_pushes_new_totals_on_every_change(api_stack: ApiStack,
     assert [t["operations"] for t in seen] == sorted({t["operations"] for t in seen})  # each push is a change
 
 
+def test_the_event_stream_pushes_the_session_again_once_it_is_ended(tenant) -> None:
+    _, client = tenant
+    session_id = client.post("/v1/sessions", json={}).json()["session_id"]
+    with client.stream("GET", f"/v1/sessions/{session_id}/events", timeout=60) as stream:
+        events = sse_events(stream)
+        kind, session = next(events)
+        assert (kind, session["status"]) == ("session", "active")
+        assert next(events)[0] == "totals"
+        ended_at = time.monotonic()
+        assert client.post(f"/v1/sessions/{session_id}/end").status_code == 200
+        kind, session = next(events)
+        pushed_after = time.monotonic() - ended_at
+    assert (kind, session["status"]) == ("session", "ended") and session["ended_at"] is not None
+    assert pushed_after < 1.0, f"the end was pushed after {pushed_after:.2f} s"
+
+
 def test_an_estimate_prices_a_planned_operation_without_recording_it(tenant) -> None:
     _, client = tenant
     estimate = client.post("/v1/estimate", json={
@@ -52,8 +69,8 @@ def test_an_estimate_for_an_unknown_model_says_it_is_unpriced(tenant) -> None:
     _, client = tenant
     estimate = client.post("/v1/estimate", json={
         "service": "text", "model": "gemini-9-ultra", "usage": {"unit": "tokens", "input_tokens": 10}}).json()
-    assert estimate["status"] == "unpriced" and estimate["total_cost"] == "0"
-    assert "gemini-9-ultra" in estimate["reason"]
+    assert estimate["status"] == "unpriced" and estimate["total_cost"] is None  # unknown, not $0
+    assert estimate["lines"] == [] and "gemini-9-ultra" in estimate["reason"]
 
 
 # 10,000 input and 2,000 output tokens of gemini-2.5-flash, at its list prices of $0.30 and
@@ -93,6 +110,44 @@ def test_an_estimate_of_an_unknown_model_a_tenant_rejects_names_the_model_field(
     assert error["field"] == "model" and "gemini-9-ultra" in error["reason"] and "rejects" in error["reason"]
 
 
+VIDEO_8K = {"service": "video", "model": "veo-3.1-generate", "usage": {"unit": "video", "seconds": "8", "resolution": "8k"}}
+
+
+def test_an_estimate_at_a_resolution_the_catalog_does_not_price_is_unpriced_not_the_base_rate(tenant) -> None:
+    _, client = tenant
+    estimate = client.post("/v1/estimate", json=VIDEO_8K).json()
+    assert (estimate["status"], estimate["total_cost"], estimate["lines"]) == ("unpriced", None, [])
+    assert "lists no price for video at 8k" in estimate["reason"]
+
+
+def test_a_tenant_that_rejects_unpriceable_usage_is_answered_422_naming_the_field(api_stack: ApiStack) -> None:
+    with api_stack.client(api_stack.new_key(REJECTING_TENANT)) as client:
+        estimate = client.post("/v1/estimate", json=VIDEO_8K)
+        recorded = client.post("/v1/usage", json={**VIDEO_8K, "session_id": f"r-{uuid.uuid4().hex[:8]}"})
+        unknown = client.post("/v1/usage", json={**FLASH, "model": "gemini-9-ultra",
+                                                 "session_id": f"r-{uuid.uuid4().hex[:8]}"})
+        batch = client.post("/v1/usage/batch", json={"events": [
+            {**VIDEO_8K, "session_id": "r-batch"}, {**VIDEO_8K, "session_id": "r-batch", "usage": {
+                **VIDEO_8K["usage"], "resolution": "1080p"}}]}).json()
+    for answer in (estimate, recorded):
+        assert answer.status_code == 422
+        [error] = answer.json()["errors"]
+        assert error["field"] == "usage.resolution" and "8k" in error["reason"]
+    assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "model"  # as the stream would
+    assert [item["status"] for item in batch["items"]] == ["rejected", "accepted"]
+    assert batch["items"][0]["errors"][0]["field"] == "usage.resolution"
+
+
+def test_usage_in_a_unit_that_does_not_fit_the_service_is_refused_naming_the_service(tenant) -> None:
+    _, client = tenant
+    for path, body in (("/v1/usage", {"session_id": "misfit"}), ("/v1/estimate", {})):
+        answer = client.post(path, json={**body, "service": "video", "model": "gemini-2.5-flash",
+                                         "usage": {"unit": "tokens", "input_tokens": 10}})
+        assert answer.status_code == 422, path
+        [error] = answer.json()["errors"]
+        assert error["field"] == "service" and "does not fit service 'video'" in error["reason"]
+
+
 def test_the_price_list_gives_unit_price_source_and_effective_date(tenant) -> None:
     _, client = tenant
     pricing = client.get("/v1/pricing").json()
@@ -100,6 +155,18 @@ def test_the_price_list_gives_unit_price_source_and_effective_date(tenant) -> No
     assert imagen["billing_unit"] == "images" and imagen["prices"] == {"image": "0.04"} and imagen["per"] == 1
     assert imagen["source"].startswith("https://") and imagen["effective_from"] == "2025-08-14"
     assert all(Decimal(price) >= 0 for p in pricing["prices"] for price in p["prices"].values())
+
+
+def test_the_price_list_shows_every_rule_the_pricer_applies(tenant) -> None:
+    _, client = tenant
+    prices = {p["model"]: p for p in client.get("/v1/pricing").json()["prices"] if p["in_force"]}
+    pro = prices["gemini-2.5-pro"]
+    assert pro["long_context"]["above_tokens"] == 200_000
+    assert pro["long_context"]["prices"]["input"] == "2.5"
+    assert (pro["batch_factor"], pro["free_tier"]) == ("0.5", True)
+    assert any("second@4k" in p["prices"] for p in prices.values())  # per-resolution video prices
+    assert prices["cloud-tts-chirp3-hd"]["voice_tier"] == "chirp3-hd"
+    assert prices["imagen-4.0-generate"]["voice_tier"] is None and prices["imagen-4.0-generate"]["long_context"] is None
 
 
 def test_health_and_prometheus_metrics_need_no_key(api_stack: ApiStack, tenant) -> None:

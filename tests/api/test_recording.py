@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 
+from meterstream.api.recent import RecentEvents
 from tests.api.conftest import eventually
 
 pytestmark = pytest.mark.integration
@@ -93,3 +94,29 @@ def test_an_ended_session_rejects_new_usage_with_a_clear_error(tenant) -> None:
     assert refused.json()["detail"].startswith(f"session {session_id} ended at ")
     assert "start a new session" in refused.json()["detail"]
     assert client.post(f"/v1/sessions/{session_id}/end").json()["ended_at"] == ended["ended_at"]
+
+
+def test_an_event_id_resent_with_other_content_is_a_conflict_not_a_silent_duplicate(api_stack, tenant) -> None:
+    _, client = tenant
+    session_id = f"conflict-{uuid.uuid4().hex[:8]}"
+    event_id = str(uuid.uuid4())
+    first = {**IMAGE, "session_id": session_id, "event_id": event_id}
+    changed = {**first, "usage": {"unit": "images", "images": 7}}
+    assert client.post("/v1/usage", json=first).status_code == 202
+    assert client.post("/v1/usage", json=first).status_code == 202  # a retry: harmless
+    refused = client.post("/v1/usage", json=changed)
+    assert refused.status_code == 409 and event_id in refused.json()["detail"]
+    batch = client.post("/v1/usage/batch", json={"events": [changed]}).json()
+    assert batch["items"][0]["status"] == "rejected" and batch["items"][0]["errors"][0]["field"] == "event_id"
+    other = str(uuid.uuid4())
+    inside = client.post("/v1/usage/batch", json={"events": [
+        {**first, "event_id": other}, {**changed, "event_id": other}]}).json()
+    assert [item["status"] for item in inside["items"]] == ["accepted", "rejected"]
+
+    # What this host cannot tell (sent through another host, say), the stream counts apart.
+    api_stack.server.services.recent = RecentEvents()
+    assert client.post("/v1/usage", json=changed).status_code == 202
+    health = eventually(lambda: (h := client.get("/v1/usage/health").json())["conflicts"] == 1 and h,
+                        what="the conflict counted by the stream")
+    assert health["priced"] == 2 and health["duplicates"] == 1
+    assert stats(client, session_id)["images"] == 4  # the first of each id counts, 2 + 2

@@ -62,7 +62,8 @@ def test_stats_show_the_exact_live_totals(recorded) -> None:
     assert (stats["input_tokens"], stats["output_tokens"], stats["cached_input_tokens"]) == (1000, 500, 200)
     assert (stats["images"], Decimal(stats["video_seconds"]), stats["characters"]) == (3, Decimal(8), 1000)
     assert {name: Decimal(s["cost"]) for name, s in stats["by_service"].items()} == COSTS
-    assert stats["by_service"]["image"] == {"operations": 1, "cost": "0.12", "models": ["imagen-4.0-generate"]}
+    assert stats["by_service"]["image"] == {"operations": 1, "cost": "0.12", "unpriced_operations": 0,
+                                           "models": ["imagen-4.0-generate"]}
 
 
 def test_summary_reports_the_same_cost_services_and_models(recorded) -> None:
@@ -118,3 +119,62 @@ def test_activity_lists_recent_operations_with_their_cost(recorded) -> None:
     assert {op["service"]: op["cost"] for op in activity} == {
         "text": "0.001496", "image": "0.12", "video": "1.2", "speech": "0.03"}
     assert [op["occurred_at"] for op in activity] == sorted((op["occurred_at"] for op in activity), reverse=True)
+
+
+TOKEN_COUNTS = ("input_tokens", "output_tokens", "cached_input_tokens", "thinking_tokens", "tool_use_prompt_tokens")
+
+
+def test_each_token_count_means_the_same_in_stats_export_and_reports(api_stack: ApiStack) -> None:
+    """Thinking and tool-use tokens are counted apart everywhere: stats and reports are the
+    sums of the export's columns of the same name, not output plus thinking in one place."""
+    _, key = api_stack.new_tenant()
+    thinking = {"service": "text", "model": "gemini-2.5-pro",
+                "usage": {"unit": "tokens", "input_tokens": 1000, "cached_input_tokens": 100, "output_tokens": 300,
+                          "thinking_tokens": 700, "tool_use_prompt_tokens": 50}}
+    plain = {**TEXT}
+    with api_stack.client(key) as client:
+        session_id = client.post("/v1/sessions", json={}).json()["session_id"]
+        for body in (thinking, plain):
+            assert client.post("/v1/usage", json={**body, "session_id": session_id}).status_code == 202
+        stats = eventually(lambda: (s := client.get(f"/v1/sessions/{session_id}/stats").json())["operations"] == 2 and s)
+        export = eventually(lambda: len((e := client.get(f"/v1/sessions/{session_id}/export").json())["operations"]) == 2
+                            and e, what="both operations stored")
+        rows = list(csv.DictReader(io.StringIO(
+            client.get(f"/v1/sessions/{session_id}/export", params={"format": "csv"}).text)))
+        [report] = client.get("/v1/reports/usage", params={"group_by": ["session"]}).json()["current"]["rows"]
+    want = {"input_tokens": 2000, "output_tokens": 800, "cached_input_tokens": 300, "thinking_tokens": 700,
+            "tool_use_prompt_tokens": 50}
+    assert {name: stats[name] for name in TOKEN_COUNTS} == want
+    assert {name: sum(op[name] for op in export["operations"]) for name in TOKEN_COUNTS} == want
+    assert {name: sum(int(row[name]) for row in rows) for name in TOKEN_COUNTS} == want
+    assert {name: report[name] for name in TOKEN_COUNTS} == want
+
+
+def test_a_report_downloads_as_csv_with_exact_money(recorded) -> None:
+    client, _, _ = recorded
+    response = client.get("/v1/reports/usage", params={"group_by": ["service", "model"], "format": "csv"})
+    assert response.headers["content-type"].startswith("text/csv")
+    assert "attachment" in response.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert {row["service"]: row["cost"] for row in rows} == {
+        "text": "0.001496", "image": "0.12", "video": "1.2", "speech": "0.03"}
+    assert sum(Decimal(row["cost"]) for row in rows) == TOTAL
+    assert {row["model"] for row in rows} >= {"gemini-2.5-flash", "imagen-4.0-generate"}
+    assert all(row["currency"] == "USD" and row["unpriced_operations"] == "0" for row in rows)
+
+
+def test_unpriced_usage_is_counted_apart_in_stats_and_summary_never_as_cost(api_stack: ApiStack) -> None:
+    _, key = api_stack.new_tenant()
+    unknown = {"service": "text", "model": "gemini-9-ultra", "usage": {"unit": "tokens", "input_tokens": 10}}
+    with api_stack.client(key) as client:
+        session_id = client.post("/v1/sessions", json={}).json()["session_id"]
+        for body in (unknown, TEXT):
+            assert client.post("/v1/usage", json={**body, "session_id": session_id}).status_code == 202
+        stats = eventually(lambda: (s := client.get(f"/v1/sessions/{session_id}/stats").json())["operations"] == 2 and s)
+        summary = eventually(lambda: (s := client.get(f"/v1/sessions/{session_id}/summary").json())["operations"] == 2
+                             and s, what="both operations stored")
+    assert stats["unpriced_operations"] == 1 and Decimal(stats["total_cost"]) == COSTS["text"]
+    assert stats["by_service"]["text"]["unpriced_operations"] == 1
+    assert stats["by_service"]["text"]["operations"] == 2
+    [text] = summary["services"]
+    assert (text["operations"], text["unpriced_operations"]) == (2, 1) and summary["unpriced_operations"] == 1

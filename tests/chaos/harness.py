@@ -32,12 +32,13 @@ from meterstream.budgets.ledger import budget_status
 from meterstream.schemas.budgets import BudgetDefinition, BudgetPeriod
 
 from meterstream.devstack import ensure_topics, free_port
-from meterstream.devstack.pipeline import terminate
+from meterstream.processes import terminate
 from meterstream.producers import UsageEmitter
 from meterstream.reconcile import read_topic
 from meterstream.producers.workload import studio_workload
 from meterstream.schemas import UsageEvent
 from meterstream.settings import Settings, settings_env
+from meterstream.stream.topics import budget_owner_id
 from tests.expectations import MALFORMED, expected_cost
 
 FAILPOINT_EXIT = 137
@@ -83,6 +84,40 @@ class Sent:
     @property
     def messages(self) -> int:
         return len(self.events) + len(self.malformed)
+
+
+def ask_patiently(client: BudgetClient, command: dict, timeout: float = 120) -> dict:
+    """Ask until the budget owner answers: one just (re)started may still be joining its
+    group. Asking again is safe: the same command (request id) is decided once."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return client.ask(command)
+        except BudgetOwnerUnavailable:
+            if time.monotonic() > deadline:
+                raise
+
+
+class StreamThread(threading.Thread):
+    """The chaos producer. Its `join()` fails when it stopped before sending the whole plan:
+    the checks compare against what was sent, but the budgets' limits are what the whole
+    plan costs (a producer that died in a broker outage once looked like a budget under-count)."""
+
+    def __init__(self, send: Callable[[], None]) -> None:
+        super().__init__(name="chaos-producer")
+        self.send = send
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.send()
+        except BaseException as error:  # noqa: BLE001 - reported by join()
+            self.error = error
+
+    def join(self, timeout: float | None = None) -> None:
+        super().join(timeout)
+        if self.error is not None:
+            raise AssertionError(f"the chaos producer stopped before the end of its plan: {self.error!r}")
 
 
 class ChaosRun:
@@ -179,7 +214,7 @@ class ChaosRun:
     # -- the stream --------------------------------------------------------------------------
 
     def stream(self, events: int, seconds: float, sessions: int = 100, plain_share: float = 0.0,
-               during: Callable[[int], None] | None = None) -> threading.Thread:
+               during: Callable[[int], None] | None = None) -> StreamThread:
         """Send `events` events, 10% of them twice and 2% malformed messages, over `seconds`.
 
         `plain_share` of the events go through a plain confluent-kafka producer instead of
@@ -223,7 +258,7 @@ class ChaosRun:
                     time.sleep(0.5)
             assert plain.flush(120) == 0, "the plain producer could not deliver everything"
 
-        thread = threading.Thread(target=send, name="chaos-producer")
+        thread = StreamThread(send)
         thread.start()
         return thread
 
@@ -241,7 +276,10 @@ class ChaosRun:
         now = time.monotonic()
         if now - self._partitions_seen[1] > 1.0:
             topic = self.settings.topic_events
-            self._partitions_seen = (len(producer.list_topics(topic, timeout=10).topics[topic].partitions), now)
+            try:
+                self._partitions_seen = (len(producer.list_topics(topic, timeout=10).topics[topic].partitions), now)
+            except KafkaException:  # no metadata while a broker is down: the last count still holds
+                pass
         return self._partitions_seen[0]
 
     # -- budgets -------------------------------------------------------------------------------
@@ -253,19 +291,11 @@ class ChaosRun:
         for event in workload:
             limits[event.tenant_id] = limits.get(event.tenant_id, Decimal(0)) + expected_cost(event)
         now = datetime.now(UTC)
-        deadline = time.monotonic() + 120  # a worker just started may still be joining its group
         with BudgetClient(self.settings) as client:
             for tenant_id, limit in limits.items():
-                command = commands.define(BudgetDefinition(
+                ask_patiently(client, commands.define(BudgetDefinition(
                     budget_id=CHAOS_BUDGET, tenant_id=tenant_id, name="chaos", period=BudgetPeriod.LIFETIME,
-                    limit=limit, created_at=now, updated_at=now))
-                while True:
-                    try:
-                        client.ask(command)
-                        break
-                    except BudgetOwnerUnavailable:
-                        if time.monotonic() > deadline:
-                            raise
+                    limit=limit, created_at=now, updated_at=now)))
         self.budget_limits = limits
 
     def budget_figures(self, tenant_id: str) -> dict:
@@ -325,7 +355,7 @@ class ChaosRun:
     def _budget_lag(self) -> int:
         """Budget commands not yet applied: the budget owner may lag the metering (a backlog
         after a fault); its figures are checked once it has caught up."""
-        return self._lag(self.settings.app_id, self.settings.topic_budget_commands)
+        return self._lag(budget_owner_id(self.settings), self.settings.topic_budget_commands)
 
     def _lag(self, group: str, topic: str) -> int:
         consumer = Consumer({"bootstrap.servers": self.settings.kafka_bootstrap,

@@ -47,10 +47,6 @@ def test_three_workers_on_12_partitions_with_a_worker_and_the_sink_killed(chaos:
     assert_exactly_once(chaos)
 
 
-# Live totals, ClickHouse, the DLQ and reconcile come out exact here; the budget ledger did not:
-# in two runs from a fresh clone it had counted 1,346 of 3,544 and 1,304 of 3,486 USD with every
-# budget command applied. Not yet understood (see the issue notes); kept running and reported.
-@pytest.mark.xfail(reason="the budget ledger under-counts spend across a broker leader failover", strict=False)
 def test_kill_9_of_the_broker_leading_most_partitions_restarted_20_s_later(cluster_chaos: ChaosRun,
                                                                           kafka_cluster: KafkaCluster):
     chaos = cluster_chaos

@@ -77,6 +77,8 @@ def varied_usage() -> list[UsageEvent]:
         usage_event("veo-3.1-fast-generate", VideoUsage(seconds=D("7.5"), resolution="1080p")),
         usage_event("veo-3.1-generate", VideoUsage(seconds=D(4), resolution="2160p")),
         usage_event("veo-2.0-generate", VideoUsage(seconds=D(5))),
+        usage_event("veo-3.1-generate", VideoUsage(seconds=D(4), resolution="8k")),  # no 8k price: unpriced
+        usage_event("veo-2.0-generate", VideoUsage(seconds=D(4), resolution="4k")),  # no 4k price: unpriced
         usage_event("cloud-tts", CharacterUsage(characters=12_345, voice_tier="en-US-Neural2-C")),
         usage_event("imagen-4.0-ultra-generate-001", ImageUsage(images=3, resolution="2K")),
         usage_event("mystery-model", TokenUsage(input_tokens=5)),
@@ -96,8 +98,9 @@ def test_repricing_with_the_catalog_that_priced_the_usage_reproduces_every_store
         assert line.difference == 0, line
     assert result.current_cost == sum((pricer.price(e).total_cost for e in events), D(0))
     assert result.repriced_cost == result.current_cost
-    # unpriced: the free Imagen call, the silent Veo 3 video at its launch, the unknown model
-    assert result.unpriced == 3
+    # unpriced: the free Imagen call, the silent Veo 3 video at its launch, the two resolutions
+    # no entry lists, the unknown model
+    assert result.unpriced == 5
 
 
 def test_swapping_veo_3_for_veo_3_fast_shows_the_saving_by_model(client):

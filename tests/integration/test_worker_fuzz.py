@@ -30,5 +30,5 @@ def test_the_worker_accounts_for_every_fuzzed_message(pipeline: LocalPipeline):
 
     send_batch()
     counts = pipeline.worker.counts()
-    assert set(counts) <= {"priced", "unpriced", "duplicate", "dead_letter"}
+    assert set(counts) <= {"priced", "unpriced", "duplicate", "conflict", "dead_letter"}
     assert counts["dead_letter"] > 0

@@ -6,9 +6,6 @@ import { join } from "node:path";
 
 import { chromium } from "playwright-core";
 
-export const WIDE = { width: 1400, height: 1000 };
-export const PHONE = { width: 390, height: 844 };
-
 /** API_URL, API_KEY and OUT_DIR from the environment; fails when the first two are missing. */
 export function inputs() {
   const apiUrl = process.env.API_URL;
@@ -36,6 +33,7 @@ export async function withBrowser(drive, viewport = { width: 1360, height: 1000 
     const page = context.pages()[0] ?? (await context.newPage());
     const consoleErrors = [];
     page.on("console", (m) => m.type() === "error" && consoleErrors.push(m.text()));
+    page.on("pageerror", (error) => consoleErrors.push(`uncaught: ${error.stack ?? error}`)); // a render that threw
     result = await drive(page, consoleErrors);
   } finally {
     await context.close();
@@ -50,7 +48,7 @@ export async function signIn(page, apiUrl, apiKey) {
   await page.getByTestId("save-key").click();
 }
 
-/** The page's width against the window's, and the elements that stick out of it. */
+/** The page's width against the window's, and the elements that stick out of it (tables scroll inside their panel). */
 export async function overflow(page) {
   return page.evaluate(() => {
     const width = document.documentElement.clientWidth;
@@ -60,22 +58,20 @@ export async function overflow(page) {
         return box.width > 0 && (box.right > width + 0.5 || box.left < -0.5) && !el.closest(".table-wrap");
       })
       .slice(0, 5)
-      .map((el) => `${el.tagName.toLowerCase()}.${el.className?.baseVal ?? el.className}`);
+      .map((el) => `${el.tagName.toLowerCase()}.${el.className}`);
     return { scroll_width: document.documentElement.scrollWidth, client_width: width, outside };
   });
 }
 
-/** Full-page screenshots at 1400 and 390 px into `outDir`, the overflow at both widths; back to 1400 after. */
-export async function screenshots(page, outDir, name, result) {
-  await page.setViewportSize(WIDE);
-  await page.waitForTimeout(200); // charts re-measure
-  result[`screenshot_${name}_wide`] = join(outDir, `${name}-1400.png`);
+/** Full-page screenshots at `wide` and `phone` sizes into `outDir`, the overflow at the phone's; back to `wide` after. */
+export async function sizes(page, outDir, name, result, wide, phone) {
+  await page.setViewportSize(wide);
+  result[`screenshot_${name}_wide`] = join(outDir, `${name}-${wide.width}.png`);
   await page.screenshot({ path: result[`screenshot_${name}_wide`], fullPage: true });
-  result[`overflow_${name}_wide`] = await overflow(page);
-  await page.setViewportSize(PHONE);
-  await page.waitForTimeout(300);
+  await page.setViewportSize(phone);
+  await page.waitForTimeout(200); // charts re-measure
   result[`overflow_${name}`] = await overflow(page);
-  result[`screenshot_${name}_phone`] = join(outDir, `${name}-390.png`);
+  result[`screenshot_${name}_phone`] = join(outDir, `${name}-${phone.width}.png`);
   await page.screenshot({ path: result[`screenshot_${name}_phone`], fullPage: true });
-  await page.setViewportSize(WIDE);
+  await page.setViewportSize(wide);
 }

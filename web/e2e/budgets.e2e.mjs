@@ -9,13 +9,16 @@
 //   widths. Then the same in Arabic, crossing 100 %, and the tracker showing the budget spent.
 // Inputs (environment): API_URL, API_KEY, BUDGET_ID, OUT_DIR, CHROMIUM. Prints one JSON
 // object with what the page showed on stdout.
-import { inputs, screenshots as shoot, signIn, withBrowser } from "./browser.mjs";
+import { join } from "node:path";
+
+import { inputs, signIn, sizes, withBrowser } from "./browser.mjs";
 
 const { apiUrl, apiKey, outDir } = inputs();
 const budgetId = process.env.BUDGET_ID;
 if (!budgetId) throw new Error("set BUDGET_ID");
+const WIDE = { width: 1400, height: 1000 };
+const PHONE = { width: 390, height: 844 };
 const card = `[data-testid="budget-card"][data-budget-id="${budgetId}"]`;
-const screenshots = (page, name, result) => shoot(page, outDir, name, result);
 
 /** Records `images` images of imagen-4.0-generate (0.04 USD each) in the session, from the page. */
 async function record(page, sessionId, images) {
@@ -61,6 +64,10 @@ async function cardShows(page, before) {
       scope: el.querySelector('[data-testid="budget-scope"]').textContent,
     };
   }, card);
+}
+
+async function screenshots(page, name, result) {
+  await sizes(page, outDir, name, result, WIDE, PHONE);
 }
 
 await withBrowser(async (page, consoleErrors) => {

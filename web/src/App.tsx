@@ -1,12 +1,14 @@
 import { useCallback, useEffect, useMemo, useState } from "react";
 
 import { useAlerts } from "./alerts/useAlerts";
-import { ApiClient, type Operation, type Pricing, type UsageReport } from "./api";
+import { ApiClient, reportPath, type Operation, type Pricing, type UsageHealth, type UsageReport } from "./api";
 import { Activity } from "./components/Activity";
 import { AlertsFeed } from "./components/Alerts";
 import { BudgetsPanel } from "./components/Budgets";
 import { PriceList, ServiceCards } from "./components/Catalog";
-import { CostOverTime, PeriodComparison } from "./components/Charts";
+import { CostOverTime, PeriodComparison, type Bucket } from "./components/Charts";
+import { HealthPanel } from "./components/Health";
+import { SessionPicker } from "./components/Sessions";
 import { InsightsPage } from "./components/Insights";
 import { Statements } from "./components/Statements";
 import { direction, translator, type Locale } from "./i18n";
@@ -14,7 +16,16 @@ import { UsageTracker } from "./tracker";
 
 // What the browser remembers, as the original app did: the last active session, the
 // language and the API key (this browser's own; never sent anywhere but the API).
-const STORAGE = { session: "meterstream.activeSessionId", locale: "meterstream.locale", key: "meterstream.apiKey" };
+const STORAGE = {
+  session: "meterstream.activeSessionId", locale: "meterstream.locale", key: "meterstream.apiKey",
+  range: "meterstream.range",
+};
+
+// The time range of the charts and reports: its length, and the bucket its charts count by.
+const RANGES = { "24h": { hours: 24, bucket: "hour" }, "7d": { hours: 24 * 7, bucket: "day" },
+  "30d": { hours: 24 * 30, bucket: "day" } } as const satisfies Record<string, { hours: number; bucket: Bucket }>;
+type Range = keyof typeof RANGES;
+const rangeOf = (value: string | null): Range => (value && value in RANGES ? (value as Range) : "24h");
 
 // Three views, named in the address (#budgets, #insights) so a link or a reload opens the same one.
 type View = "usage" | "budgets" | "insights";
@@ -23,21 +34,32 @@ const VIEW_LABELS = { usage: "viewUsage", budgets: "viewBudgets", insights: "vie
 
 interface Reports {
   byServiceModel: UsageReport | null;
-  hourlyByService: UsageReport | null;
-  hourlyByModel: UsageReport | null;
-  weekByService: UsageReport | null;
+  overTimeByService: UsageReport | null;
+  overTimeByModel: UsageReport | null;
+  byService: UsageReport | null;
+  end: Date;
+  bucket: Bucket; // what the reports were asked by (the range may have changed since)
 }
+
+// Each report the page shows, as GET /v1/reports/usage groups it (and downloads it as CSV).
+const groupings = (bucket: Bucket) => ({
+  byServiceModel: ["service", "model"], overTimeByService: [bucket, "service"], overTimeByModel: [bucket, "model"],
+  byService: ["service"],
+});
 
 export function App() {
   const [locale, setLocale] = useState<Locale>(() => (localStorage.getItem(STORAGE.locale) as Locale) || "en");
   const [apiKey, setApiKey] = useState(() => localStorage.getItem(STORAGE.key) ?? "");
   const [keyDraft, setKeyDraft] = useState(apiKey);
   const [sessionId, setSessionId] = useState(() => localStorage.getItem(STORAGE.session) ?? "");
-  const [sessionDraft, setSessionDraft] = useState("");
+  const [sessionsVersion, setSessionsVersion] = useState(0); // a session started or ended: read the list again
+  const [range, setRange] = useState<Range>(() => rangeOf(localStorage.getItem(STORAGE.range)));
   const [pricing, setPricing] = useState<Pricing | null>(null);
   const [activity, setActivity] = useState<Operation[]>([]);
+  const [health, setHealth] = useState<UsageHealth | null>(null);
   const [reports, setReports] = useState<Reports>({
-    byServiceModel: null, hourlyByService: null, hourlyByModel: null, weekByService: null,
+    byServiceModel: null, overTimeByService: null, overTimeByModel: null, byService: null, end: new Date(),
+    bucket: "hour",
   });
   const [error, setError] = useState<string | null>(null);
   const [view, setView] = useState<View>(() => viewOf(location.hash));
@@ -73,21 +95,39 @@ export function App() {
     else localStorage.removeItem(STORAGE.session);
   }, [sessionId]);
 
+  useEffect(() => localStorage.setItem(STORAGE.range, range), [range]);
+
+  const { hours, bucket } = RANGES[range];
   const refresh = useCallback(async () => {
     if (!apiKey) return;
     try {
-      const [prices, recent, byServiceModel, hourlyByService, hourlyByModel, weekByService] = await Promise.all([
-        api.pricing(), api.activity(15), api.report(["service", "model"], 24 * 30),
-        api.report(["hour", "service"], 24), api.report(["hour", "model"], 24), api.report(["service"], 24 * 7),
+      const end = new Date();
+      const group = groupings(bucket);
+      const [prices, recent, byServiceModel, overTimeByService, overTimeByModel, byService] = await Promise.all([
+        api.pricing(), api.activity(15), api.report(group.byServiceModel, hours, end),
+        api.report(group.overTimeByService, hours, end), api.report(group.overTimeByModel, hours, end),
+        api.report(group.byService, hours, end),
       ]);
       setPricing(prices);
       setActivity(recent);
-      setReports({ byServiceModel, hourlyByService, hourlyByModel, weekByService });
+      // From the worker, which may be away while ClickHouse answers: the rest stays shown.
+      api.usageHealth().then(setHealth, () => setHealth(null));
+      setReports({ byServiceModel, overTimeByService, overTimeByModel, byService, end, bucket });
       setError(null);
     } catch (e) {
       setError(String(e));
     }
-  }, [api, apiKey]);
+  }, [api, apiKey, hours, bucket]);
+
+  /** The report behind a panel, over the range shown, as a CSV file. */
+  async function downloadReport(name: keyof ReturnType<typeof groupings>) {
+    const groupBy = groupings(reports.bucket)[name];
+    try {
+      await api.download(reportPath(groupBy, hours, reports.end, "csv"), `usage-${groupBy.join("-")}-${range}.csv`);
+    } catch (e) {
+      setError(String(e));
+    }
+  }
 
   useEffect(() => {
     refresh();
@@ -105,22 +145,27 @@ export function App() {
   async function startSession() {
     try {
       setSessionId((await api.startSession()).session_id);
+      setSessionsVersion((n) => n + 1);
     } catch (e) {
       setError(String(e));
     }
   }
 
+  // The tracker learns of the end from its event stream (the API pushes the session again).
   async function endSession() {
     if (!sessionId) return;
     try {
       await api.endSession(sessionId);
-      const ended = sessionId;
-      setSessionId("");
-      setTimeout(() => setSessionId(ended), 0); // reconnect: the tracker shows it ended
+      setSessionsVersion((n) => n + 1);
     } catch (e) {
       setError(String(e));
     }
   }
+
+  const download = (name: keyof ReturnType<typeof groupings>) => apiKey && (
+    <button type="button" className="chip panel__download" data-testid={`download-${name}`}
+            onClick={() => downloadReport(name)}>{t("downloadCsv")}</button>
+  );
 
   return (
     <div className="page">
@@ -177,18 +222,27 @@ export function App() {
             <button type="button" onClick={startSession} disabled={!apiKey} data-testid="start-session">
               {t("startSession")}
             </button>
-            <button type="button" onClick={endSession} disabled={!apiKey || !sessionId} className="secondary">
+            <button type="button" onClick={endSession} disabled={!apiKey || !sessionId} className="secondary"
+                    data-testid="end-session">
               {t("endSession")}
             </button>
-            <form onSubmit={(e) => { e.preventDefault(); if (sessionDraft.trim()) setSessionId(sessionDraft.trim()); }}>
-              <input value={sessionDraft} onChange={(e) => setSessionDraft(e.target.value)}
-                     placeholder={t("sessionIdPlaceholder")} dir="ltr" data-testid="session-input" />
-              <button type="submit" className="secondary">{t("openSession")}</button>
-            </form>
+            <label className="range">
+              <span>{t("timeRange")}</span>
+              <select value={range} onChange={(e) => setRange(rangeOf(e.target.value))} data-testid="time-range">
+                {(Object.keys(RANGES) as Range[]).map((name) => <option key={name} value={name}>{t(`range.${name}`)}</option>)}
+              </select>
+            </label>
           </section>
 
           <main className="grid">
             <div className="col">
+              {apiKey && (
+                <section className="panel">
+                  <h2>{t("sessions")}</h2>
+                  <SessionPicker api={api} selected={sessionId} onSelect={setSessionId} refreshKey={sessionsVersion}
+                                 locale={locale} t={t} />
+                </section>
+              )}
               {apiKey && sessionId && (
                 <UsageTracker sessionId={sessionId} apiBaseUrl="" apiKey={apiKey} locale={locale} onTotals={onTotals} />
               )}
@@ -196,6 +250,12 @@ export function App() {
                 <h2>{t("recentActivity")}</h2>
                 <Activity operations={activity} locale={locale} t={t} />
               </section>
+              {apiKey && health && (
+                <section className="panel">
+                  <h2>{t("health")}</h2>
+                  <HealthPanel health={health} locale={locale} t={t} />
+                </section>
+              )}
               {apiKey && (
                 <section className="panel">
                   <h2>{t("statements")}</h2>
@@ -205,20 +265,22 @@ export function App() {
             </div>
             <div className="col">
               <section className="panel">
-                <h2>{t("services")}</h2>
-                {pricing && <ServiceCards pricing={pricing} usage={reports.byServiceModel?.current.rows ?? []} t={t} />}
+                <div className="panel__head"><h2>{t("services")}</h2>{download("byServiceModel")}</div>
+                {pricing && <ServiceCards pricing={pricing} usage={reports.byServiceModel?.current.rows ?? []}
+                                          locale={locale} t={t} />}
               </section>
               <section className="panel">
-                <h2>{t("costOverTime")}</h2>
-                <CostOverTime byService={reports.hourlyByService} byModel={reports.hourlyByModel} locale={locale} t={t} />
+                <div className="panel__head"><h2>{t("costOverTime")} · {t(`range.${range}`)}</h2>{download("overTimeByService")}</div>
+                <CostOverTime byService={reports.overTimeByService} byModel={reports.overTimeByModel} bucket={reports.bucket}
+                              hasKey={Boolean(apiKey)} locale={locale} t={t} />
               </section>
               <section className="panel">
-                <h2>{t("periodComparison")}</h2>
-                <PeriodComparison report={reports.weekByService} locale={locale} t={t} />
+                <div className="panel__head"><h2>{t("periodComparison")}</h2>{download("byService")}</div>
+                <PeriodComparison report={reports.byService} hasKey={Boolean(apiKey)} locale={locale} t={t} />
               </section>
               <section className="panel">
                 <h2>{t("priceList")}</h2>
-                {pricing && <PriceList pricing={pricing} t={t} />}
+                {pricing && <PriceList pricing={pricing} locale={locale} t={t} />}
               </section>
             </div>
           </main>

@@ -3,7 +3,9 @@ import { HttpError } from "./sse";
 
 export interface ServiceStats {
   operations: number;
+  /** The priced operations' cost; unpriced ones are counted in `unpriced_operations`, never as 0. */
   cost: string;
+  unpriced_operations?: number;
   models: string[];
 }
 
@@ -17,6 +19,7 @@ export interface SessionStats {
   output_tokens: number;
   cached_input_tokens: number;
   thinking_tokens: number;
+  tool_use_prompt_tokens?: number;
   images: number;
   video_seconds: string;
   characters: number;
@@ -39,7 +42,12 @@ export interface Price {
   model: string;
   billing_unit: string;
   per: number;
+  /** Component -> price per `per` units; a variant after "@" is a resolution ("second@1080p"). */
   prices: Record<string, string>;
+  long_context?: { above_tokens: number; prices: Record<string, string> } | null;
+  batch_factor?: string | null;
+  free_tier?: boolean;
+  voice_tier?: string | null;
   currency: string;
   source: string;
   effective_from: string;
@@ -64,12 +72,16 @@ export interface Operation {
   billing_unit: string;
   input_tokens: number;
   output_tokens: number;
+  cached_input_tokens?: number;
+  thinking_tokens?: number;
+  tool_use_prompt_tokens?: number;
   images: number;
   video_seconds: string;
   characters: number;
   cost: string;
   currency: string;
   pricing_status: string;
+  unpriced_reason?: string | null;
 }
 
 export interface ReportRow {
@@ -77,13 +89,14 @@ export interface ReportRow {
   currency: string;
   operations: number;
   cost: string;
+  unpriced_operations?: number;
 }
 
 export interface ReportPeriod {
   start: string;
   end: string;
   rows: ReportRow[];
-  totals: Record<string, { operations: number; cost: string }>;
+  totals: Record<string, { operations: number; cost: string; unpriced_operations?: number }>;
 }
 
 export interface UsageReport {
@@ -269,6 +282,16 @@ export interface Forecast {
   unpriced_operations: number;
 }
 
+/** GET /v1/usage/health: what the stream made of the tenant's usage messages. */
+export interface UsageHealth {
+  priced: number;
+  unpriced: number;
+  duplicates: number;
+  /** Event ids re-sent with other content: the first one counts; never silent. */
+  conflicts: number;
+  dead_lettered: number;
+}
+
 export class ApiClient {
   constructor(
     readonly baseUrl: string,
@@ -358,11 +381,37 @@ export class ApiClient {
     };
   }
 
-  report(groupBy: string[], hours: number): Promise<UsageReport> {
-    const end = new Date();
-    const start = new Date(end.getTime() - hours * 3600_000);
-    const params = new URLSearchParams({ start: start.toISOString(), end: end.toISOString() });
-    groupBy.forEach((name) => params.append("group_by", name));
-    return this.request("GET", `/v1/reports/usage?${params}`);
+  usageHealth(): Promise<UsageHealth> {
+    return this.request("GET", "/v1/usage/health");
   }
+
+  /** The tenant's sessions, newest first. */
+  sessions(limit = 200): Promise<Session[]> {
+    return this.request("GET", `/v1/sessions?limit=${limit}`);
+  }
+
+  report(groupBy: string[], hours: number, end = new Date()): Promise<UsageReport> {
+    return this.request("GET", reportPath(groupBy, hours, end));
+  }
+
+  /** Downloads `path` as a file: through fetch, so the API key travels in the header, never in a URL. */
+  async download(path: string, fallbackName: string): Promise<void> {
+    const response = await fetch(this.url(path), { headers: this.headers });
+    if (!response.ok) throw new HttpError(response.status, await response.text());
+    const name = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") ?? "")?.[1] ?? fallbackName;
+    const link = document.createElement("a");
+    link.href = URL.createObjectURL(await response.blob());
+    link.download = name;
+    link.click();
+    URL.revokeObjectURL(link.href);
+  }
+}
+
+/** GET /v1/reports/usage over the `hours` before `end`, grouped by `groupBy` (add `format=csv` for a file). */
+export function reportPath(groupBy: string[], hours: number, end: Date, format: "json" | "csv" = "json"): string {
+  const start = new Date(end.getTime() - hours * 3600_000);
+  const params = new URLSearchParams({ start: start.toISOString(), end: end.toISOString() });
+  groupBy.forEach((name) => params.append("group_by", name));
+  if (format === "csv") params.set("format", "csv");
+  return `/v1/reports/usage?${params}`;
 }

@@ -2,6 +2,7 @@
 
 import { insightsAr, insightsEn } from "./insights.i18n";
 import { statementsAr, statementsEn } from "./statements.i18n";
+import { usageAr, usageEn } from "./usage.i18n";
 
 export type Locale = "en" | "ar";
 
@@ -40,10 +41,10 @@ const en = {
   effective: "Effective",
   recentActivity: "Recent activity",
   noActivity: "No operations yet",
-  costOverTime: "Cost over time (last 24 h)",
+  costOverTime: "Cost over time",
   perService: "Per service",
   perModel: "Per model",
-  periodComparison: "This week against the previous week",
+  periodComparison: "This period against the one before",
   thisPeriod: "This period",
   previousPeriod: "Previous period",
   error: "Error",
@@ -63,6 +64,8 @@ const en = {
   "component.output": "output",
   "component.cached_input": "cached input",
   "component.audio_input": "audio input",
+  "component.cached_audio_input": "cached audio input",
+  "component.image_output": "image output",
   "component.image": "image",
   "component.second": "second",
   "component.second_with_audio": "second with audio",
@@ -137,6 +140,7 @@ const en = {
   "alertTitle.budget.threshold": "“{name}” reached {threshold} of its {limit} limit: {spent} spent",
   "alertTitle.budget.forecast": "“{name}” will run out on {date} at this rate ({limit} limit)",
   ...statementsEn,
+  ...usageEn,
   ...insightsEn,
 };
 
@@ -177,10 +181,10 @@ const ar: Record<MessageKey, string> = {
   effective: "ساري من",
   recentActivity: "النشاط الأخير",
   noActivity: "لا توجد عمليات بعد",
-  costOverTime: "التكلفة عبر الزمن (آخر 24 ساعة)",
+  costOverTime: "التكلفة عبر الزمن",
   perService: "حسب الخدمة",
   perModel: "حسب النموذج",
-  periodComparison: "هذا الأسبوع مقارنة بالأسبوع السابق",
+  periodComparison: "هذه الفترة مقارنة بالفترة السابقة",
   thisPeriod: "هذه الفترة",
   previousPeriod: "الفترة السابقة",
   error: "خطأ",
@@ -200,6 +204,8 @@ const ar: Record<MessageKey, string> = {
   "component.output": "إخراج",
   "component.cached_input": "إدخال مخزّن",
   "component.audio_input": "إدخال صوتي",
+  "component.cached_audio_input": "إدخال صوتي مخزّن",
+  "component.image_output": "إخراج صور",
   "component.image": "صورة",
   "component.second": "ثانية",
   "component.second_with_audio": "ثانية مع صوت",
@@ -228,7 +234,7 @@ const ar: Record<MessageKey, string> = {
   period: "الفترة",
   limit: "الحد",
   thresholds: "التنبيه عند (٪ من الحد)",
-  thresholdsHint: "مفصولة بفواصل، مثل 50, 80, 100",
+  thresholdsHint: "مفصولة بفواصل، مثل 50, 80, 100", // typed into the field as shown: Western digits
   action: "عند بلوغ الحد",
   create: "إنشاء الميزانية",
   creating: "جارٍ الإنشاء…",
@@ -274,6 +280,7 @@ const ar: Record<MessageKey, string> = {
   "alertTitle.budget.threshold": "بلغت «{name}» {threshold} من حدّها البالغ {limit}، وأُنفق {spent}",
   "alertTitle.budget.forecast": "ستنفد «{name}» في {date} بهذا المعدل (الحد {limit})",
   ...statementsAr,
+  ...usageAr,
   ...insightsAr,
 };
 
@@ -324,6 +331,32 @@ export function formatPercent(value: number, locale: Locale): string {
 
 export function formatCount(value: number, locale: Locale): string {
   return new Intl.NumberFormat(locale === "ar" ? "ar-EG" : "en-US").format(value);
+}
+
+/** The plural categories each language's messages give ("count.x.one", "count.x.other", …). */
+export function pluralCategories(locale: Locale): string[] {
+  return new Intl.PluralRules(locale).resolvedOptions().pluralCategories;
+}
+
+/**
+ * "1 token", "2 tokens"; in Arabic "رمز واحد", "رمزان", "٣ رموز": the count's plural form of
+ * `key`, with the count written in the page's digits (or as `shown`, e.g. "2.5" exactly).
+ */
+export function plural(key: string, count: number, locale: Locale, shown?: string): string {
+  const table = messages[locale] as Record<string, string>;
+  const category = new Intl.PluralRules(locale).select(count);
+  const template = table[`${key}.${category}`] ?? table[`${key}.other`] ?? key;
+  return fill(template, { n: shown ?? formatCount(count, locale) });
+}
+
+/**
+ * A price component for people: "cached audio input", "second at 1080p". A variant after
+ * "@" (a resolution) is named after its base component.
+ */
+export function componentLabel(component: string, t: Translate): string {
+  const [base, variant] = component.split("@", 2);
+  const name = t(`component.${base}`);
+  return variant ? `${name} ${fill(t("resolution"), { resolution: variant })}` : name;
 }
 
 /** Seconds as "1 min 20 s" / "8 s"; the value is a decimal string. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { addMoney, compareMoney, formatMoney, percentOf } from "./money";
+import { addMoney, compareMoney, exactMoney, formatMoney, localDigits, percentOf } from "./money";
 
 describe("formatMoney", () => {
   it("keeps every digit of a tiny cost", () => {
@@ -15,6 +15,24 @@ describe("formatMoney", () => {
   });
   it("names a currency other than USD", () => {
     expect(formatMoney("3.5", "EUR")).toBe("EUR 3.50");
+  });
+  it("shows at least two decimals, and six significant digits of an amount with more", () => {
+    expect(formatMoney("1.351496")).toBe("$1.3515");
+    expect(formatMoney("0.001496")).toBe("$0.001496");
+    expect(formatMoney("0.0012345678")).toBe("$0.00123457");
+    expect(formatMoney("0.019999999")).toBe("$0.02");
+    expect(formatMoney("9.9999999")).toBe("$10.00");
+    expect(formatMoney("123456.789")).toBe("$123,456.79");
+    expect(formatMoney("-0.0000001")).toBe("-$0.0000001");
+  });
+  it("keeps every digit in the exact form (tooltips)", () => {
+    expect(exactMoney("1.351496000")).toBe("$1.351496");
+    expect(exactMoney("0.0012345678")).toBe("$0.0012345678");
+    expect(exactMoney("2")).toBe("$2.00");
+  });
+  it("writes Arabic amounts in Arabic-Indic digits, as every other Arabic number", () => {
+    expect(formatMoney("1234.5", "USD", "ar")).toBe("$١٬٢٣٤٫٥٠");
+    expect(localDigits("12.5%", "en")).toBe("12.5%");
   });
 });
 

@@ -3,15 +3,68 @@
 
 const DECIMAL = /^(-)?(\d+)(?:\.(\d+))?$/;
 
-/** "1234.5" -> "$1,234.50": every digit kept, at least two decimals, grouped thousands. */
-export function formatMoney(value: string, currency = "USD"): string {
+/** Significant digits shown beyond the second decimal (the exact value is in `exactMoney`). */
+export const SIGNIFICANT = 6;
+
+/**
+ * The display rule for money: at least two decimals, and beyond them only as many digits as
+ * six significant digits need (rounded half up), thousands grouped:
+ * "1234.5" -> "$1,234.50", "1.351496" -> "$1.3515", "0.001496" -> "$0.001496",
+ * "0.0000000625" -> "$0.0000000625". `exactMoney` gives every digit (tooltips, exports).
+ * In Arabic the digits are Arabic-Indic, as every other number on an Arabic page.
+ */
+export function formatMoney(value: string, currency = "USD", locale: DigitLocale = "en"): string {
   const match = DECIMAL.exec(value.trim());
   if (!match) return value;
   const [, sign = "", whole, fraction = ""] = match;
-  const grouped = whole.replace(/^0+(?=\d)/, "").replace(/\B(?=(\d{3})+(?!\d))/g, ",");
-  const decimals = fraction.replace(/0+$/, "").padEnd(2, "0");
+  return present(sign, ...roundToSignificant(whole.replace(/^0+(?=\d)/, ""), fraction.replace(/0+$/, "")),
+                 currency, locale);
+}
+
+/** Every digit of the amount, at least two decimals: "$0.0012345678". */
+export function exactMoney(value: string, currency = "USD", locale: DigitLocale = "en"): string {
+  const match = DECIMAL.exec(value.trim());
+  if (!match) return value;
+  const [, sign = "", whole, fraction = ""] = match;
+  return present(sign, whole.replace(/^0+(?=\d)/, ""), fraction.replace(/0+$/, ""), currency, locale);
+}
+
+type DigitLocale = "en" | "ar";
+
+function present(sign: string, whole: string, fraction: string, currency: string, locale: DigitLocale): string {
+  const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
   const symbol = currency === "USD" ? "$" : `${currency} `;
-  return `${sign}${symbol}${grouped}.${decimals}`;
+  const negative = sign && /[1-9]/.test(whole + fraction) ? "-" : "";
+  return localDigits(`${negative}${symbol}${grouped}.${fraction.padEnd(2, "0")}`, locale);
+}
+
+/** (whole, fraction) with the fraction cut to two decimals or six significant digits, whichever is longer. */
+function roundToSignificant(whole: string, fraction: string): [string, string] {
+  const leading = whole === "0" ? (/^0*/.exec(fraction)?.[0].length ?? 0) : 0;
+  const significantInWhole = whole === "0" ? 0 : whole.length;
+  const keep = Math.max(2, whole === "0" ? leading + SIGNIFICANT : SIGNIFICANT - significantInWhole);
+  if (fraction.length <= keep) return [whole, fraction];
+  const digits = BigInt(whole + fraction.slice(0, keep)) + (fraction[keep] >= "5" ? 1n : 0n);
+  const text = digits.toString().padStart(keep + 1, "0");
+  return [text.slice(0, text.length - keep), text.slice(text.length - keep).replace(/0+$/, "")];
+}
+
+/** `text` kept left to right inside a right-to-left sentence (an amount: "$" before its digits). */
+export function ltrIsolate(text: string): string {
+  return `\u2066${text}\u2069`;
+}
+
+/** "8.500000" -> "8.5", "10" stays "10": a decimal string without the zeros the engine pads with. */
+export function trimZeros(value: string): string {
+  return value.includes(".") ? value.replace(/0+$/, "").replace(/\.$/, "") : value;
+}
+
+const ARABIC_DIGITS = "٠١٢٣٤٥٦٧٨٩";
+
+/** Western digits, separators included, as Arabic-Indic ones for an Arabic page ("1,234.5" -> "١٬٢٣٤٫٥"). */
+export function localDigits(text: string, locale: DigitLocale): string {
+  if (locale !== "ar") return text;
+  return text.replace(/[0-9.,]/g, (c) => (c === "." ? "٫" : c === "," ? "٬" : ARABIC_DIGITS[Number(c)]));
 }
 
 /** Adds exact decimal strings (used to total rows the API already summed per group). */

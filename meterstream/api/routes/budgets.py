@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from meterstream.api.auth import Caller, CallerDep
-from meterstream.api.errors import ApiError, InvalidRequest, SessionNotFound
+from meterstream.api.errors import ApiError, InvalidRequest, SessionNotFound, TooManyReservations
 from meterstream.api.models import (
     BudgetChange,
     BudgetIn,
@@ -34,9 +34,9 @@ from meterstream.api.routes.common import SessionIdPath, blocking, problems
 from meterstream.api.services import Services, ServicesDep
 from meterstream.budgets import commands
 from meterstream.budgets.forecast import projected_spend
-from meterstream.budgets.ledger import budget_status
+from meterstream.budgets.ledger import budget_status, too_many_holds
 from meterstream.errors import InvalidUsageEvent
-from meterstream.pricing import UnknownModelRejected
+from meterstream.pricing import UsageRejected
 from meterstream.schemas import PricingStatus, field_errors, parse_usage_event
 from meterstream.schemas.budgets import BudgetDefinition, BudgetScope, UsageFacts, scope_applies
 
@@ -177,7 +177,7 @@ def _counts_session(scope: BudgetScope, facts: UsageFacts) -> bool:
 
 
 @router.post("/reservations", status_code=status.HTTP_201_CREATED, response_model=ReservationOut, responses={
-    **problems(503), 402: {"model": ReservationRefused, "description": "A blocking budget has no room for it."}})
+    **problems(409, 503), 402: {"model": ReservationRefused, "description": "A blocking budget has no room for it."}})
 async def reserve(body: ReservationIn, caller: CallerDep, services: ServicesDep) -> ReservationOut | JSONResponse:
     """Hold budget for a planned call: priced as the stream will price it, checked against every
     budget that applies. Send the call's usage with `reservation_id` to settle it."""
@@ -187,8 +187,8 @@ async def reserve(body: ReservationIn, caller: CallerDep, services: ServicesDep)
         priced = services.pricing.estimate(event)
     except InvalidUsageEvent as error:
         raise InvalidRequest(error.errors) from None
-    except UnknownModelRejected as error:
-        raise InvalidRequest([{"field": "model", "reason": str(error)}]) from None
+    except UsageRejected as error:
+        raise InvalidRequest([{"field": error.field, "reason": str(error)}]) from None
     if priced.status is PricingStatus.UNPRICED:
         raise InvalidRequest([{"field": "model", "reason": f"cannot hold budget for usage with no price: "
                                                           f"{priced.reason}"}])
@@ -197,6 +197,8 @@ async def reserve(body: ReservationIn, caller: CallerDep, services: ServicesDep)
     ttl = timedelta(seconds=body.ttl_seconds or services.settings.reservation_ttl_seconds)
     reply = await services.budgets.ask_async(commands.reserve(caller.tenant_id, priced.total_cost, facts, ttl))
     currency = priced.currency
+    if (crowded := too_many_holds(reply)) is not None:
+        raise TooManyReservations(crowded)
     if not reply["granted"]:
         refusals = [BudgetRefusal.model_validate(refusal) for refusal in reply["refused_by"]]
         tightest = refusals[0]

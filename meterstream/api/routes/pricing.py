@@ -8,13 +8,13 @@ from fastapi import APIRouter
 
 from meterstream.api.auth import CallerDep
 from meterstream.api.errors import InvalidRequest
-from meterstream.api.models import CostLineOut, EstimateIn, EstimateOut, PriceOut, PricingOut
+from meterstream.api.models import CostLineOut, EstimateIn, EstimateOut, LongContextOut, PriceOut, PricingOut
 from meterstream.api.pricing import ESTIMATE_SESSION
 from meterstream.api.routes.common import problems
 from meterstream.api.services import ServicesDep
 from meterstream.errors import InvalidUsageEvent
-from meterstream.pricing import UnknownModelRejected
-from meterstream.schemas import parse_usage_event
+from meterstream.pricing import PriceEntry, UsageRejected
+from meterstream.schemas import PricingStatus, parse_usage_event
 
 router = APIRouter(prefix="/v1", tags=["pricing"])
 
@@ -30,14 +30,25 @@ async def estimate(body: EstimateIn, caller: CallerDep, services: ServicesDep) -
         raise InvalidRequest(error.errors) from None
     try:
         priced = services.pricing.estimate(planned)
-    except UnknownModelRejected as error:
+    except UsageRejected as error:
         # The stream would dead-letter this usage; say so before it is sent.
-        raise InvalidRequest([{"field": "model", "reason": str(error)}]) from None
+        raise InvalidRequest([{"field": error.field, "reason": str(error)}]) from None
+    unpriced = priced.status is PricingStatus.UNPRICED
     return EstimateOut(
-        status=priced.status.value, model=planned.model, total_cost=priced.total_cost, currency=priced.currency,
+        status=priced.status.value, model=planned.model, total_cost=None if unpriced else priced.total_cost,
+        currency=priced.currency,
         lines=[CostLineOut.model_validate(line.model_dump()) for line in priced.lines],
         catalog_version=priced.catalog_version, reason=priced.reason,
     )
+
+
+# Text-to-Speech entries are named `cloud-tts-<tier>`; an event's voice tier picks one (catalog.py).
+TTS_PREFIX = "cloud-tts-"
+
+
+def voice_tier(entry: PriceEntry) -> str | None:
+    return entry.model.removeprefix(TTS_PREFIX) if entry.unit == "characters" and \
+        entry.model.startswith(TTS_PREFIX) else None
 
 
 @router.get("/pricing", responses=problems())
@@ -48,6 +59,9 @@ async def pricing(caller: CallerDep, services: ServicesDep) -> PricingOut:
     return PricingOut(catalog_version=catalog.version, currency=catalog.currency, prices=[
         PriceOut(
             model=entry.model, billing_unit=entry.unit, per=entry.per, prices=entry.prices,
+            long_context=None if entry.long_context is None else LongContextOut(
+                above_tokens=entry.long_context.above_tokens, prices=entry.long_context.prices),
+            batch_factor=entry.batch_factor, free_tier=entry.free_tier, voice_tier=voice_tier(entry),
             currency=catalog.currency, source=entry.source, effective_from=entry.effective_from.isoformat(),
             read_on=entry.read_on.isoformat(), in_force=catalog.entry_for(entry.model, now) == entry,
         )

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from pydantic import AwareDatetime
 
 from meterstream.api.auth import CallerDep
@@ -79,7 +81,25 @@ def _changes(current: ReportPeriod, previous: ReportPeriod) -> list[PeriodChange
     return changes
 
 
-@router.get("/reports/usage", responses=problems(503))
+def report_csv(report: UsageReportOut) -> str:
+    """The current period's rows: one column per group key, the currency, then every measure
+    (money and seconds as plain decimal text, exact)."""
+    measures = [name for name, _ in MEASURES]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([*report.group_by, "currency", *measures])
+    for row in report.current.rows:
+        data = row.model_dump(mode="json")
+        writer.writerow([*(row.keys[name] for name in report.group_by), row.currency,
+                         *(data[name] for name in measures)])
+    return out.getvalue()
+
+
+@router.get("/reports/usage", responses={**problems(503), 200: {
+    "description": "The report; with `format=csv`, the current period's rows as CSV.",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UsageReportOut"}},
+                "text/csv": {"schema": {"type": "string"}}},
+}}, response_model=UsageReportOut)
 async def usage_report(
     caller: CallerDep, services: ServicesDep,
     group_by: Annotated[list[Dimension], Query(max_length=4, description="Repeat to group by several.")] = ["service"],  # noqa: B006
@@ -88,7 +108,8 @@ async def usage_report(
     attribute: Annotated[str | None, Query(min_length=1, max_length=64,
                                            description="The attribute key to group by.")] = None,
     compare: Annotated[bool, Query(description="Also report the previous period of the same length.")] = True,
-) -> UsageReportOut:
+    format: Literal["json", "csv"] = "json",
+) -> Response:
     """Cost and quantities grouped by day/hour, service, model, user, session or an attribute."""
     end = (end or datetime.now(UTC)).astimezone(UTC)
     start = (start or end - DEFAULT_RANGE).astimezone(UTC)
@@ -106,7 +127,12 @@ async def usage_report(
         span = end - start
         previous = await _period(services, UsageReport(
             services.warehouse.database, caller.tenant_id, start - span, start, tuple(group_by), attribute))
-    return UsageReportOut(
+    out = UsageReportOut(
         group_by=list(group_by), attribute=attribute, current=current, previous=previous,
         change=_changes(current, previous) if previous is not None else [],
     )
+    if format == "csv":
+        name = "usage-" + "-".join(group_by) + f"-{start:%Y%m%dT%H%M}-{end:%Y%m%dT%H%M}.csv"
+        return Response(report_csv(out), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(out.model_dump_json(), media_type="application/json")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -118,7 +119,8 @@ async def session_summary(session_id: SessionIdPath, caller: CallerDep, services
         unpriced_operations=sum(r["unpriced_operations"] for r in rows),
         total_cost=sum((r["cost"] for r in rows), Decimal(0)),
         currency=services.pricing.catalog.currency,
-        services=[ServiceSummary(service=r["service"], operations=r["operations"], cost=r["cost"], models=r["models"])
+        services=[ServiceSummary(service=r["service"], operations=r["operations"], cost=r["cost"],
+                                 unpriced_operations=r["unpriced_operations"], models=r["models"])
                   for r in rows],
         models=sorted({m for r in rows for m in r["models"]}),
     )
@@ -182,20 +184,42 @@ def operations_csv(operations: list[OperationOut]) -> str:
     }},
 )
 async def session_events(session_id: SessionIdPath, caller: CallerDep, services: ServicesDep) -> EventSourceResponse:
-    """Push the session's live totals now and whenever they change."""
+    """Push the session now, its live totals now and whenever they change, and the session
+    again when it changes (ended here or on another host)."""
     record, _ = await _live(services, caller.tenant_id, session_id)
+    poll = services.api.live_poll_seconds
 
     async def stream() -> AsyncIterator[dict[str, str]]:
+        pushes: asyncio.Queue[dict[str, str] | None] = asyncio.Queue()
+
+        async def totals_feed() -> None:
+            async for totals in services.live.subscribe(session_id):
+                if totals is not None and totals.tenant_id != caller.tenant_id:
+                    break
+                stats = _stats(services, session_id, totals)
+                await pushes.put({"event": "totals", "id": str(stats.operations), "data": stats.model_dump_json()})
+            await pushes.put(None)
+
+        async def session_feed(shown: SessionRecord | None) -> None:
+            # An in-memory read of the sessions topic as this host has it: its reader
+            # long-polls, so an end written on any host shows within milliseconds.
+            while shown is None or shown.active:
+                await asyncio.sleep(poll)
+                current = services.store.known_session(session_id)
+                if current is not None and current.tenant_id == caller.tenant_id and current != shown:
+                    shown = current
+                    await pushes.put({"event": "session", "data": session_out(current).model_dump_json()})
+
         services.metrics.live_subscribers.inc()
+        feeds = [asyncio.create_task(totals_feed()), asyncio.create_task(session_feed(record))]
         try:
             if record is not None:
                 yield {"event": "session", "data": session_out(record).model_dump_json()}
-            async for totals in services.live.subscribe(session_id):
-                if totals is not None and totals.tenant_id != caller.tenant_id:
-                    return
-                stats = _stats(services, session_id, totals)
-                yield {"event": "totals", "id": str(stats.operations), "data": stats.model_dump_json()}
+            while (push := await pushes.get()) is not None:
+                yield push
         finally:
+            for feed in feeds:
+                feed.cancel()
             services.metrics.live_subscribers.dec()
 
     return EventSourceResponse(stream(), ping=15)

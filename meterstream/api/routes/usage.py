@@ -7,11 +7,12 @@ from typing import Any
 from fastapi import APIRouter, status
 
 from meterstream.api.auth import Caller, CallerDep
-from meterstream.api.errors import ApiError, InvalidRequest, UpstreamUnavailable
-from meterstream.api.models import Accepted, BatchItem, BatchResult, FieldError, UsageBatch, UsageIn
+from meterstream.api.errors import ApiError, ConflictingDuplicate, InvalidRequest, UpstreamUnavailable
+from meterstream.api.models import Accepted, BatchItem, BatchResult, FieldError, IngestionHealth, UsageBatch, UsageIn
 from meterstream.api.routes.common import blocking, problems
 from meterstream.api.services import Services, ServicesDep
 from meterstream.errors import InvalidUsageEvent
+from meterstream.pricing import UsageRejected
 from meterstream.schemas import UsageEvent, parse_usage_event
 
 router = APIRouter(prefix="/v1/usage", tags=["usage"])
@@ -32,6 +33,16 @@ def as_event(caller: Caller, item: dict[str, Any]) -> UsageEvent:
     return parse_usage_event({**item, "tenant_id": caller.tenant_id, "api_key_id": caller.key_id})
 
 
+def refused_by_pricing(services: Services, event: UsageEvent) -> None:
+    """Refuse, naming the field, usage the stream would dead-letter by the tenant's pricing
+    policy (an unknown model, a resolution the catalog does not price): pricing is pure, so
+    the API can tell before sending it."""
+    try:
+        services.pricing.estimate(event)
+    except UsageRejected as error:
+        raise InvalidUsageEvent([{"field": error.field, "reason": str(error)}]) from None
+
+
 async def _admit(services: Services, caller: Caller, event: UsageEvent) -> None:
     """Start the session implicitly if new; refuse an ended or foreign session."""
     await blocking(services.store.session_for_usage, caller.tenant_id, event.session_id, event.user_id)
@@ -39,16 +50,22 @@ async def _admit(services: Services, caller: Caller, event: UsageEvent) -> None:
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, responses=problems(403, 409, 503))
 async def record_usage(body: UsageIn, caller: CallerDep, services: ServicesDep) -> Accepted:
-    """Record one usage event. Answers once Kafka has it; re-sending the same `event_id` is harmless."""
+    """Record one usage event. Answers once Kafka has it; re-sending the same `event_id` is harmless,
+    re-sending it with other content is a conflict (409 when this host sent the first one)."""
     try:
         event = as_event(caller, body.model_dump())
+        refused_by_pricing(services, event)
     except InvalidUsageEvent as error:
         services.metrics.usage_events.labels("rejected").inc()
         raise InvalidRequest(error.errors) from None
+    if services.recent.conflicts(event):
+        services.metrics.usage_events.labels("rejected").inc()
+        raise ConflictingDuplicate(str(event.event_id))
     await _admit(services, caller, event)
     [failure] = await services.publisher.publish([event])
     if failure is not None:
         raise UpstreamUnavailable(f"Kafka did not take the event: {failure}")
+    services.recent.remember([event])
     services.metrics.usage_events.labels("accepted").inc()
     return Accepted(event_id=event.event_id, session_id=event.session_id)
 
@@ -59,11 +76,18 @@ async def record_usage_batch(body: UsageBatch, caller: CallerDep, services: Serv
     items: list[BatchItem] = []
     valid: list[tuple[int, UsageEvent]] = []
     session_refusals: dict[str, str | None] = {}  # each session is checked once per batch
+    in_batch: dict[str, UsageEvent] = {}  # event_id -> its first item here
     for index, raw in enumerate(body.events):
         try:
             event = as_event(caller, raw)
+            refused_by_pricing(services, event)
         except InvalidUsageEvent as error:
             items.append(_rejected(index, raw, error.errors))
+            continue
+        first = in_batch.setdefault(str(event.event_id), event)
+        if services.recent.conflicts(event) or (first is not event and services.recent.differ(first, event)):
+            conflict = ConflictingDuplicate(str(event.event_id))
+            items.append(_rejected(index, raw, [{"field": conflict.field, "reason": str(conflict)}]))
             continue
         if event.session_id not in session_refusals:
             try:
@@ -80,6 +104,7 @@ async def record_usage_batch(body: UsageBatch, caller: CallerDep, services: Serv
     failures = await services.publisher.publish([event for _, event in valid]) if valid else []
     if valid and all(failures):
         raise UpstreamUnavailable(f"Kafka did not take the batch: {failures[0]}")
+    services.recent.remember(event for (_, event), failure in zip(valid, failures) if failure is None)
     for (index, event), failure in zip(valid, failures):
         if failure is not None:
             items[index] = _rejected(index, {"session_id": event.session_id},
@@ -88,6 +113,16 @@ async def record_usage_batch(body: UsageBatch, caller: CallerDep, services: Serv
     services.metrics.usage_events.labels("accepted").inc(accepted)
     services.metrics.usage_events.labels("rejected").inc(len(items) - accepted)
     return BatchResult(accepted=accepted, rejected=len(items) - accepted, items=items)
+
+
+@router.get("/health", responses=problems(503))
+async def usage_health(caller: CallerDep, services: ServicesDep) -> IngestionHealth:
+    """How the stream counted the tenant's usage: priced, unpriced, duplicates, conflicting
+    duplicates (an event_id re-sent with other content) and dead letters."""
+    counts = (await services.worker.ledger()).get(caller.tenant_id, {})
+    return IngestionHealth(priced=counts.get("priced", 0), unpriced=counts.get("unpriced", 0),
+                           duplicates=counts.get("duplicate", 0), conflicts=counts.get("conflict", 0),
+                           dead_lettered=counts.get("dead_letter", 0))
 
 
 def _rejected(index: int, raw: dict[str, Any], errors: list[dict[str, str]]) -> BatchItem:

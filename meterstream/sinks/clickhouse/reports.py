@@ -11,10 +11,11 @@ from typing import Any
 
 from clickhouse_connect.driver.client import Client
 
-# Counted as SessionTotals counts them: tool-use prompts are input, thinking is output.
+# Counted as SessionTotals counts them: each column of the event summed apart.
 QUANTITIES = (
-    "sum(input_tokens + tool_use_prompt_tokens) AS input_tokens, "
-    "sum(output_tokens + thinking_tokens) AS output_tokens, "
+    "sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens, "
+    "sum(cached_input_tokens) AS cached_input_tokens, sum(thinking_tokens) AS thinking_tokens, "
+    "sum(tool_use_prompt_tokens) AS tool_use_prompt_tokens, "
     "sum(images) AS images, sum(video_seconds) AS video_seconds, sum(characters) AS characters"
 )
 GROUPABLE = ("tenant_id", "session_id", "user_id", "service", "model", "operation", "pricing_status")

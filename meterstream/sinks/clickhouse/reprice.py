@@ -29,6 +29,7 @@ from typing import Any
 from clickhouse_connect.driver.client import Client
 
 from meterstream.pricing import Pricer
+from meterstream.pricing.entry import BASE_VIDEO_RESOLUTIONS
 from meterstream.pricing.plan import SEPARATOR, RepricePlan, build_plan
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -88,15 +89,18 @@ def _rb(quantity: str, price: str) -> str:
     return f"CAST(roundBankers({quantity} * {price}, 12), 'Decimal(76, 20)')"
 
 
-# Component look-up chains, the same as the engine's variant_key(): `base@resolution`
-# before `base`, and for video with audio `second_with_audio` before `second`.
+# Component look-up chains, the same as the engine's variant_key() and video_key(): `base@resolution`
+# before `base`, and for video with audio `second_with_audio` before `second`; a plain video
+# price covers only BASE_VIDEO_RESOLUTIONS (any other resolution needs its variant).
+_BASE_RESOLUTIONS = "(" + ", ".join(f"'{r}'" for r in sorted(BASE_VIDEO_RESOLUTIONS)) + ")"
 _IMAGE_KEY = ("multiIf(mapContains(p, concat('image@', res)), concat('image@', res), "
               "mapContains(p, 'image'), 'image', '')")
 _VIDEO_KEY = ("multiIf(video_with_audio AND mapContains(p, concat('second_with_audio@', res)), "
               "concat('second_with_audio@', res), "
-              "video_with_audio AND mapContains(p, 'second_with_audio'), 'second_with_audio', "
+              f"video_with_audio AND mapContains(p, 'second_with_audio') AND res IN {_BASE_RESOLUTIONS}, "
+              "'second_with_audio', "
               "mapContains(p, concat('second@', res)), concat('second@', res), "
-              "mapContains(p, 'second'), 'second', '')")
+              f"mapContains(p, 'second') AND res IN {_BASE_RESOLUTIONS}, 'second', '')")
 _TOKENS_COST = " + ".join((
     _rb("toDecimal256(text_in + tool_use_prompt_tokens, 0)", "p['input']"),
     _rb("toDecimal256(audio_input_tokens - cached_audio_input_tokens, 0)", "p['audio_input']"),

@@ -3,8 +3,9 @@ usage reports over a time range. Each is data with `to_sql() -> (sql, params)`: 
 travel only as ClickHouse placeholders, never in the SQL text, and every query is scoped
 to one tenant. Every query reads `FINAL`, so a row stored twice is counted once.
 
-Token measures match `SessionTotals`: input counts tool-use prompt tokens, output counts
-thinking tokens, so live totals and stored totals agree.
+Token measures match `SessionTotals`: each sums the stored column of its name (input,
+output, cached, thinking and tool-use tokens apart), so live totals, stored totals and the
+export's columns agree.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ MEASURES = (
     ("operations", "count()"),
     ("cost", "sum(cost)"),
     ("unpriced_operations", "countIf(pricing_status = 'unpriced')"),
-    ("input_tokens", "sum(input_tokens + tool_use_prompt_tokens)"),
-    ("output_tokens", "sum(output_tokens + thinking_tokens)"),
+    ("input_tokens", "sum(input_tokens)"),
+    ("output_tokens", "sum(output_tokens)"),
     ("cached_input_tokens", "sum(cached_input_tokens)"),
     ("thinking_tokens", "sum(thinking_tokens)"),
+    ("tool_use_prompt_tokens", "sum(tool_use_prompt_tokens)"),
     ("images", "sum(images)"),
     ("video_seconds", "sum(video_seconds)"),
     ("characters", "sum(characters)"),
@@ -55,7 +57,7 @@ def ch_time(value: datetime) -> str:
 
 
 # Measures are named after the columns they add up (sum(images) AS images); this setting
-# keeps `thinking_tokens` inside sum(output_tokens + thinking_tokens) the column, not the alias.
+# keeps a column inside any other expression the column, not the alias of its sum.
 _COLUMNS_OVER_ALIASES = " SETTINGS prefer_column_name_to_alias = 1"
 
 

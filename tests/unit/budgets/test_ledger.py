@@ -6,7 +6,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from meterstream.budgets import commands
-from meterstream.budgets.ledger import BudgetLedger, budget_status, tenant_key
+from meterstream.budgets.ledger import BudgetLedger, budget_status, tenant_key, too_many_holds
 from meterstream.schemas.budgets import BudgetAction, BudgetPeriod, BudgetScope, ScopeKind
 from tests.unit.budgets.builders import NOW, TENANT, budget, item, reserve, spend
 
@@ -223,3 +223,20 @@ def test_a_large_batch_of_one_tenants_spend_is_sent_in_commands_that_fit_a_kafka
     sent = spend_commands([(priced, "usage.routed:0|usage.events:1", offset) for offset in range(2500)])
     assert [len(c["items"]) for c in sent] == [MAX_SPEND_ITEMS, MAX_SPEND_ITEMS, 500]
     assert [i["offset"] for c in sent for i in c["items"]] == list(range(2500))
+
+
+def test_a_tenant_at_its_open_holds_limit_is_refused_until_one_is_released():
+    log = with_budget(action=BudgetAction.BLOCK, limit=Decimal(100))
+    log.ledger.max_open_holds = 2
+    first, _ = (reply(log.send(reserve("1"))) for _ in range(2))
+    refused = reply(log.send(reserve("1")))
+    assert (refused["granted"], refused["refused_by"], refused["open_holds"]) == (False, [], 2)
+    assert "2 open reservations" in too_many_holds(refused)
+    log.send(commands.release(TENANT, first["reservation_id"]))
+    assert reply(log.send(reserve("1")))["granted"] is True
+
+
+def test_a_refusal_by_a_budget_is_not_taken_for_too_many_holds():
+    log = with_budget(action=BudgetAction.BLOCK, limit=Decimal(1))
+    refused = reply(log.send(reserve("2")))
+    assert refused["granted"] is False and too_many_holds(refused) is None

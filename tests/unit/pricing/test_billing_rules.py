@@ -181,6 +181,17 @@ def test_video_without_audio_for_a_model_priced_only_with_audio_is_unpriced():
     assert "without audio" in priced.reason
 
 
+@pytest.mark.parametrize(("model", "resolution"), [
+    ("veo-3.1-generate", "8k"),  # no model prices 8k
+    ("veo-3.1-lite-generate", "4k"),  # lite lists 720p and 1080p only
+    ("veo-2.0-generate", "4K"),  # a plain per-second price covers 720p and 1080p, not 4k
+])
+def test_a_video_resolution_the_entry_does_not_list_is_unpriced_not_billed_at_the_base_rate(model, resolution):
+    priced = price(model, VideoUsage(seconds=D(8), resolution=resolution), at=JUNE_2026)
+    assert priced.status is PricingStatus.UNPRICED and priced.total_cost == 0 and priced.lines == ()
+    assert f"lists no price for video at {resolution}" in priced.reason and "720p" in priced.reason
+
+
 def test_a_late_event_gets_the_price_in_effect_when_it_happened():
     # Veo 3 cost 0.75/s until the cut on 2025-09-09: 8 s → 6.00 the second before, 3.20 at the cut
     before = price("veo-3.0-generate", VideoUsage(seconds=D(8)), at=datetime(2025, 9, 8, 23, 59, 59, tzinfo=UTC))

@@ -39,6 +39,12 @@ def test_an_estimate_applies_the_tenants_pricing_and_billing_mode():
 def test_an_estimate_for_an_unknown_model_says_it_is_unpriced():
     result = estimate("gemini-9", {"input_tokens": 10}, catalog=DEFAULT)
     assert result.status is PricingStatus.UNPRICED and "not in catalog" in result.reason
+    assert result.total_cost is None  # unknown, never 0
+
+
+def test_the_estimate_command_says_null_for_the_cost_it_cannot_know(capsys):
+    code, out = run_cli(capsys, "estimate", "unknown-model", "--images", "2", "--json")
+    assert code == 5 and json.loads(out)["total_cost"] is None
 
 
 def test_an_estimate_under_a_reject_policy_raises():

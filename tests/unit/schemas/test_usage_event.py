@@ -25,8 +25,30 @@ def test_a_valid_event_gets_a_generated_event_id_and_the_current_schema_version(
 
 
 def test_json_round_trip_is_lossless():
-    event = parse_usage_event(event_dict(usage={"unit": "video", "seconds": "8.5", "with_audio": False}))
+    event = parse_usage_event(event_dict(service="video", usage={"unit": "video", "seconds": "8.5", "with_audio": False}))
     assert parse_usage_event(event.model_dump_json().encode()) == event
+
+
+@pytest.mark.parametrize(("service", "usage"), [
+    ("video", {"unit": "tokens", "input_tokens": 10}),
+    ("text", {"unit": "images", "images": 1}),
+    ("image", {"unit": "video", "seconds": "4"}),
+    ("text", {"unit": "characters", "characters": 10}),
+])
+def test_a_unit_that_does_not_fit_the_service_is_refused_naming_the_service(service, usage):
+    with pytest.raises(InvalidUsageEvent) as caught:
+        parse_usage_event(event_dict(service=service, usage=usage))
+    assert fields_of(caught.value) == {"service"}
+    assert f"does not fit service '{service}'" in caught.value.errors[0]["reason"]
+
+
+@pytest.mark.parametrize(("service", "usage"), [
+    ("image", {"unit": "tokens", "output_tokens": 1290}),  # native image output is token-priced
+    ("speech", {"unit": "tokens", "output_tokens": 10}),  # Gemini TTS
+    ("other", {"unit": "video", "seconds": "1"}),
+])
+def test_units_that_fit_their_service_are_accepted(service, usage):
+    assert parse_usage_event(event_dict(service=service, usage=usage)).service.value == service
 
 
 def test_occurred_at_is_normalized_to_utc():

@@ -7,8 +7,10 @@ def test_a_session_report_is_parameterized_and_reads_final():
     sql, params = CostReport("db", group_by=("service", "model"), session_id="s-1").to_sql()
     assert sql == (
         "SELECT service, model, count() AS operations, sum(cost) AS cost, "
-        "countIf(pricing_status = 'unpriced') AS unpriced, sum(input_tokens + tool_use_prompt_tokens) AS input_tokens, "
-        "sum(output_tokens + thinking_tokens) AS output_tokens, sum(images) AS images, "
+        "countIf(pricing_status = 'unpriced') AS unpriced, sum(input_tokens) AS input_tokens, "
+        "sum(output_tokens) AS output_tokens, sum(cached_input_tokens) AS cached_input_tokens, "
+        "sum(thinking_tokens) AS thinking_tokens, sum(tool_use_prompt_tokens) AS tool_use_prompt_tokens, "
+        "sum(images) AS images, "
         "sum(video_seconds) AS video_seconds, sum(characters) AS characters FROM db.usage_events FINAL "
         "WHERE session_id = {session_id:String} GROUP BY service, model ORDER BY cost DESC, service, model"
     )

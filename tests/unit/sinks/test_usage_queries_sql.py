@@ -16,8 +16,9 @@ START = datetime(2026, 3, 1, tzinfo=UTC)
 END = datetime(2026, 3, 8, tzinfo=UTC)
 MEASURES_SQL = (
     "count() AS operations, sum(cost) AS cost, countIf(pricing_status = 'unpriced') AS unpriced_operations, "
-    "sum(input_tokens + tool_use_prompt_tokens) AS input_tokens, sum(output_tokens + thinking_tokens) AS output_tokens, "
-    "sum(cached_input_tokens) AS cached_input_tokens, sum(thinking_tokens) AS thinking_tokens, sum(images) AS images, "
+    "sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens, "
+    "sum(cached_input_tokens) AS cached_input_tokens, sum(thinking_tokens) AS thinking_tokens, "
+    "sum(tool_use_prompt_tokens) AS tool_use_prompt_tokens, sum(images) AS images, "
     "sum(video_seconds) AS video_seconds, sum(characters) AS characters"
 )
 

@@ -128,8 +128,8 @@ def test_the_ledger_counts_each_message_once_across_a_replay():
     for offset, payload in enumerate(log[1:], start=1):  # crash: everything after offset 0 again
         p.process(payload, 0, offset)
     assert p.ledger_by_tenant() == {
-        "acme": {"priced": 1, "unpriced": 1, "duplicate": 1, "dead_letter": 0},
-        "(unknown)": {"priced": 0, "unpriced": 0, "duplicate": 0, "dead_letter": 1},
+        "acme": {"priced": 1, "unpriced": 1, "duplicate": 1, "conflict": 0, "dead_letter": 0},
+        "(unknown)": {"priced": 0, "unpriced": 0, "duplicate": 0, "conflict": 0, "dead_letter": 1},
     }
 
 
@@ -247,7 +247,7 @@ def test_a_message_forwarded_twice_is_a_replay_counted_once():
     again = p.process(raw(event), 0, 11, source="usage.events:5", source_offset=77)
     assert (first.status, again.status, again.priced.replayed) == ("priced", "priced", True)
     assert p.session_totals("s1").images == 2
-    assert p.ledger_by_tenant() == {"acme": {"priced": 1, "unpriced": 0, "duplicate": 0, "dead_letter": 0}}
+    assert p.ledger_by_tenant() == {"acme": {"priced": 1, "unpriced": 0, "duplicate": 0, "conflict": 0, "dead_letter": 0}}
 
 
 def test_a_sessions_events_from_several_source_partitions_all_count():
@@ -263,6 +263,27 @@ def test_a_resend_on_another_source_partition_is_a_duplicate():
     event = image_event()
     p.process(raw(event), 0, 0, source="usage.events:0", source_offset=1)
     assert p.process(raw(event), 0, 1, source="usage.events:2", source_offset=1).status == "duplicate"
+
+
+def test_a_resend_with_other_content_is_a_conflict_counted_apart_and_the_first_one_counts():
+    p = processor()
+    event = image_event(images=2)
+    changed = event.model_copy(update={"usage": ImageUsage(images=5)})
+    retried = event.model_copy(update={"occurred_at": AT.replace(minute=1), "api_key_id": "k2"})  # a retry, not a change
+    outcomes = [p.process(raw(e), 0, n) for n, e in enumerate([event, changed, retried])]
+    assert [o.status for o in outcomes] == ["priced", "conflict", "duplicate"]
+    assert outcomes[1].priced is None and outcomes[1].dead_letter is None  # dropped, as a duplicate is
+    assert p.session_totals("s1").images == 2
+    assert p.ledger_by_tenant() == {"acme": {"priced": 1, "unpriced": 0, "duplicate": 1, "conflict": 1,
+                                             "dead_letter": 0}}
+
+
+def test_an_id_seen_before_fingerprints_were_kept_is_a_plain_duplicate():
+    p = processor()
+    event = image_event()
+    p.process(raw(event), 0, 0)
+    p.seen[str(event.event_id)].pop("h")
+    assert p.process(raw(event.model_copy(update={"usage": ImageUsage(images=9)})), 0, 1).status == "duplicate"
 
 
 def test_priced_records_name_the_events_original_position():

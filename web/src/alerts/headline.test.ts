@@ -21,7 +21,7 @@ describe("alertHeadline", () => {
   it("says which threshold a budget reached, in each language, money as money.ts writes it", () => {
     const reached = alert("budget.threshold", { threshold: "80" });
     expect(plain(alertHeadline(reached, "en", translator("en")))).toBe("“Team” reached 80% of its $10.00 limit: $8.50 spent");
-    expect(plain(alertHeadline(reached, "ar", translator("ar")))).toBe("بلغت «Team» ٨٠٪ من حدّها البالغ $10.00، وأُنفق $8.50");
+    expect(plain(alertHeadline(reached, "ar", translator("ar")))).toBe("بلغت «Team» ٨٠٪ من حدّها البالغ $١٠٫٠٠، وأُنفق $٨٫٥٠");
   });
   it("says when a forecast budget runs out", () => {
     const forecast = alert("budget.forecast", { runs_out_at: "2026-06-20T08:00:00Z" });

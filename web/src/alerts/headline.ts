@@ -2,9 +2,9 @@
 // own title (English) when the alert has no budget to speak of.
 import type { AlertRecord } from "../api";
 import { fill, formatCount, formatPercent, formatTime, type Locale, type Translate } from "../i18n";
-import { formatMoney } from "../money";
+import { formatMoney, ltrIsolate } from "../money";
 
-const LTR_ISOLATE = (text: string) => `\u2066${text}\u2069`; // money and names keep their order in Arabic
+const LTR_ISOLATE = ltrIsolate; // money and names keep their order in Arabic
 
 export function alertHeadline(alert: AlertRecord, locale: Locale, t: Translate): string {
   if (alert.anomaly) return anomalyHeadline(alert.anomaly, locale, t);
@@ -14,8 +14,8 @@ export function alertHeadline(alert: AlertRecord, locale: Locale, t: Translate):
   return fill(t(`alertTitle.${alert.kind}`), {
     name: `\u2068${budget.name}\u2069`,
     threshold: budget.threshold ? formatPercent(Number(budget.threshold), locale) : "",
-    limit: LTR_ISOLATE(formatMoney(budget.limit, budget.currency)),
-    spent: LTR_ISOLATE(formatMoney(budget.spent, budget.currency)),
+    limit: LTR_ISOLATE(formatMoney(budget.limit, budget.currency, locale)),
+    spent: LTR_ISOLATE(formatMoney(budget.spent, budget.currency, locale)),
     date: budget.runs_out_at ? formatTime(budget.runs_out_at, locale) : "",
   });
 }
@@ -24,8 +24,8 @@ export function alertHeadline(alert: AlertRecord, locale: Locale, t: Translate):
 export function anomalyHeadline(anomaly: NonNullable<AlertRecord["anomaly"]>, locale: Locale, t: Translate): string {
   const driver = anomaly.drivers[0];
   return fill(t(driver ? "alertTitle.anomalyDriver" : "alertTitle.anomaly"), {
-    spent: LTR_ISOLATE(formatMoney(anomaly.spent, anomaly.currency)),
-    expected: LTR_ISOLATE(formatMoney(anomaly.expected, anomaly.currency)),
+    spent: LTR_ISOLATE(formatMoney(anomaly.spent, anomaly.currency, locale)),
+    expected: LTR_ISOLATE(formatMoney(anomaly.expected, anomaly.currency, locale)),
     minutes: formatCount(anomaly.window_minutes, locale),
     time: formatTime(anomaly.window_start, locale),
     user: `\u2068${driver?.user_id ?? t("insights.noUser")}\u2069`,

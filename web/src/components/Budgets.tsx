@@ -64,7 +64,7 @@ export function BudgetCard({ budget, locale, t, onDelete }: {
   const bar = budgetBar(budget);
   const { status, currency } = budget;
   // dir="ltr": "-$1.10" keeps its minus in front in Arabic too.
-  const money = (value: string) => <bdi dir="ltr">{formatMoney(value, currency)}</bdi>;
+  const money = (value: string) => <bdi dir="ltr">{formatMoney(value, currency, locale)}</bdi>;
   const percent = (value: string) => formatPercent(Number(value), locale);
   return (
     <article className={`budget budget--${bar.level}`} data-testid="budget-card" data-budget-id={budget.budget_id}

@@ -1,36 +1,65 @@
 import type { Price, Pricing, ReportRow } from "../api";
-import { modelName, type Translate } from "../i18n";
-import { formatMoney } from "../money";
+import { componentLabel, fill, formatCount, formatDate, modelName, type Locale, type Translate } from "../i18n";
+import { formatMoney, localDigits, ltrIsolate } from "../money";
+import { UnpricedBadge } from "./Money";
 
 // Which service a billing unit belongs to, for models the tenant has not used yet.
 const UNIT_SERVICE: Record<string, string> = { tokens: "text", images: "image", video: "video", characters: "speech" };
 
-/** "$0.04 per image", "$0.30 per 1M tokens (input) · $2.50 (output)". */
-export function priceText(price: Price, t: Translate): string {
-  const per = price.per === 1 ? "" : `${price.per >= 1_000_000 ? `${price.per / 1_000_000}M` : price.per} `;
-  const unit = `${t("per")} ${per}${t(`unit.${price.billing_unit}`)}`;
-  const parts = Object.entries(price.prices).map(
-    ([component, amount]) => `${formatMoney(amount, price.currency)} (${t(`component.${component}`)})`,
-  );
-  if (parts.length === 1 && ["image", "character"].includes(Object.keys(price.prices)[0])) {
-    return `${formatMoney(Object.values(price.prices)[0], price.currency)} ${unit}`;
-  }
-  return `${parts.join(" · ")} ${unit}`;
+function perText(price: Price, t: Translate, locale: Locale): string {
+  const per = price.per === 1 ? "" : `${localDigits(price.per >= 1_000_000 ? `${price.per / 1_000_000}M` : String(price.per), locale)} `;
+  return `${t("per")} ${per}${t(`unit.${price.billing_unit}`)}`;
 }
 
-/** One card per service: its models, each with billing type and price (used models first). */
-export function ServiceCards({ pricing, usage, t }: { pricing: Pricing; usage: ReportRow[]; t: Translate }) {
+/** An amount inside a sentence: isolated, so "$" stays before its digits in Arabic. */
+function amount(value: string, price: Price, locale: Locale): string {
+  return ltrIsolate(formatMoney(value, price.currency, locale));
+}
+
+function componentsText(prices: Record<string, string>, price: Price, t: Translate, locale: Locale): string {
+  return Object.entries(prices)
+    .map(([component, value]) => `${amount(value, price, locale)} (${componentLabel(component, t)})`)
+    .join(t("listSeparator"));
+}
+
+/** "$0.04 per image", "$0.30 (input) · $2.50 (output) per 1M tokens". */
+export function priceText(price: Price, t: Translate, locale: Locale = "en"): string {
+  const only = Object.keys(price.prices);
+  if (only.length === 1 && ["image", "character", "second"].includes(only[0])) {
+    return `${amount(price.prices[only[0]], price, locale)} ${perText(price, t, locale)}`;
+  }
+  return `${componentsText(price.prices, price, t, locale)} ${perText(price, t, locale)}`;
+}
+
+/** The rules beside the standard prices: the long-context tier, batch and free modes, the voice tier. */
+export function priceRules(price: Price, t: Translate, locale: Locale): string[] {
+  const rules: string[] = [];
+  if (price.long_context) {
+    const above = fill(t("longContext"), { tokens: formatCount(price.long_context.above_tokens, locale) });
+    rules.push(`${above}: ${componentsText(price.long_context.prices, price, t, locale)}`);
+  }
+  if (price.batch_factor) rules.push(fill(t("batchMode"), { factor: localDigits(price.batch_factor, locale) }));
+  if (price.free_tier) rules.push(t("freeTier"));
+  if (price.voice_tier) rules.push(`${t("voiceTier")}: ${price.voice_tier}`);
+  return rules;
+}
+
+/** One card per service: its models, each with billing type and price (used models first); unpriced usage marked. */
+export function ServiceCards({ pricing, usage, locale, t }: {
+  pricing: Pricing; usage: ReportRow[]; locale: Locale; t: Translate;
+}) {
   const current = pricing.prices.filter((p) => p.in_force);
-  const byService = new Map<string, Set<string>>();
+  const byService = new Map<string, Map<string, number>>(); // service -> model -> unpriced operations
   for (const row of usage) {
-    if (!byService.has(row.keys.service)) byService.set(row.keys.service, new Set());
-    byService.get(row.keys.service)!.add(row.keys.model);
+    if (!byService.has(row.keys.service)) byService.set(row.keys.service, new Map());
+    const models = byService.get(row.keys.service)!;
+    models.set(row.keys.model, (models.get(row.keys.model) ?? 0) + (row.unpriced_operations ?? 0));
   }
   if (byService.size === 0) {
     for (const price of current) {
       const service = UNIT_SERVICE[price.billing_unit] ?? "other";
-      if (!byService.has(service)) byService.set(service, new Set());
-      byService.get(service)!.add(price.model);
+      if (!byService.has(service)) byService.set(service, new Map());
+      byService.get(service)!.set(price.model, 0);
     }
   }
   return (
@@ -39,13 +68,14 @@ export function ServiceCards({ pricing, usage, t }: { pricing: Pricing; usage: R
         <article key={service} className="service-card" data-testid={`service-card-${service}`}>
           <h3>{t(`service.${service}`)}</h3>
           <ul>
-            {[...models].sort().map((model) => {
+            {[...models.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([model, unpriced]) => {
               const price = current.find((p) => p.model === model);
               return (
-                <li key={model}>
+                <li key={model} data-model={model}>
                   <strong>{modelName(model)}</strong>
-                  <span className="muted">{price ? t(`unit.${price.billing_unit}`) : "—"}</span>
-                  <bdi>{price ? priceText(price, t) : "—"}</bdi>
+                  <span className="muted">{price ? t(`unit.${price.billing_unit}`) : t("notInCatalog")}</span>
+                  {price && <bdi>{priceText(price, t, locale)}</bdi>}
+                  {unpriced > 0 && <span><UnpricedBadge count={unpriced} locale={locale} t={t} /></span>}
                 </li>
               );
             })}
@@ -56,10 +86,10 @@ export function ServiceCards({ pricing, usage, t }: { pricing: Pricing; usage: R
   );
 }
 
-export function PriceList({ pricing, t }: { pricing: Pricing; t: Translate }) {
+export function PriceList({ pricing, locale, t }: { pricing: Pricing; locale: Locale; t: Translate }) {
   return (
     <div className="table-wrap">
-      <table className="price-list">
+      <table className="price-list" data-testid="price-list">
         <thead>
           <tr>
             <th>{t("model")}</th>
@@ -71,11 +101,14 @@ export function PriceList({ pricing, t }: { pricing: Pricing; t: Translate }) {
         </thead>
         <tbody>
           {pricing.prices.filter((p) => p.in_force).map((price) => (
-            <tr key={`${price.model}-${price.effective_from}`}>
-              <td><bdi>{price.model}</bdi></td>
-              <td>{t(`unit.${price.billing_unit}`)}</td>
-              <td><bdi>{priceText(price, t)}</bdi></td>
-              <td><bdi>{price.effective_from}</bdi></td>
+            <tr key={`${price.model}-${price.effective_from}`} data-model={price.model}>
+              <td className="price-list__model"><bdi>{price.model}</bdi></td>
+              <td className="price-list__unit">{t(`unit.${price.billing_unit}`)}</td>
+              <td className="price-list__price">
+                <bdi>{priceText(price, t, locale)}</bdi>
+                {priceRules(price, t, locale).map((rule) => <div key={rule} className="muted price-rule"><bdi>{rule}</bdi></div>)}
+              </td>
+              <td>{formatDate(price.effective_from, locale)}</td>
               <td><a href={price.source} rel="noreferrer">{new URL(price.source).hostname}</a></td>
             </tr>
           ))}

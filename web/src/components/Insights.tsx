@@ -58,11 +58,11 @@ function ForecastCard({ forecast, locale, t }: { forecast: Forecast; locale: Loc
     <section className="panel" data-testid="insights-forecast">
       <h2>{t("insights.forecast")} <span className="muted">{forecast.month}</span></h2>
       <dl className="figures">
-        <div><dt>{t("insights.spent")}</dt><dd><bdi>{formatMoney(forecast.spent, forecast.currency)}</bdi></dd></div>
+        <div><dt>{t("insights.spent")}</dt><dd><bdi>{formatMoney(forecast.spent, forecast.currency, locale)}</bdi></dd></div>
         <div><dt>{t("insights.forecastTotal")}</dt>
-          <dd data-testid="forecast-total"><bdi>{formatMoney(roundCents(forecast.forecast), forecast.currency)}</bdi></dd></div>
+          <dd data-testid="forecast-total"><bdi>{formatMoney(roundCents(forecast.forecast), forecast.currency, locale)}</bdi></dd></div>
         <div><dt>{t("insights.range")}</dt>
-          <dd><bdi>{formatMoney(roundCents(forecast.low), forecast.currency)} – {formatMoney(roundCents(forecast.high), forecast.currency)}</bdi></dd></div>
+          <dd><bdi>{formatMoney(roundCents(forecast.low), forecast.currency, locale)} – {formatMoney(roundCents(forecast.high), forecast.currency, locale)}</bdi></dd></div>
       </dl>
       {forecast.unpriced_operations > 0 && (
         <p className="muted">{fill(t("insights.unpriced"), { count: formatCount(forecast.unpriced_operations, locale) })}</p>
@@ -88,7 +88,8 @@ function RecommendationsPanel({ found, locale, t }: { found: Recommendations; lo
       {found.recommendations.length === 0 ? <p className="muted">{t("insights.noRecommendations")}</p> : (
         <>
           <p className="muted">{fill(t("insights.totalSaving"), {
-            saving: LTR(formatMoney(roundCents(found.saving))), total: LTR(formatMoney(roundCents(found.total_cost))),
+            saving: LTR(formatMoney(roundCents(found.saving), "USD", locale)),
+            total: LTR(formatMoney(roundCents(found.total_cost), "USD", locale)),
           })}</p>
           <div className="chart" data-testid="chart-savings">
             <ResponsiveContainer width="100%" height={Math.max(120, 36 * chart.length)}>
@@ -97,7 +98,7 @@ function RecommendationsPanel({ found, locale, t }: { found: Recommendations; lo
                 <XAxis type="number" reversed={rtl} tickFormatter={(v: number) => `$${v}`} />
                 <YAxis type="category" dataKey="rule" width={150} orientation={rtl ? "right" : "left"}
                        tick={{ fontSize: 11 }} />
-                <Tooltip formatter={(value) => formatMoney(String(value))} />
+                <Tooltip formatter={(value) => formatMoney(String(value), "USD", locale)} />
                 <Bar dataKey="saving" name={t("insights.saving")} fill="#16a34a" isAnimationActive={false} />
               </BarChart>
             </ResponsiveContainer>
@@ -109,12 +110,12 @@ function RecommendationsPanel({ found, locale, t }: { found: Recommendations; lo
                 <div className="recommendation__head">
                   <strong>{title(r.rule_id)}</strong>
                   <span className="recommendation__saving" data-testid="recommendation-saving">
-                    −<bdi>{formatMoney(r.saving, r.currency)}</bdi>
+                    −<bdi>{formatMoney(r.saving, r.currency, locale)}</bdi>
                   </span>
                 </div>
                 <p className="recommendation__figures muted">
-                  {t("insights.cost")} <bdi>{formatMoney(r.cost, r.currency)}</bdi>{t("listSeparator")}
-                  {t("insights.wouldCost")} <bdi>{formatMoney(r.would_cost, r.currency)}</bdi>{t("listSeparator")}
+                  {t("insights.cost")} <bdi>{formatMoney(r.cost, r.currency, locale)}</bdi>{t("listSeparator")}
+                  {t("insights.wouldCost")} <bdi>{formatMoney(r.would_cost, r.currency, locale)}</bdi>{t("listSeparator")}
                   {formatPercent(Number(r.share_of_cost) * 100, locale)} {t("insights.share")}{t("listSeparator")}
                   {formatCount(r.operations, locale)} {t("insights.operations")}
                 </p>
@@ -169,7 +170,7 @@ function ComparisonChart({ changes, locale, t }: { changes: Change[]; locale: Lo
           <XAxis dataKey="model" reversed={rtl} tick={{ fontSize: 11 }} interval={0} angle={-20} height={64}
                  textAnchor="end" />
           <YAxis orientation={rtl ? "right" : "left"} tickFormatter={(v: number) => `$${v}`} width={70} />
-          <Tooltip formatter={(value) => formatMoney(String(value))} />
+          <Tooltip formatter={(value) => formatMoney(String(value), "USD", locale)} />
           <Legend />
           <Bar dataKey="previous" name={t("insights.previous")} fill="#c4b5fd" isAnimationActive={false} />
           <Bar dataKey="current" name={t("insights.current")} fill="#4f46e5" isAnimationActive={false} />
@@ -196,7 +197,7 @@ function DistributionsChart({ distributions, locale, t }: {
           <CartesianGrid strokeDasharray="3 3" vertical={false} />
           <XAxis dataKey="q" reversed={rtl} />
           <YAxis orientation={rtl ? "right" : "left"} tickFormatter={(v: number) => `$${v}`} width={70} />
-          <Tooltip formatter={(value) => formatMoney(String(value))} />
+          <Tooltip formatter={(value) => formatMoney(String(value), "USD", locale)} />
           <Legend formatter={(name) => (name === "session" ? t("insights.perSession") : t("insights.perUser"))} />
           <Bar dataKey="session" fill="#0891b2" isAnimationActive={false} />
           <Bar dataKey="user" fill="#db2777" isAnimationActive={false} />
@@ -208,9 +209,9 @@ function DistributionsChart({ distributions, locale, t }: {
             <tr key={d.by}>
               <th scope="row">{d.by === "session" ? t("insights.perSession") : t("insights.perUser")}</th>
               <td>{formatCount(d.units, locale)}</td>
-              <td><bdi>p50 {formatMoney(d.p50, d.currency)}</bdi></td>
-              <td><bdi>p90 {formatMoney(d.p90, d.currency)}</bdi></td>
-              <td><bdi>p99 {formatMoney(d.p99, d.currency)}</bdi></td>
+              <td><bdi>p50 {formatMoney(d.p50, d.currency, locale)}</bdi></td>
+              <td><bdi>p90 {formatMoney(d.p90, d.currency, locale)}</bdi></td>
+              <td><bdi>p99 {formatMoney(d.p99, d.currency, locale)}</bdi></td>
             </tr>
           ))}
         </tbody>
@@ -236,7 +237,7 @@ function TopTable({ rows, name, locale, t, testId }: {
             <tr key={row.key[name]}>
               <th scope="row"><bdi className="ellipsis">{row.key[name] || t("insights.noUser")}</bdi></th>
               <td>{formatCount(row.operations, locale)} {t("insights.operations")}</td>
-              <td>{row.cost === null ? t("unpricedOps") : <bdi>{formatMoney(row.cost, row.currency)}</bdi>}
+              <td>{row.cost === null ? t("unpricedOps") : <bdi>{formatMoney(row.cost, row.currency, locale)}</bdi>}
                 {row.cost !== null && row.unpriced_operations > 0 && (
                   <span className="muted"> (+{formatCount(row.unpriced_operations, locale)} {t("unpricedOps")})</span>
                 )}

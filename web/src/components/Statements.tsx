@@ -31,22 +31,12 @@ function thisMonth(): string {
   return new Date().toISOString().slice(0, 7);
 }
 
-function total(s: Statement): string {
-  return s.totals.map((t) => formatMoney(t.amount, t.currency)).join(" · ") || formatMoney("0");
+function total(s: Statement, locale: Locale): string {
+  return s.totals.map((t) => formatMoney(t.amount, t.currency, locale)).join(" · ") || formatMoney("0", "USD", locale);
 }
 
-/** Downloads go through fetch, so that the API key travels in the header, never in a URL. */
-async function download(api: ApiClient, s: Statement, format: string): Promise<void> {
-  const response = await fetch(api.url(`/v1/statements/${s.statement_id}/export?format=${format}`),
-                               { headers: api.headers });
-  if (!response.ok) throw new Error(`${response.status} ${await response.text()}`);
-  const name = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") ?? "")?.[1]
-    ?? `${s.month}.${format}`;
-  const link = document.createElement("a");
-  link.href = URL.createObjectURL(await response.blob());
-  link.download = name;
-  link.click();
-  URL.revokeObjectURL(link.href);
+function download(api: ApiClient, s: Statement, format: string): Promise<void> {
+  return api.download(`/v1/statements/${s.statement_id}/export?format=${format}`, `${s.month}.${format}`);
 }
 
 /** A month's statements (the whole account, or one per value of an attribute), with downloads. */
@@ -111,7 +101,7 @@ export function Statements({ api, locale, t }: { api: ApiClient; locale: Locale;
                   : `${t("statements.closesAt")} ${formatTime(s.closes_at, locale)}`}
               </span>
             </span>
-            <bdi className="activity__cost" data-testid="statement-total">{total(s)}</bdi>
+            <bdi className="activity__cost" dir="ltr" data-testid="statement-total">{total(s, locale)}</bdi>
             <span style={{ display: "flex", flexWrap: "wrap", gap: 4, flexBasis: "100%" }}>
               <span className="muted">{t("statements.download")}:</span>
               {FORMATS.filter((f) => !f.closedOnly || s.state === "closed").map((f) => (

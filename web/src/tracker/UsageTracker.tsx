@@ -1,7 +1,10 @@
-import { useEffect, useState } from "react";
+import { useEffect, useState, type ReactNode } from "react";
 
 import type { Budget, SessionStats } from "../api";
-import { direction, formatCount, formatDuration, formatTime, modelName, translator, type Locale, type Translate } from "../i18n";
+import { CostWithUnpriced } from "../components/Money";
+import {
+  direction, formatCount, formatDuration, formatTime, modelName, plural, translator, type Locale, type Translate,
+} from "../i18n";
 import { compareMoney, formatMoney, percentOf } from "../money";
 import "./tracker.css";
 import { useSessionBudget } from "./useSessionBudget";
@@ -40,6 +43,16 @@ export function UsageTracker({
   const active = live.session ? live.session.status === "active" : live.connected;
   const currency = totals?.currency ?? "USD";
   const services = Object.entries(totals?.by_service ?? {}).sort(([a], [b]) => a.localeCompare(b));
+  const cost = (
+    <CostWithUnpriced cost={totals?.total_cost ?? "0"} currency={currency} operations={totals?.operations ?? 0}
+                      unpriced={totals?.unpriced_operations ?? 0} locale={locale} t={t} />
+  );
+  // Every token counted, each kind as the API names it (cached tokens are part of the input).
+  const tokens = {
+    input: totals?.input_tokens ?? 0, output: totals?.output_tokens ?? 0, thinking: totals?.thinking_tokens ?? 0,
+    toolUse: totals?.tool_use_prompt_tokens ?? 0, cached: totals?.cached_input_tokens ?? 0,
+  };
+  const allTokens = tokens.input + tokens.output + tokens.thinking + tokens.toolUse;
 
   return (
     <section className="ms-tracker" dir={direction(locale)} lang={locale} data-testid="usage-tracker">
@@ -56,25 +69,35 @@ export function UsageTracker({
           <span className="ms-tracker__status" data-testid="tracker-status">
             {live.connected ? (active ? t("active") : t("ended")) : t("connecting")}
           </span>
-          <span className="ms-tracker__headline" data-testid="tracker-headline">
-            <bdi>{formatMoney(totals?.total_cost ?? "0", currency)}</bdi>
-          </span>
+          <span className="ms-tracker__headline" data-testid="tracker-headline">{cost}</span>
           <span className="ms-tracker__chevron" aria-hidden="true">{collapsed ? "▾" : "▴"}</span>
         </button>
       </header>
       {!collapsed && (
         <div className="ms-tracker__body">
-          {budget && <BudgetLeft budget={budget} t={t} />}
+          {budget && <BudgetLeft budget={budget} locale={locale} t={t} />}
           <div className="ms-tracker__cards">
-            <Stat testId="stat-cost" label={t("cost")} value={totals?.total_cost ?? "0"}
-                  text={formatMoney(totals?.total_cost ?? "0", currency)} />
-            <Stat testId="stat-operations" label={t("operations")} value={String(totals?.operations ?? 0)}
-                  text={formatCount(totals?.operations ?? 0, locale)} />
-            <Stat testId="stat-tokens" label={t("tokens")}
-                  value={String((totals?.input_tokens ?? 0) + (totals?.output_tokens ?? 0))}
-                  text={formatCount((totals?.input_tokens ?? 0) + (totals?.output_tokens ?? 0), locale)} />
-            <Stat testId="stat-video" label={t("videoDuration")} value={totals?.video_seconds ?? "0"}
-                  text={formatDuration(totals?.video_seconds ?? "0", locale)} />
+            <Stat testId="stat-cost" label={t("cost")} value={totals?.total_cost ?? "0"}>{cost}</Stat>
+            <Stat testId="stat-operations" label={t("operations")} value={String(totals?.operations ?? 0)}>
+              {formatCount(totals?.operations ?? 0, locale)}
+            </Stat>
+            <Stat testId="stat-tokens" label={t("tokens")} value={String(allTokens)}>
+              {formatCount(allTokens, locale)}
+              {allTokens > 0 && (
+                <span className="ms-tracker__breakdown" data-testid="stat-tokens-breakdown">
+                  {(["input", "output", "thinking", "toolUse", "cached"] as const)
+                    .filter((kind) => tokens[kind] > 0 || kind === "input" || kind === "output")
+                    .map((kind) => (
+                      <span key={kind} data-kind={kind} data-value={tokens[kind]}>
+                        {t(`tokens.${kind}`)} {formatCount(tokens[kind], locale)}
+                      </span>
+                    ))}
+                </span>
+              )}
+            </Stat>
+            <Stat testId="stat-video" label={t("videoDuration")} value={totals?.video_seconds ?? "0"}>
+              {formatDuration(totals?.video_seconds ?? "0", locale)}
+            </Stat>
           </div>
           <h4 className="ms-tracker__subtitle">{t("byService")}</h4>
           {services.length === 0 ? (
@@ -85,8 +108,11 @@ export function UsageTracker({
                 <li key={service} data-testid={`service-${service}`}>
                   <span className="ms-tracker__service">{t(`service.${service}`)}</span>
                   <span className="ms-tracker__models">{stats.models.map(modelName).join(", ")}</span>
-                  <span className="ms-tracker__ops">× {formatCount(stats.operations, locale)}</span>
-                  <bdi className="ms-tracker__money">{formatMoney(stats.cost, currency)}</bdi>
+                  <span className="ms-tracker__ops">{plural("count.operations", stats.operations, locale)}</span>
+                  <span className="ms-tracker__money">
+                    <CostWithUnpriced cost={stats.cost} currency={currency} operations={stats.operations}
+                                      unpriced={stats.unpriced_operations ?? 0} locale={locale} t={t} />
+                  </span>
                 </li>
               ))}
             </ul>
@@ -106,17 +132,17 @@ export function UsageTracker({
   );
 }
 
-function Stat({ label, value, text, testId }: { label: string; value: string; text: string; testId: string }) {
+function Stat({ label, value, testId, children }: { label: string; value: string; testId: string; children: ReactNode }) {
   return (
     <div className="ms-tracker__card" data-testid={testId} data-value={value}>
       <span className="ms-tracker__label">{label}</span>
-      <bdi className="ms-tracker__value">{text}</bdi>
+      <bdi className="ms-tracker__value">{children}</bdi>
     </div>
   );
 }
 
 /** What is left of a budget, of its limit, with a thin bar that shrinks as it is spent. */
-function BudgetLeft({ budget, t }: { budget: Budget; t: Translate }) {
+function BudgetLeft({ budget, locale, t }: { budget: Budget; locale: Locale; t: Translate }) {
   const { remaining } = budget.status;
   const share = Math.min(100, Math.max(0, percentOf(remaining, budget.limit)));
   const level = compareMoney(remaining, "0") <= 0 ? "over" : share < 20 ? "low" : "ok";
@@ -126,8 +152,8 @@ function BudgetLeft({ budget, t }: { budget: Budget; t: Translate }) {
       <div className="ms-tracker__budget-row">
         <span className="ms-tracker__label">{level === "over" ? t("overBudget") : t("remainingBudget")} · <bdi>{budget.name}</bdi></span>
         <span className="ms-tracker__budget-figures">
-          <bdi className="ms-tracker__money" dir="ltr">{formatMoney(remaining, budget.currency)}</bdi> {t("of")}{" "}
-          <bdi dir="ltr">{formatMoney(budget.limit, budget.currency)}</bdi>
+          <bdi className="ms-tracker__money" dir="ltr">{formatMoney(remaining, budget.currency, locale)}</bdi> {t("of")}{" "}
+          <bdi dir="ltr">{formatMoney(budget.limit, budget.currency, locale)}</bdi>
         </span>
       </div>
       <div className="ms-tracker__budget-bar" aria-hidden="true"><span style={{ inlineSize: `${share}%` }} /></div>

@@ -1,0 +1,124 @@
+"""What both Faust apps of the pipeline share: their settings, their stop rules, and how
+a view answers for a key that another worker owns.
+
+The two apps are the metering worker (stream/app.py) and the budget owner
+(budgets/app.py). They run in separate processes with consumers of their own, so budget
+decisions never queue behind a metering backlog; everything else about them is alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import weakref
+from collections.abc import Callable
+from pathlib import Path
+from typing import NoReturn
+
+import faust
+from faust.streams import _current_event
+from faust.web import Request, Response, View
+
+from meterstream.settings import Settings
+from meterstream.stream.topics import BUDGET_ENTRY_MAX_BYTES
+
+log = logging.getLogger(__name__)
+
+
+def app_config(settings: Settings, datadir: Path | None = None, web_port: int | None = None) -> dict[str, object]:
+    """The Faust settings of the worker (also used by bench/ to measure Faust's own floor)."""
+    return dict(
+        broker=f"kafka://{settings.kafka_bootstrap}",
+        store=settings.store,
+        datadir=str(datadir or settings.data_dir / "worker"),
+        web_host=settings.worker_host,
+        web_port=settings.worker_port if web_port is None else web_port,
+        web_in_thread=False,
+        topic_partitions=settings.topic_partitions,
+        # Topics Faust would create itself get the cluster's replication (ensure_topics makes them first).
+        topic_replication_factor=settings.topic_replication_factor,
+        producer_acks=-1,
+        broker_commit_interval=1.0,
+        stream_wait_empty=True,
+        processing_guarantee="at_least_once",
+        broker_session_timeout=settings.consumer_session_timeout,
+        broker_heartbeat_interval=settings.consumer_session_timeout / 4,
+        # aiokafka appends to one batch per partition and makes the sender wait for that
+        # batch to drain once it is full: at the default 16 KB (about 13 priced records)
+        # the agent stalled on a broker round trip every few events (bench/, scenario 1).
+        # Every event sends four messages (three changelogs and the priced record); a 50 ms
+        # linger packs them into fewer produce requests (Faust floor with tables: ~1.5x).
+        # The live totals do not wait for it; ClickHouse sees records up to 50 ms later.
+        producer_max_batch_size=512 * 1024,
+        # A tenant's budget state (holds included) is one changelog entry and may pass 1 MB.
+        producer_max_request_size=BUDGET_ENTRY_MAX_BYTES,
+        producer_linger=0.05,
+        producer_compression_type="lz4",
+        # Messages an agent may have fetched but not processed. Routed messages carry up to
+        # 400 events (512 KiB) and spend commands up to 1,000 items: at 16,384 a catch-up filled
+        # a worker to 3.2 GB. 256 still buffers about 100,000 events.
+        stream_buffer_maxsize=256,
+    )
+
+
+def make_current(event: faust.types.EventT) -> None:
+    """Make `event` the stream's current event: Faust files table writes under its partition."""
+    _current_event.set(weakref.ref(event))
+
+
+def stop_for_replay(why: str, exit_code: int = 70, exc_info: bool = False) -> NoReturn:
+    """Stop the worker at once, acking nothing more: the restarted worker resumes from the
+    last committed offset, so everything not yet committed is metered again."""
+    log.critical("%s; stopping so that a restart replays it", why, exc_info=exc_info)
+    logging.shutdown()
+    os._exit(exit_code)
+
+
+def stop_unless_delivered(delivery: asyncio.Future) -> None:
+    """A record the producer gave up on must not be committed past. This runs before the
+    offset commit that waits on the same flush."""
+    if delivery.cancelled() or delivery.exception() is not None:
+        stop_for_replay(f"a metered record was not delivered "
+                        f"({'cancelled' if delivery.cancelled() else delivery.exception()!r})")
+
+
+class Owners:
+    """Any worker answers for any session or tenant: a request for a key goes on to the
+    worker that owns the key's partition (its address is in the consumer group's metadata).
+
+    The partition is murmur2 of the key's plain bytes, where the router and the budget
+    commands put it; Faust's own table routing would hash the key's JSON form instead."""
+
+    def __init__(self, app: faust.App) -> None:
+        self.app = app
+
+    async def forwarded(self, view: View, request: Request, table: faust.Table, key: str) -> Response | None:
+        """The owner's answer, or None: this worker owns the key, or no assignment is known
+        yet (it answers from what it holds)."""
+        try:
+            owner = self.app.assignor.key_store(table.changelog_topic.get_topic_name(), key.encode())
+        except KeyError:
+            return None
+        here = self.app.conf.canonical_url
+        if (owner.host, owner.port) == (here.host, here.port):
+            return None
+        return await proxy(self.app, view, str(request.url.with_host(owner.host).with_port(owner.port)))
+
+    async def answer(self, view: View, request: Request, table: faust.Table, key: str,
+                     read: Callable[[], bytes | None], missing: str) -> Response:
+        """The owner's answer for `key`: forwarded there, or read here (404 with `missing`)."""
+        forwarded = await self.forwarded(view, request, table, key)
+        if forwarded is not None:
+            return forwarded
+        body = read()
+        if body is None:
+            return view.json({"detail": missing}, status=404)
+        return view.bytes(body, content_type="application/json")
+
+
+async def proxy(app: faust.App, view: View, url: str) -> Response:
+    """GET `url` and answer with what it said."""
+    async with app.http_client.get(url) as answer:
+        return view.bytes(await answer.read(), status=answer.status,
+                          content_type=answer.content_type or "application/json")
