@@ -110,7 +110,7 @@ function RecommendationsPanel({ found, locale, t }: { found: Recommendations; lo
                 <div className="recommendation__head">
                   <strong>{title(r.rule_id)}</strong>
                   <span className="recommendation__saving" data-testid="recommendation-saving">
-                    −<bdi>{formatMoney(r.saving, r.currency, locale)}</bdi>
+                    <bdi>−{formatMoney(r.saving, r.currency, locale)}</bdi>
                   </span>
                 </div>
                 <p className="recommendation__figures muted">
