@@ -15,7 +15,8 @@ from rich.console import Console
 from bench import report
 from bench.harness import SCALES, BenchEnv, Result, machine
 
-SCENARIOS = ("throughput", "latency", "emit", "pricing", "sink", "queries", "memory", "budgets", "statements")
+SCENARIOS = ("throughput", "latency", "emit", "pricing", "sink", "queries", "memory", "budgets", "statements",
+             "insights")
 console = Console(stderr=True)
 
 

@@ -23,6 +23,7 @@ from meterstream.api.routes import (
     alerts,
     budgets,
     compat,
+    insights,
     local,
     pricing,
     reports,
@@ -123,7 +124,7 @@ def create_app(settings: Settings, api_settings: ApiSettings | None = None) -> F
         return _problem(422, "invalid request", errors)
 
     for router in (sessions.router, usage.router, pricing.router, reports.router, budgets.router, alerts.router,
-                   statements.router, system.router, compat.router, local.router):
+                   statements.router, insights.router, system.router, compat.router, local.router):
         app.include_router(router)
 
     # The dashboard: index.html at `/`, its bundle under /assets. Not a catch-all mount at

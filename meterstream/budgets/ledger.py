@@ -42,6 +42,7 @@ from typing import Any
 
 from meterstream.budgets.forecast import runs_out_at
 from meterstream.budgets.periods import period_bounds
+from meterstream.insights import anomaly
 from meterstream.schemas.alerts import (
     AlertEvent,
     AlertKind,
@@ -253,7 +254,8 @@ class BudgetLedger:
     def _replay_spend(self, command: dict[str, Any], state: dict[str, Any], position: str) -> list[Output]:
         return [Output("alert", command["tenant"], {k: v for k, v in alert.items() if k != "position"})
                 for entry in state["budgets"].values() for period in entry["periods"].values()
-                for alert in period["alerts"] if alert["position"] == position]
+                for alert in period["alerts"] if alert["position"] == position] + [
+                Output("alert", command["tenant"], alert) for alert in anomaly.replayed(state, position)]
 
     def _count(self, item: dict[str, Any], tenant: str, state: dict[str, Any], at: datetime,
                position: str) -> list[Output]:
@@ -264,12 +266,14 @@ class BudgetLedger:
             else:
                 expiry = expiry_of(reservation_id)
                 state["mismatches"]["expired" if expiry is not None and expiry <= at else "unknown"] += 1
+        # Spend anomalies, counted here so that each item is seen once (insights/anomaly.py).
+        outputs = [Output("alert", tenant, alert.model_dump(mode="json"))
+                   for alert in anomaly.observe(state, tenant, item, at, position)]
         if not state["budgets"]:
-            return []
+            return outputs
         facts = UsageFacts.model_validate(item["facts"])
         cost = Decimal(item["cost"])
         occurred = instant(item["occurred_at"])
-        outputs = []
         for _, entry in self._matching(state, facts):
             definition = self.definition(entry)
             start, end = period_bounds(definition.period, occurred)

@@ -10,6 +10,7 @@ import sys
 from meterstream.cli import (
     alerts,
     budgets,
+    insights,
     kafka,
     keys,
     pipeline,
@@ -24,7 +25,7 @@ from meterstream.cli.common import Handler, console
 from meterstream.errors import MeterstreamError
 from meterstream.settings import get_settings
 
-GROUPS = (kafka, topics, pipeline, usage, reports, keys, alerts, webhooks, pricing, budgets, statements)
+GROUPS = (kafka, topics, pipeline, usage, reports, keys, alerts, webhooks, pricing, budgets, statements, insights)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from meterstream.errors import InfrastructureUnavailable
+from meterstream.cli.common import connect_clickhouse
 from meterstream.settings import Settings
 
 QUANTITIES = ("input_tokens", "cached_input_tokens", "audio_input_tokens", "cached_audio_input_tokens",
@@ -122,7 +122,6 @@ def add_reprice_arguments(parser: argparse.ArgumentParser) -> None:
 def run_reprice(args: argparse.Namespace, settings: Settings) -> int:
     from clickhouse_connect.driver.exceptions import DatabaseError
 
-    from meterstream.sinks.clickhouse import connect
     from meterstream.sinks.clickhouse.reprice import UsageFilter
     from meterstream.sinks.clickhouse.reprice import run_reprice as reprice
 
@@ -135,16 +134,9 @@ def run_reprice(args: argparse.Namespace, settings: Settings) -> int:
         swap[old] = new
     pricer = _pricer(args, settings)
     dsn = settings.clickhouse_url
-    try:
-        client = connect(dsn)
-    except InfrastructureUnavailable as error:
-        if dsn.startswith("chdb://"):
-            err.print(f"[red]cannot open the embedded ClickHouse folder {dsn.removeprefix('chdb://')}[/]: another "
-                      "process (a running sink, `serve` or demo) probably holds it. Stop it and retry, or point "
-                      "METERSTREAM_CLICKHOUSE_DSN at a ClickHouse server.")
-            err.print(f"[dim]{error}[/]")
-            return 3
-        raise
+    client = connect_clickhouse(settings, err)
+    if client is None:
+        return 3
     usage = UsageFilter(tenant_id=args.tenant, session_id=args.session, start=args.start, end=args.end)
     try:
         with err.status("re-pricing stored usage in ClickHouse..."):

@@ -18,6 +18,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 class AlertKind(StrEnum):
     BUDGET_THRESHOLD = "budget.threshold"
     BUDGET_FORECAST = "budget.forecast"
+    ANOMALY_SPEND = "anomaly.spend"  # an hour's spend far above its baseline (meterstream/insights/anomaly.py)
+    ANOMALY_BURST = "anomaly.burst"  # five minutes' spend far above the hour's baseline
 
 
 class AlertEvent(BaseModel):
@@ -50,6 +52,32 @@ class BudgetAlert(BaseModel):
         default=None, description="For a forecast alert: when the limit is reached at the period's rate so far.")
 
 
+class AnomalyDriver(BaseModel):
+    """Who and what spent in the anomalous window: a user's use of a model in a service."""
+
+    model_config = ConfigDict(frozen=True)
+
+    user_id: str | None = None
+    model: str
+    service: str
+    spent: Decimal
+    expected: Decimal
+
+
+class AnomalyAlert(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    series: str = Field(description="`tenant` (all its spend) or `user_model` (one user's spend on one model).")
+    window_start: AwareDatetime
+    window_minutes: int = Field(description="60 for an hour's spend, 5 for a burst.")
+    spent: Decimal = Field(description="Spend in the window when the alert was raised (the window may go on).")
+    expected: Decimal = Field(description="The baseline: the median of comparable past windows.")
+    threshold: Decimal = Field(description="Spend above this is unusual: expected plus k robust deviations.")
+    history_hours: int = Field(description="Hours of history behind the baseline (few = a wide band).")
+    currency: str
+    drivers: list[AnomalyDriver] = Field(default_factory=list, description="The largest excess first.")
+
+
 class AlertRecord(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -60,6 +88,7 @@ class AlertRecord(BaseModel):
     title: str
     budget: BudgetAlert | None = None
     event: AlertEvent | None = None
+    anomaly: AnomalyAlert | None = None
 
     def webhook_payload(self) -> dict:
         """The body of the webhook: the Standard Webhooks envelope {type, timestamp, data}."""

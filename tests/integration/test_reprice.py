@@ -175,3 +175,35 @@ def test_the_reprice_command_says_which_table_it_cannot_read(clickhouse_dsn, cap
     args = build_parser().parse_args(["reprice"])
     assert args.handler(args, settings) == 3
     assert f"cannot re-price {settings.clickhouse_database}.usage_events" in capsys.readouterr().err.replace("\n", "")
+
+
+def test_cached_audio_and_image_output_tokens_reprice_at_their_own_rates(client):
+    pricer = Pricer(CATALOG)
+    audio = TokenUsage(input_tokens=10_000, audio_input_tokens=4_000, cached_input_tokens=3_000,
+                       cached_audio_input_tokens=1_000, output_tokens=500)
+    image = TokenUsage(input_tokens=100, output_tokens=1_300, image_output_tokens=1_290)
+    database = store(client, [usage_event("gemini-2.5-flash", audio),
+                              usage_event("gemini-2.5-flash-image", image)], pricer)
+    lines = {line.model: line for line in run_reprice(client, database, pricer).lines}
+    # gemini-2.5-flash per 1M: text 4,000 × 0.30 + uncached audio 3,000 × 1.00 + cached text 2,000 × 0.03
+    # + cached audio 1,000 × 0.10 + output 500 × 2.50
+    assert lines["gemini-2.5-flash"].repriced_cost == D("0.0012") + D("0.003") + D("0.00006") + D("0.0001") \
+        + D("0.00125") == D("0.00561")
+    # gemini-2.5-flash-image per 1M: input 100 × 0.30 + text output 10 × 2.50 + image output 1,290 × 30.00
+    assert lines["gemini-2.5-flash-image"].repriced_cost == D("0.00003") + D("0.000025") + D("0.0387") \
+        == D("0.038755")
+    assert all(line.difference == 0 for line in lines.values())
+
+
+def test_rows_stored_before_the_token_split_keep_their_data_and_read_zero_there(client):
+    database = unique_name("reprice")
+    migrate(client, database)
+    client.command(f"DELETE FROM {database}.schema_migrations WHERE version = 8")
+    client.command(f"ALTER TABLE {database}.usage_events DROP COLUMN cached_audio_input_tokens, "
+                   "DROP COLUMN image_output_tokens")
+    old = to_row(Pricer(CATALOG).price(usage_event("gemini-2.5-flash", TokenUsage(input_tokens=7, output_tokens=3))))
+    client.insert(f"{database}.usage_events", [old[:-2]], column_names=COLUMNS[:-2])
+    assert migrate(client, database) == [8]
+    rows = client.query(f"SELECT input_tokens, cached_audio_input_tokens, image_output_tokens "
+                        f"FROM {database}.usage_events").result_rows
+    assert rows == [(7, 0, 0)]

@@ -9,6 +9,7 @@ import { PriceList, ServiceCards } from "./components/Catalog";
 import { CostOverTime, PeriodComparison, type Bucket } from "./components/Charts";
 import { HealthPanel } from "./components/Health";
 import { SessionPicker } from "./components/Sessions";
+import { InsightsPage } from "./components/Insights";
 import { Statements } from "./components/Statements";
 import { direction, translator, type Locale } from "./i18n";
 import { UsageTracker } from "./tracker";
@@ -26,9 +27,10 @@ const RANGES = { "24h": { hours: 24, bucket: "hour" }, "7d": { hours: 24 * 7, bu
 type Range = keyof typeof RANGES;
 const rangeOf = (value: string | null): Range => (value && value in RANGES ? (value as Range) : "24h");
 
-// Two views, named in the address (#budgets) so a link or a reload opens the same one.
-type View = "usage" | "budgets";
-const viewOf = (hash: string): View => (hash === "#budgets" ? "budgets" : "usage");
+// Three views, named in the address (#budgets, #insights) so a link or a reload opens the same one.
+type View = "usage" | "budgets" | "insights";
+const viewOf = (hash: string): View => (hash === "#budgets" ? "budgets" : hash === "#insights" ? "insights" : "usage");
+const VIEW_LABELS = { usage: "viewUsage", budgets: "viewBudgets", insights: "viewInsights" } as const;
 
 interface Reports {
   byServiceModel: UsageReport | null;
@@ -77,7 +79,7 @@ export function App() {
   }, []);
 
   function openView(next: View) {
-    history.replaceState(null, "", next === "budgets" ? "#budgets" : location.pathname + location.search);
+    history.replaceState(null, "", next === "usage" ? location.pathname + location.search : `#${next}`);
     setView(next);
     if (next === "budgets") setUnread(0);
   }
@@ -194,16 +196,18 @@ export function App() {
       {error && <p className="notice notice--error">{t("error")}: {error}</p>}
 
       <nav className="views" role="tablist" aria-label={t("views")}>
-        {(["usage", "budgets"] as const).map((name) => (
+        {(["usage", "budgets", "insights"] as const).map((name) => (
           <button key={name} type="button" role="tab" aria-selected={view === name} data-testid={`view-${name}`}
                   className={view === name ? "views__tab views__tab--on" : "views__tab"} onClick={() => openView(name)}>
-            {name === "usage" ? t("viewUsage") : t("viewBudgets")}
+            {t(VIEW_LABELS[name])}
             {name === "budgets" && unread > 0 && <span className="views__unread" data-testid="alerts-unread">{unread}</span>}
           </button>
         ))}
       </nav>
 
-      {view === "budgets" ? (
+      {view === "insights" ? (
+        apiKey ? <InsightsPage api={api} locale={locale} t={t} refreshKey={alertsSeen} /> : null
+      ) : view === "budgets" ? (
         <main className="grid grid--budgets">
           <div className="col">
             {apiKey && <BudgetsPanel api={api} locale={locale} t={t} refreshKey={alertsSeen} />}

@@ -111,7 +111,7 @@ export interface UsageReport {
 export const SCOPE_KINDS = ["tenant", "user", "session", "api_key", "attribute"] as const;
 export const PERIODS = ["day", "week", "month", "lifetime"] as const;
 export const ACTIONS = ["notify", "block"] as const;
-export const ALERT_KINDS = ["budget.threshold", "budget.forecast"] as const;
+export const ALERT_KINDS = ["budget.threshold", "budget.forecast", "anomaly.spend", "anomaly.burst"] as const;
 export const SERVICES = ["text", "image", "video", "speech", "audio", "embedding", "other"] as const;
 
 export type ScopeKind = (typeof SCOPE_KINDS)[number];
@@ -193,6 +193,93 @@ export interface AlertRecord {
     cost: string;
     occurred_at: string;
   } | null;
+  anomaly?: Anomaly | null;
+}
+
+export interface AnomalyDriver {
+  user_id: string | null;
+  model: string;
+  service: string;
+  spent: string;
+  expected: string;
+}
+
+export interface Anomaly {
+  series: "tenant" | "user_model";
+  window_start: string;
+  window_minutes: number;
+  spent: string;
+  expected: string;
+  threshold: string;
+  history_hours: number;
+  currency: string;
+  drivers: AnomalyDriver[];
+}
+
+export interface Recommendation {
+  rule_id: string;
+  kind: string;
+  model: string;
+  alternative: string;
+  operations: number;
+  cost: string;
+  would_cost: string;
+  saving: string;
+  share_of_cost: string;
+  share_of_operations: string;
+  currency: string;
+  trade_off: string;
+}
+
+export interface Recommendations {
+  start: string;
+  end: string;
+  total_cost: string;
+  operations: number;
+  unpriced_operations: number;
+  recommendations: Recommendation[];
+  saving: string;
+}
+
+export interface TopRow {
+  key: Record<string, string>;
+  operations: number;
+  cost: string | null;
+  unpriced_operations: number;
+  currency: string;
+}
+
+export interface Distribution {
+  by: "session" | "user";
+  currency: string;
+  units: number;
+  p50: string;
+  p90: string;
+  p99: string;
+  max: string;
+  total: string;
+  with_unpriced: number;
+  unpriced_only: number;
+}
+
+export interface Change {
+  service: string;
+  model: string;
+  currency: string;
+  current: string;
+  previous: string;
+  change: string;
+  ratio: string | null;
+}
+
+export interface Forecast {
+  month: string;
+  currency: string;
+  spent: string;
+  forecast: string;
+  low: string;
+  high: string;
+  unpriced_operations: number;
 }
 
 /** GET /v1/usage/health: what the stream made of the tenant's usage messages. */
@@ -270,6 +357,28 @@ export class ApiClient {
   /** The tenant's latest alerts, newest first. */
   async alerts(limit = 50): Promise<AlertRecord[]> {
     return (await this.request<{ alerts: AlertRecord[] }>("GET", `/v1/alerts?limit=${limit}`)).alerts;
+  }
+
+  /** Cost insights of the last `days` days (GET /v1/insights/...). */
+  async insights(days = 30) {
+    const end = new Date();
+    const start = new Date(end.getTime() - days * 86_400_000);
+    const range = new URLSearchParams({ start: start.toISOString(), end: end.toISOString() });
+    const get = <T>(path: string, extra: Record<string, string> = {}) =>
+      this.request<T>("GET", `/v1/insights/${path}?${new URLSearchParams({ ...Object.fromEntries(range), ...extra })}`);
+    const [recommendations, anomalies, sessions, users, distributions, comparison, forecast] = await Promise.all([
+      get<Recommendations>("recommendations"),
+      this.request<{ anomalies: AlertRecord[] }>("GET", "/v1/insights/anomalies?limit=20"),
+      get<{ rows: TopRow[] }>("top", { by: "session", limit: "5" }),
+      get<{ rows: TopRow[] }>("top", { by: "user", limit: "5" }),
+      get<{ distributions: Distribution[] }>("distributions"),
+      get<{ changes: Change[] }>("comparison"),
+      this.request<Forecast>("GET", "/v1/insights/forecast"),
+    ]);
+    return {
+      recommendations, anomalies: anomalies.anomalies, sessions: sessions.rows, users: users.rows,
+      distributions: distributions.distributions, changes: comparison.changes, forecast,
+    };
   }
 
   usageHealth(): Promise<UsageHealth> {

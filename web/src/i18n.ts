@@ -1,5 +1,6 @@
 // English and Arabic. Arabic pages are laid out right to left (see `direction`).
 
+import { insightsAr, insightsEn } from "./insights.i18n";
 import { statementsAr, statementsEn } from "./statements.i18n";
 import { usageAr, usageEn } from "./usage.i18n";
 
@@ -140,6 +141,7 @@ const en = {
   "alertTitle.budget.forecast": "“{name}” will run out on {date} at this rate ({limit} limit)",
   ...statementsEn,
   ...usageEn,
+  ...insightsEn,
 };
 
 export type MessageKey = keyof typeof en;
@@ -279,6 +281,7 @@ const ar: Record<MessageKey, string> = {
   "alertTitle.budget.forecast": "ستنفد «{name}» في {date} بهذا المعدل (الحد {limit})",
   ...statementsAr,
   ...usageAr,
+  ...insightsAr,
 };
 
 export const messages: Record<Locale, Record<MessageKey, string>> = { en, ar };

@@ -28,6 +28,17 @@ LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 DEFAULT_RANGE = timedelta(days=7)
 
 
+def range_errors(start: datetime, end: datetime) -> list[dict[str, str]]:
+    """What is wrong with a report's [start, end), naming the field (none: an empty list)."""
+    if not (EARLIEST <= start and end <= LATEST):
+        return [{"field": "start", "reason": f"the range must lie between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}"}]
+    if start >= end:
+        return [{"field": "start", "reason": "must be before end"}]
+    if end - start > MAX_RANGE:
+        return [{"field": "start", "reason": f"the range may span at most {MAX_RANGE.days} days"}]
+    return []
+
+
 @router.get("/activity", responses=problems(503))
 async def activity(
     caller: CallerDep, services: ServicesDep,
@@ -102,13 +113,7 @@ async def usage_report(
     """Cost and quantities grouped by day/hour, service, model, user, session or an attribute."""
     end = (end or datetime.now(UTC)).astimezone(UTC)
     start = (start or end - DEFAULT_RANGE).astimezone(UTC)
-    errors = []
-    if not (EARLIEST <= start and end <= LATEST):
-        errors.append({"field": "start", "reason": f"the range must lie between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}"})
-    elif start >= end:
-        errors.append({"field": "start", "reason": "must be before end"})
-    elif end - start > MAX_RANGE:
-        errors.append({"field": "start", "reason": f"the range may span at most {MAX_RANGE.days} days"})
+    errors = range_errors(start, end)
     if len(set(group_by)) != len(group_by):
         errors.append({"field": "group_by", "reason": "names a dimension twice"})
     if ("attribute" in group_by) != (attribute is not None):

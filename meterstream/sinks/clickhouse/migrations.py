@@ -129,6 +129,14 @@ CREATE TABLE IF NOT EXISTS {db}.statement_closes (
     statements UInt32
 ) ENGINE = ReplacingMergeTree ORDER BY (tenant_id, attribute, month)
 """),
+    # The two token kinds the stream meters at their own rates but the table did not hold:
+    # without them re-pricing billed cached audio as cached text and image output as text
+    # output. Rows stored before this keep 0 (their split was never stored).
+    (8, """
+ALTER TABLE {db}.usage_events
+    ADD COLUMN IF NOT EXISTS cached_audio_input_tokens UInt64,
+    ADD COLUMN IF NOT EXISTS image_output_tokens UInt64
+"""),
 ]
 
 
@@ -173,6 +181,8 @@ def cluster_migrations(db: str, cluster: str) -> list[tuple[int, list[str]]]:
             # A tenant's statements on one shard, like its events.
             distributed(table, "cityHash64(tenant_id)"),
         ]) for version, table in ((6, "statements"), (7, "statement_closes"))],
+        (8, [_on_cluster(MIGRATIONS[7][1].format(db=db), f"{db}.{table}", on).strip()
+             for table in ("usage_events_local", "usage_events")]),
     ]
 
 

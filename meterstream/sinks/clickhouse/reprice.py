@@ -10,9 +10,11 @@ ClickHouse, so the work scales with the table, not with Python loops.
 Queries are data: each is a frozen dataclass whose `to_sql()` returns (sql, parameters),
 with placeholders only. `run_reprice` executes them.
 
-Known gap: the table stores no split of cached audio tokens or image-output tokens (schema
-fields added after the table), so re-pricing bills cached audio at the cached-input price
-and image output at the output price.
+Every token kind the stream meters is billed at its own rate, as the engine splits them:
+uncached text and tool-use prompt at `input`, uncached audio at `audio_input`, cached text
+at `cached_input`, cached audio at `cached_audio_input`, text output and thinking at
+`output`, image output at `image_output` (the cached-audio and image-output columns came
+with migration 8; rows stored before it hold 0 there).
 """
 
 from __future__ import annotations
@@ -101,9 +103,11 @@ _VIDEO_KEY = ("multiIf(video_with_audio AND mapContains(p, concat('second_with_a
               f"mapContains(p, 'second') AND res IN {_BASE_RESOLUTIONS}, 'second', '')")
 _TOKENS_COST = " + ".join((
     _rb("toDecimal256(text_in + tool_use_prompt_tokens, 0)", "p['input']"),
-    _rb("toDecimal256(audio_input_tokens, 0)", "p['audio_input']"),
-    _rb("toDecimal256(cached_input_tokens, 0)", "p['cached_input']"),
-    _rb("toDecimal256(output_tokens + thinking_tokens, 0)", "p['output']"),
+    _rb("toDecimal256(audio_input_tokens - cached_audio_input_tokens, 0)", "p['audio_input']"),
+    _rb("toDecimal256(cached_input_tokens - cached_audio_input_tokens, 0)", "p['cached_input']"),
+    _rb("toDecimal256(cached_audio_input_tokens, 0)", "p['cached_audio_input']"),
+    _rb("toDecimal256(output_tokens - image_output_tokens + thinking_tokens, 0)", "p['output']"),
+    _rb("toDecimal256(image_output_tokens, 0)", "p['image_output']"),
 ))
 
 
@@ -144,7 +148,8 @@ FROM (
     SELECT service, model, cost, transform(rate_key, {{rate_keys:Array(String)}}, {{rate_models:Array(String)}}, '')
                AS priced_as,
            if(r_threshold > 0 AND input_tokens + tool_use_prompt_tokens > r_threshold, r_long, r_base) AS p,
-           toInt64(input_tokens) - toInt64(cached_input_tokens) - toInt64(audio_input_tokens) AS text_in,
+           toInt64(input_tokens) - toInt64(cached_input_tokens)
+               - (toInt64(audio_input_tokens) - toInt64(cached_audio_input_tokens)) AS text_in,
            multiIf(billing_unit = 'images', {_IMAGE_KEY}, billing_unit = 'video', {_VIDEO_KEY},
                    billing_unit = 'characters' AND mapContains(p, 'character'), 'character', '') AS media_key,
            rate_key != '' AND r_rate_key = rate_key AND price_at < r_valid_to AND r_unit = billing_unit

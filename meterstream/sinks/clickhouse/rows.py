@@ -9,7 +9,7 @@ from typing import Any
 from meterstream.schemas import CharacterUsage, ImageUsage, PricedUsage, TokenUsage, VideoUsage
 from meterstream.sinks.base import SinkRecord
 
-# Column names and their ClickHouse types, in the table's order (migrations 1, 2 and 5). Giving the types
+# Column names and their ClickHouse types, in the table's order (migrations 1, 2, 5 and 8). Giving the types
 # spares clickhouse-connect a DESCRIBE of the table before every insert.
 COLUMN_TYPES: tuple[tuple[str, str], ...] = (
     ("event_id", "UUID"),
@@ -49,6 +49,8 @@ COLUMN_TYPES: tuple[tuple[str, str], ...] = (
     ("line_quantities", "Map(String, Decimal(38, 12))"),
     ("line_unit_prices", "Map(String, String)"),
     ("tenant_pricing", "LowCardinality(String)"),
+    ("cached_audio_input_tokens", "UInt64"),
+    ("image_output_tokens", "UInt64"),
 )
 COLUMNS = tuple(name for name, _ in COLUMN_TYPES)
 TYPE_NAMES = tuple(type_name for _, type_name in COLUMN_TYPES)
@@ -85,6 +87,7 @@ def to_row(priced: PricedUsage, priced_partition: int = 0, priced_offset: int = 
         {line.component: line.quantity for line in priced.lines},
         {line.component: format(line.unit_price, "f") for line in priced.lines},
         priced.tenant_pricing or "",
+        tokens.cached_audio_input_tokens, tokens.image_output_tokens,
     ]
 
 

@@ -31,7 +31,8 @@ class Log:
 
 
 def alerts(outputs) -> list[dict]:
-    return [o.value for o in outputs if o.kind == "alert"]
+    """The budget alerts (spend anomalies have tests of their own: tests/unit/insights)."""
+    return [o.value for o in outputs if o.kind == "alert" and o.value["kind"].startswith("budget.")]
 
 
 def reply(outputs) -> dict:

@@ -54,6 +54,8 @@ ONE_SERVER = [
     "\nCREATE TABLE IF NOT EXISTS ms.statement_closes (\n    tenant_id String,\n    attribute String,\n"
     "    month String,\n    closed_at DateTime64(6, 'UTC'),\n    statements UInt32\n"
     ") ENGINE = ReplacingMergeTree ORDER BY (tenant_id, attribute, month)\n",
+    "\nALTER TABLE ms.usage_events\n    ADD COLUMN IF NOT EXISTS cached_audio_input_tokens UInt64,\n"
+    "    ADD COLUMN IF NOT EXISTS image_output_tokens UInt64\n",
 ]
 
 ON_CLUSTER = [
@@ -100,6 +102,9 @@ ON_CLUSTER = [
     "ORDER BY (tenant_id, attribute, month)",
     "CREATE TABLE IF NOT EXISTS ms.statement_closes ON CLUSTER metering AS ms.statement_closes_local\n"
     "ENGINE = Distributed('metering', 'ms', 'statement_closes_local', cityHash64(tenant_id))",
+    *[f"ALTER TABLE ms.{table} ON CLUSTER metering\n"
+      "    ADD COLUMN IF NOT EXISTS cached_audio_input_tokens UInt64,\n"
+      "    ADD COLUMN IF NOT EXISTS image_output_tokens UInt64" for table in ("usage_events_local", "usage_events")],
 ]
 
 
@@ -118,7 +123,7 @@ def test_the_schema_is_exactly(cluster: str, expected: list[str]):
 
 
 def test_both_layouts_have_the_same_versions():
-    assert [v for v, _ in migration_statements("ms", "metering")] == [v for v, _ in MIGRATIONS] == [1, 2, 3, 4, 5, 6, 7]
+    assert [v for v, _ in migration_statements("ms", "metering")] == [v for v, _ in MIGRATIONS] == [1, 2, 3, 4, 5, 6, 7, 8]
 
 
 def test_the_embedded_ddl_is_unchanged_byte_for_byte():
@@ -151,11 +156,11 @@ class RecordingClient:
 @pytest.mark.parametrize("cluster", ["", "metering"])
 def test_migrate_sends_only_the_missing_versions(cluster: str):
     client = RecordingClient(applied=[1, 2])
-    assert migrate(client, "ms", cluster) == [3, 4, 5, 6, 7]  # type: ignore[arg-type]
+    assert migrate(client, "ms", cluster) == [3, 4, 5, 6, 7, 8]  # type: ignore[arg-type]
     missing = [sql for v, batch in migration_statements("ms", cluster) if v > 2 for sql in batch]
     assert client.sent == [*bootstrap_statements("ms", cluster), "SELECT version FROM ms.schema_migrations FINAL",
                            *missing]
-    assert client.inserted == [("ms.schema_migrations", version) for version in (3, 4, 5, 6, 7)]
+    assert client.inserted == [("ms.schema_migrations", version) for version in (3, 4, 5, 6, 7, 8)]
 
 
 @pytest.mark.parametrize(("cluster", "settings"), [

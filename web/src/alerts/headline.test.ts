@@ -32,3 +32,26 @@ describe("alertHeadline", () => {
     expect(alertHeadline(alert("budget.forecast", {}), "en", translator("en"))).toBe("Budget 'Team' reached 80% (server)");
   });
 });
+
+describe("anomaly headlines", () => {
+  const anomaly = {
+    alert_id: "alr_1", kind: "anomaly.spend" as const, tenant_id: "acme", raised_at: "2026-12-02T11:20:00Z",
+    title: "Unusual hourly spend driven by ben on imagen-4.0-generate (image): 12.00 USD in 60 min",
+    budget: null, event: null,
+    anomaly: {
+      series: "tenant" as const, window_start: "2026-12-02T11:00:00Z", window_minutes: 60, spent: "12.000000000000",
+      expected: "1.000000000000", threshold: "3.5", history_hours: 30, currency: "USD",
+      drivers: [{ user_id: "ben", model: "imagen-4.0-generate", service: "image", spent: "12", expected: "0.5" }],
+    },
+  };
+  it("says what was spent, what was expected and who drove it, in English and Arabic", () => {
+    const en = alertHeadline(anomaly, "en", translator("en"));
+    expect(en).toContain("$12.00");
+    expect(en).toContain("$1.00");
+    expect(en).toContain("ben");
+    expect(en).toContain("imagen-4.0-generate");
+    const ar = alertHeadline(anomaly, "ar", translator("ar"));
+    expect(ar).toContain("المتوقع");
+    expect(ar).toContain("imagen-4.0-generate");
+  });
+});

@@ -1,0 +1,156 @@
+"""Cost insights of the caller's tenant: savings, anomalies, tops, distributions, comparison, forecast.
+
+Thin: the queries and rules are in meterstream/insights; these routes check the input, run
+them off the event loop and shape the answers.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import AwareDatetime
+from starlette.concurrency import run_in_threadpool
+
+from meterstream.api.auth import CallerDep
+from meterstream.api.errors import InvalidRequest, UpstreamUnavailable
+from meterstream.api.insight_models import (
+    AnomaliesOut,
+    ChangeOut,
+    ComparisonOut,
+    DistributionOut,
+    DistributionsOut,
+    ForecastOut,
+    RecommendationOut,
+    RecommendationsOut,
+    TopOut,
+    TopRow,
+)
+from meterstream.api.routes.common import SessionIdQuery, blocking, problems, utc
+from meterstream.api.routes.reports import EARLIEST, LATEST, range_errors
+from meterstream.api.services import Services, ServicesDep
+from meterstream.insights import forecast as forecast_rule
+from meterstream.insights import service
+from meterstream.insights.queries import Scope
+from meterstream.schemas.alerts import AlertKind
+
+router = APIRouter(prefix="/v1/insights", tags=["insights"])
+
+DEFAULT_RANGE = timedelta(days=30)
+ANOMALY_KINDS = {AlertKind.ANOMALY_SPEND, AlertKind.ANOMALY_BURST}
+Start = Annotated[AwareDatetime | None, Query(description="Inclusive; default `end` minus 30 days.")]
+End = Annotated[AwareDatetime | None, Query(description="Exclusive; default now.")]
+UserQuery = Annotated[str | None, Query(min_length=1, max_length=128)]
+AttributeQuery = Annotated[str | None, Query(min_length=1, max_length=64, description="An attribute key; with `value`.")]
+ValueQuery = Annotated[str | None, Query(min_length=1, max_length=256)]
+
+
+def _scope(tenant_id: str, start: datetime | None, end: datetime | None, user_id: str | None = None,
+           session_id: str | None = None, attribute: str | None = None, value: str | None = None) -> Scope:
+    end = (end or datetime.now(UTC)).astimezone(UTC)
+    start = (start or end - DEFAULT_RANGE).astimezone(UTC)
+    errors = range_errors(start, end)
+    if (attribute is None) != (value is None):
+        errors.append({"field": "value" if value is None else "attribute", "reason": "give attribute and value together"})
+    if errors:
+        raise InvalidRequest(errors)
+    return Scope(tenant_id, start, end, user_id, session_id, attribute, value)
+
+
+async def _run(function, *args):
+    try:
+        return await run_in_threadpool(function, *args)
+    except InvalidRequest:
+        raise
+    except Exception as error:  # noqa: BLE001 - any driver failure is "ClickHouse did not answer"
+        raise UpstreamUnavailable(f"insights query failed: {error}") from error
+
+
+def _rows(services: Services) -> service.Rows:
+    return service.client_rows(services.warehouse.client)
+
+
+@router.get("/recommendations", responses=problems(503))
+async def recommendations(caller: CallerDep, services: ServicesDep, start: Start = None, end: End = None,
+                          user_id: UserQuery = None, session_id: SessionIdQuery = None,
+                          attribute: AttributeQuery = None, value: ValueQuery = None) -> RecommendationsOut:
+    """Where the same usage would have cost less: cheaper models of the family, batch mode, context
+    caching, video without audio or at 1080p, cheaper voice tiers. Largest saving first."""
+    scope = _scope(caller.tenant_id, start, end, user_id, session_id, attribute, value)
+    found = await _run(service.recommendations, _rows(services), services.warehouse.database,
+                       services.pricing.pricer, scope)
+    out = [RecommendationOut(**{**r.__dict__, "kind": r.kind.value}) for r in found.recommendations]
+    return RecommendationsOut(start=scope.start, end=scope.end, total_cost=found.total_cost,
+                              operations=found.operations, unpriced_operations=found.unpriced_operations,
+                              inexact_groups=found.inexact_groups, recommendations=out,
+                              saving=sum((r.saving for r in found.recommendations), Decimal(0)))
+
+
+@router.get("/anomalies", responses=problems())
+async def anomalies(caller: CallerDep, services: ServicesDep,
+                    limit: Annotated[int, Query(ge=1, le=500)] = 50) -> AnomaliesOut:
+    """The tenant's spend-anomaly alerts, newest first (detected in the stream; see docs/insights.md)."""
+    stored = await blocking(services.alerts.list_alerts, caller.tenant_id, 500)
+    return AnomaliesOut(anomalies=[a.record for a in stored if a.record.kind in ANOMALY_KINDS][:limit])
+
+
+@router.get("/top", responses=problems(503))
+async def top(caller: CallerDep, services: ServicesDep,
+              by: Annotated[Literal["event", "session", "user", "operation"], Query(
+                  description="`event`: single operations; `operation`: by service and operation name.")] = "session",
+              limit: Annotated[int, Query(ge=1, le=100)] = 10, start: Start = None, end: End = None) -> TopOut:
+    """The costliest operations, sessions, users or operation names of the period."""
+    scope = _scope(caller.tenant_id, start, end)
+    rows = await _run(service.top, _rows(services), services.warehouse.database, scope, by, limit)
+    out = []
+    for row in rows:
+        if by == "event":
+            unpriced = row["pricing_status"] == "unpriced"
+            out.append(TopRow(key={"event_id": str(row["event_id"]), "session_id": row["session_id"],
+                                   "user_id": row["user_id"], "operation": row["operation"]},
+                              operations=1, cost=None if unpriced else row["cost"], unpriced_operations=int(unpriced),
+                              currency=row["currency"], first_at=utc(row["occurred_at"]),
+                              last_at=utc(row["occurred_at"]), model=row["model"], service=row["service"]))
+            continue
+        names = {"session": ("session_id",), "user": ("user_id",), "operation": ("service", "operation")}[by]
+        out.append(TopRow(key={name: row[name] for name in names}, operations=row["operations"],
+                          cost=None if row["unpriced"] == row["operations"] else row["cost"],
+                          unpriced_operations=row["unpriced"], currency=row["currency"],
+                          first_at=utc(row["first_at"]), last_at=utc(row["last_at"])))
+    return TopOut(by=by, start=scope.start, end=scope.end, rows=out)
+
+
+@router.get("/distributions", responses=problems(503))
+async def distributions(caller: CallerDep, services: ServicesDep, start: Start = None,
+                        end: End = None) -> DistributionsOut:
+    """Cost per session and per user: p50, p90, p99 (exact), max and total."""
+    scope = _scope(caller.tenant_id, start, end)
+    found = await _run(service.distributions, _rows(services), services.warehouse.database, scope)
+    return DistributionsOut(start=scope.start, end=scope.end,
+                            distributions=[DistributionOut(**d.__dict__) for d in found])
+
+
+@router.get("/comparison", responses=problems(503))
+async def comparison(caller: CallerDep, services: ServicesDep, start: Start = None,
+                     end: End = None) -> ComparisonOut:
+    """This period against the one of the same length before it, by service and model, the largest change first."""
+    scope = _scope(caller.tenant_id, start, end)
+    found = await _run(service.compare, _rows(services), services.warehouse.database, caller.tenant_id,
+                       scope.start, scope.end)
+    return ComparisonOut(start=scope.start, end=scope.end, previous_start=scope.start - (scope.end - scope.start),
+                         changes=[ChangeOut(**c.__dict__) for c in found])
+
+
+@router.get("/forecast", responses=problems(503))
+async def forecast(caller: CallerDep, services: ServicesDep, at: Annotated[AwareDatetime | None, Query(
+        description="Forecast the month containing this instant, from the usage before it; default now.")] = None,
+) -> ForecastOut:
+    """The month's total so far and forecast, with a low-high range."""
+    at = (at or datetime.now(UTC)).astimezone(UTC)
+    if not (EARLIEST <= at <= LATEST):
+        raise InvalidRequest([{"field": "at", "reason": f"must lie between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}"}])
+    result, unpriced = await _run(service.forecast, _rows(services), services.warehouse.database, caller.tenant_id, at)
+    return ForecastOut(**result.__dict__, at=at, currency=services.pricing.catalog.currency,
+                       unpriced_operations=unpriced, rule=(forecast_rule.__doc__ or "").split("\n\n")[1].strip())

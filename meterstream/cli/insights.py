@@ -1,0 +1,136 @@
+"""`meterstream insights`: savings, tops, distributions, comparison and forecast from ClickHouse.
+
+Spend anomalies are alerts: `meterstream alerts` lists them with the budget alerts (kinds
+anomaly.spend and anomaly.burst), and GET /v1/insights/anomalies serves them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import asdict, is_dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from meterstream.cli.common import connect_clickhouse, console
+from meterstream.pricing.money import money_text
+from meterstream.settings import Settings
+
+VIEWS = ("recommendations", "top", "distributions", "compare", "forecast")
+
+
+def _when(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO date or time: {text!r}") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return money_text(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if is_dataclass(value):
+        return _plain(asdict(value))
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, frozenset, set)):
+        return [_plain(v) for v in value]
+    return value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
+
+
+def _table(title: str, rows: list[dict[str, Any]]) -> None:
+    table = Table(title=title)
+    if not rows:
+        Console().print(f"{title}: nothing in this period")
+        return
+    for column in rows[0]:
+        table.add_column(column, justify="right" if isinstance(rows[0][column], (int, Decimal)) else "left")
+    for row in rows:
+        table.add_row(*("unpriced" if v is None else str(v) for v in row.values()))
+    Console().print(table)
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from clickhouse_connect.driver.exceptions import DatabaseError
+
+    from meterstream.insights import service
+    from meterstream.insights.queries import Scope
+    from meterstream.pricing import Pricer, load_catalog, load_tenants
+
+    end = args.end or datetime.now(UTC)
+    start = args.start or end - timedelta(days=30)
+    if start >= end:
+        console.print("[red]--start must be before --end[/]")
+        return 2
+    if (args.attribute is None) != (args.value is None):
+        console.print("[red]--attribute and --value go together[/]")
+        return 2
+    dsn = settings.clickhouse_url
+    client = connect_clickhouse(settings)  # a running `serve` holds the embedded folder: ask its API then
+    if client is None:
+        return 3
+    rows, database = service.client_rows(client), settings.clickhouse_database
+    scope = Scope(args.tenant, start, end, args.user, args.session, args.attribute, args.value)
+    try:
+        with console.status(f"computing {args.view} in ClickHouse..."):
+            if args.view == "recommendations":
+                found = service.recommendations(
+                    rows, database, Pricer(load_catalog(settings.catalog), load_tenants(settings.tenant_pricing_file)),
+                    scope)
+                result: Any = {"total_cost": found.total_cost, "operations": found.operations,
+                               "unpriced_operations": found.unpriced_operations,
+                               "recommendations": found.recommendations}
+            elif args.view == "top":
+                result = service.top(rows, database, scope, args.by, args.limit)
+            elif args.view == "distributions":
+                result = service.distributions(rows, database, scope)
+            elif args.view == "compare":
+                result = service.compare(rows, database, args.tenant, start, end)
+            else:
+                forecast, unpriced = service.forecast(rows, database, args.tenant, args.end or datetime.now(UTC))
+                result = {**asdict(forecast), "unpriced_operations": unpriced}
+    except DatabaseError as error:
+        console.print(f"[red]cannot read {database}.usage_events at {dsn}[/]: {str(error).splitlines()[0]}")
+        return 3
+    plain = _plain(result)
+    if args.json:
+        print(json.dumps(plain, indent=2))
+        return 0
+    if args.view == "recommendations":
+        _table(f"savings for {args.tenant}, {start:%Y-%m-%d} to {end:%Y-%m-%d} (priced cost {found.total_cost}, "
+               f"{found.unpriced_operations} unpriced operations)",
+               [{"rule": r.rule_id, "model": r.model, "instead": r.alternative, "operations": r.operations,
+                 "cost": r.cost, "would cost": r.would_cost, "saving": r.saving, "share": r.share_of_cost}
+                for r in found.recommendations])
+        for r in found.recommendations:
+            print(f"  {r.rule_id}: {r.trade_off}")
+    elif args.view == "forecast":
+        _table(f"forecast of {result['month']} for {args.tenant}", [result])
+    else:
+        _table(f"{args.view} for {args.tenant}", plain)
+    return 0
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    insights = commands.add_parser("insights", help="savings recommendations, top spenders, distributions, "
+                                                    "period comparison and the month forecast")
+    insights.add_argument("view", choices=VIEWS)
+    insights.add_argument("--tenant", required=True)
+    insights.add_argument("--start", type=_when, help="inclusive; default --end minus 30 days")
+    insights.add_argument("--end", type=_when, help="exclusive; default now (for forecast: the instant to forecast at)")
+    insights.add_argument("--user", help="recommendations: only this user's usage")
+    insights.add_argument("--session", help="recommendations: only this session's usage")
+    insights.add_argument("--attribute", help="recommendations: only usage whose attribute has --value")
+    insights.add_argument("--value")
+    insights.add_argument("--by", choices=("event", "session", "user", "operation"), default="session",
+                          help="top: what to rank")
+    insights.add_argument("--limit", type=int, default=10)
+    insights.add_argument("--json", action="store_true", help="JSON, money as exact decimal strings")
+    insights.set_defaults(handler=_run)

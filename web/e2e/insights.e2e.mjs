@@ -1,0 +1,54 @@
+// Drives the Insights view in headless Chromium, against a tenant whose last 30 days hold
+// Veo 3 and Gemini 2.5 Pro usage and a spend anomaly (recorded through the API by the test):
+// open the view, wait for the recommendations, the forecast and the charts, read what they
+// show, take screenshots at 1400 and 390 px and check that nothing overflows at 390; then the
+// same in Arabic (right to left).
+// Inputs (environment): API_URL, API_KEY, OUT_DIR, CHROMIUM. Prints one JSON object.
+import { inputs, overflow, signIn, sizes, withBrowser } from "./browser.mjs";
+
+const { apiUrl, apiKey, outDir } = inputs();
+const WIDE = { width: 1400, height: 1000 };
+const PHONE = { width: 390, height: 844 };
+
+/** Screenshots at both widths, and the overflow at both (the wide one first). */
+async function screenshots(page, name, result) {
+  await page.setViewportSize(WIDE);
+  await page.waitForTimeout(200); // charts re-measure
+  result[`overflow_${name}_wide`] = await overflow(page);
+  await sizes(page, outDir, name, result, WIDE, PHONE);
+}
+
+async function shows(page) {
+  await page.waitForSelector('[data-testid="recommendation"]', { timeout: 30_000 });
+  await page.waitForSelector('[data-testid="anomaly"]', { timeout: 30_000 });
+  await page.waitForSelector('[data-testid="chart-insights-comparison"] svg');
+  await page.waitForSelector('[data-testid="chart-distributions"] svg');
+  await page.waitForSelector('[data-testid="chart-savings"] svg');
+  return page.evaluate(() => ({
+    dir: document.documentElement.dir,
+    lang: document.documentElement.lang,
+    heading: document.querySelector('[data-testid="insights-recommendations"] h2').textContent,
+    recommendations: [...document.querySelectorAll('[data-testid="recommendation"]')].map((el) => ({
+      rule: el.dataset.rule, saving: el.querySelector('[data-testid="recommendation-saving"]').textContent,
+      text: el.textContent,
+    })),
+    anomalies: [...document.querySelectorAll('[data-testid="anomaly"]')].map((el) => el.textContent),
+    forecast: document.querySelector('[data-testid="forecast-total"]').textContent,
+    top_sessions: document.querySelector('[data-testid="insights-top-sessions"]').textContent,
+  }));
+}
+
+await withBrowser(async (page, consoleErrors) => {
+  const result = {};
+  await signIn(page, apiUrl, apiKey);
+  await page.getByTestId("view-insights").click();
+  result.en = await shows(page);
+  result.url = page.url();
+  await screenshots(page, "insights-en", result);
+  await page.getByTestId("language-toggle").click();
+  await page.waitForFunction(() => document.documentElement.dir === "rtl");
+  result.ar = await shows(page);
+  await screenshots(page, "insights-ar", result);
+  result.console_errors = consoleErrors;
+  return result;
+});
