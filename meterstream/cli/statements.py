@@ -35,7 +35,7 @@ def _book(settings: Settings):  # -> StatementBook; imports kept local so `--hel
         if settings.clickhouse_url.startswith("chdb://"):
             raise InfrastructureUnavailable(
                 f"{error}. If `meterstream serve` runs on this folder, ask it instead: "
-                "GET/POST /v1/statements (see README, Statements), or stop serve first") from error
+                "GET/POST /v1/statements (see docs/statements.md), or stop serve first") from error
         raise
     migrate(client, settings.clickhouse_database)
     state = ApiSettings().state_file(settings)
