@@ -88,7 +88,7 @@ def create_app(settings: Settings, api_settings: ApiSettings | None = None) -> F
                     "Money is a decimal string.",
         lifespan=lifespan,
     )
-    app.middleware("http")(metrics.middleware)
+    app.add_middleware(metrics.middleware)
     # Inside CORS (a preflight needs no key), outside everything that reads a body.
     app.add_middleware(RequestGuard,
                        authenticate=lambda scope, token: authenticate_key(scope["app"].state.services, token),

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from starlette.requests import Request
-from starlette.responses import Response
 
 from meterstream.alerts.metrics import AlertMetrics
+from meterstream.api.guard import ASGIApp, Message, Receive, Scope, Send
 
 
 class ApiMetrics:
@@ -33,10 +31,24 @@ class ApiMetrics:
         # Alerts received by kind, webhook tries by outcome (the alert channel runs in this process).
         self.alerts = AlertMetrics(self.registry)
 
-    async def middleware(self, request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        start = time.perf_counter()
-        response = await call_next(request)
-        route = getattr(request.scope.get("route"), "path", "(unmatched)")
-        self.requests.labels(request.method, route, str(response.status_code)).inc()
-        self.latency.labels(route).observe(time.perf_counter() - start)
-        return response
+    def middleware(self, app: ASGIApp) -> ASGIApp:
+        """Count and time every request. Plain ASGI: Starlette's BaseHTTPMiddleware (the
+        `@app.middleware("http")` form) ran each request in a task group of its own and cost
+        more CPU than most routes (py-spy on /healthz under load)."""
+
+        async def observed(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != "http":
+                await app(scope, receive, send)
+                return
+            start = time.perf_counter()
+
+            async def sending(message: Message) -> None:
+                if message["type"] == "http.response.start":  # the router has set scope["route"] by now
+                    route = getattr(scope.get("route"), "path", "(unmatched)")
+                    self.requests.labels(scope["method"], route, str(message["status"])).inc()
+                    self.latency.labels(route).observe(time.perf_counter() - start)
+                await send(message)
+
+            await app(scope, receive, sending)
+
+        return observed
