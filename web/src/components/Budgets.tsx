@@ -3,7 +3,7 @@ import { useCallback, useEffect, useState } from "react";
 import type { ApiClient, Budget } from "../api";
 import { budgetBar } from "../budgets/progress";
 import { scopeParts } from "../budgets/scope";
-import { formatCount, formatPercent, formatPeriod, formatTime, type Locale, type Translate } from "../i18n";
+import { formatPercent, formatPeriod, formatTime, plural, type Locale, type Translate } from "../i18n";
 import { compareMoney, formatMoney } from "../money";
 import { useVisibleInterval } from "../useVisibleInterval";
 import { BudgetForm } from "./BudgetForm";
@@ -126,7 +126,7 @@ export function BudgetCard({ budget, locale, t, onDelete }: {
           {status.runs_out_at && <span className="budget__runs-out">{t("runsOut")} <bdi>{formatTime(status.runs_out_at, locale)}</bdi></span>}
           {status.unpriced_operations > 0 && (
             <span className="badge-unpriced" title={t("unpricedHint")} data-testid="budget-unpriced">
-              {formatCount(status.unpriced_operations, locale)} {t("unpricedOps")}
+              {plural("count.unpriced", status.unpriced_operations, locale)}
             </span>
           )}
         </p>

@@ -3,7 +3,7 @@ import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAx
 
 import { anomalyHeadline } from "../alerts/headline";
 import type { AlertRecord, ApiClient, Change, Distribution, Forecast, Recommendations, TopRow } from "../api";
-import { fill, formatCount, formatPercent, formatTime, modelName, type Locale, type Translate } from "../i18n";
+import { fill, formatCount, formatPercent, formatTime, modelName, plural, type Locale, type Translate } from "../i18n";
 import { formatMoney, moneyNumber } from "../money";
 
 type Insights = Awaited<ReturnType<ApiClient["insights"]>>;
@@ -65,7 +65,7 @@ function ForecastCard({ forecast, locale, t }: { forecast: Forecast; locale: Loc
           <dd><bdi>{formatMoney(roundCents(forecast.low), forecast.currency, locale)} – {formatMoney(roundCents(forecast.high), forecast.currency, locale)}</bdi></dd></div>
       </dl>
       {forecast.unpriced_operations > 0 && (
-        <p className="muted">{fill(t("insights.unpriced"), { count: formatCount(forecast.unpriced_operations, locale) })}</p>
+        <p className="muted">{plural("count.unpriced", forecast.unpriced_operations, locale)} {t("insights.notZero")}</p>
       )}
       <p className="muted small">{t("insights.forecastRule")}</p>
     </section>
@@ -117,7 +117,7 @@ function RecommendationsPanel({ found, locale, t }: { found: Recommendations; lo
                   {t("insights.cost")} <bdi>{formatMoney(r.cost, r.currency, locale)}</bdi>{t("listSeparator")}
                   {t("insights.wouldCost")} <bdi>{formatMoney(r.would_cost, r.currency, locale)}</bdi>{t("listSeparator")}
                   {formatPercent(Number(r.share_of_cost) * 100, locale)} {t("insights.share")}{t("listSeparator")}
-                  {formatCount(r.operations, locale)} {t("insights.operations")}
+                  {plural("count.operations", r.operations, locale)}
                 </p>
                 <p className="recommendation__tradeoff">{t(`tradeoff.${r.rule_id}`)}</p>
               </li>
@@ -126,7 +126,7 @@ function RecommendationsPanel({ found, locale, t }: { found: Recommendations; lo
         </>
       )}
       {found.unpriced_operations > 0 && (
-        <p className="muted">{fill(t("insights.unpriced"), { count: formatCount(found.unpriced_operations, locale) })}</p>
+        <p className="muted">{plural("count.unpriced", found.unpriced_operations, locale)} {t("insights.notZero")}</p>
       )}
     </section>
   );
@@ -236,10 +236,10 @@ function TopTable({ rows, name, locale, t, testId }: {
           {rows.map((row) => (
             <tr key={row.key[name]}>
               <th scope="row"><bdi className="ellipsis">{row.key[name] || t("insights.noUser")}</bdi></th>
-              <td>{formatCount(row.operations, locale)} {t("insights.operations")}</td>
+              <td>{plural("count.operations", row.operations, locale)}</td>
               <td>{row.cost === null ? t("unpricedOps") : <bdi>{formatMoney(row.cost, row.currency, locale)}</bdi>}
                 {row.cost !== null && row.unpriced_operations > 0 && (
-                  <span className="muted"> (+{formatCount(row.unpriced_operations, locale)} {t("unpricedOps")})</span>
+                  <span className="muted"> (+{plural("count.unpriced", row.unpriced_operations, locale)})</span>
                 )}
               </td>
             </tr>
