@@ -316,6 +316,12 @@ export function formatDate(iso: string, locale: Locale): string {
 }
 
 /** A budget period: "1 Jun 2026 – 30 Jun 2026" (its end is exclusive), one date for a day, "Lifetime" without end. */
+/** "2026-12" as "December 2026" / "ديسمبر ٢٠٢٦". */
+export function formatMonth(month: string, locale: Locale): string {
+  return new Intl.DateTimeFormat(locale === "ar" ? "ar-EG" : "en-US", { year: "numeric", month: "long", timeZone: "UTC" })
+    .format(Date.parse(`${month}-01T00:00:00Z`));
+}
+
 export function formatPeriod(start: string, end: string | null, locale: Locale): string {
   if (!end) return translator(locale)("period.lifetime");
   const first = formatDate(start, locale);

@@ -115,3 +115,8 @@ function fromUnits(units: bigint, scale: number): string {
 export function moneyNumber(value: string): number {
   return Number(value);
 }
+
+/** A chart axis's money ticks, in the page's digits. */
+export function moneyTick(locale: DigitLocale): (value: number) => string {
+  return (value: number) => formatMoney(String(value), "USD", locale);
+}

@@ -5,7 +5,7 @@ import {
 
 import type { ReportRow, UsageReport } from "../api";
 import { modelName, plural, type Locale, type Translate } from "../i18n";
-import { addMoney, formatMoney, localDigits, moneyNumber, trimZeros } from "../money";
+import { addMoney, formatMoney, localDigits, moneyNumber, moneyTick, trimZeros } from "../money";
 
 // Twenty colours that stay apart from each other (Kelly's and Tableau's distinct sets, on a
 // white background); past twenty, hues spaced by the golden angle. No two series share one.
@@ -31,10 +31,6 @@ function bucketLabel(iso: string, bucket: Bucket, locale: Locale): string {
 }
 
 /** An axis tick: the amount in the page's digits. */
-function tick(locale: Locale) {
-  return (value: number) => formatMoney(String(value), "USD", locale);
-}
-
 interface Cell { cost: string; operations: number; unpriced: number }
 type Point = Record<string, number | string> & { label: string };
 
@@ -123,7 +119,7 @@ export function CostOverTime({ byService, byModel, bucket, hasKey, locale, t }: 
           <BarChart data={data} margin={{ top: 8, right: 12, left: 12, bottom: 4 }}>
             <CartesianGrid strokeDasharray="3 3" vertical={false} />
             <XAxis dataKey="label" reversed={rtl} />
-            <YAxis orientation={rtl ? "right" : "left"} tickFormatter={tick(locale)} width={80} />
+            <YAxis orientation={rtl ? "right" : "left"} tickFormatter={moneyTick(locale)} width={80} />
             <Tooltip content={<CellsTooltip cells={cells} nameOf={label} locale={locale} />}
                      wrapperStyle={{ zIndex: 10 }} allowEscapeViewBox={{ x: false, y: true }} />
             {series.map((name, i) => (
@@ -187,7 +183,7 @@ export function PeriodComparison({ report, hasKey, locale, t }: {
         <BarChart data={[...services.values()]} margin={{ top: 8, right: 12, left: 12, bottom: 4 }}>
           <CartesianGrid strokeDasharray="3 3" vertical={false} />
           <XAxis dataKey="service" reversed={rtl} />
-          <YAxis orientation={rtl ? "right" : "left"} tickFormatter={tick(locale)} width={80} />
+          <YAxis orientation={rtl ? "right" : "left"} tickFormatter={moneyTick(locale)} width={80} />
           <Tooltip wrapperStyle={{ zIndex: 10 }} formatter={(_value, _name, item) =>
             formatMoney((item.payload as { exact: Record<string, string> }).exact[String(item.dataKey)], "USD", locale)} />
           <Legend verticalAlign="bottom" />

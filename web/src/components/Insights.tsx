@@ -3,8 +3,8 @@ import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAx
 
 import { anomalyHeadline } from "../alerts/headline";
 import type { AlertRecord, ApiClient, Change, Distribution, Forecast, Recommendations, TopRow } from "../api";
-import { fill, formatCount, formatPercent, formatTime, modelName, plural, type Locale, type Translate } from "../i18n";
-import { formatMoney, moneyNumber } from "../money";
+import { fill, formatCount, formatMonth, formatPercent, formatTime, modelName, plural, type Locale, type Translate } from "../i18n";
+import { formatMoney, moneyNumber, moneyTick } from "../money";
 
 type Insights = Awaited<ReturnType<ApiClient["insights"]>>;
 
@@ -56,7 +56,7 @@ export function InsightsPage({ api, locale, t, refreshKey }: {
 function ForecastCard({ forecast, locale, t }: { forecast: Forecast; locale: Locale; t: Translate }) {
   return (
     <section className="panel" data-testid="insights-forecast">
-      <h2>{t("insights.forecast")} <span className="muted">{forecast.month}</span></h2>
+      <h2>{t("insights.forecast")} <span className="muted">{formatMonth(forecast.month, locale)}</span></h2>
       <dl className="figures">
         <div><dt>{t("insights.spent")}</dt><dd><bdi>{formatMoney(forecast.spent, forecast.currency, locale)}</bdi></dd></div>
         <div><dt>{t("insights.forecastTotal")}</dt>
@@ -95,7 +95,7 @@ function RecommendationsPanel({ found, locale, t }: { found: Recommendations; lo
             <ResponsiveContainer width="100%" height={Math.max(120, 36 * chart.length)}>
               <BarChart data={chart} layout="vertical" margin={{ top: 4, right: 12, left: 12, bottom: 4 }}>
                 <CartesianGrid strokeDasharray="3 3" horizontal={false} />
-                <XAxis type="number" reversed={rtl} tickFormatter={(v: number) => `$${v}`} />
+                <XAxis type="number" reversed={rtl} tickFormatter={moneyTick(locale)} />
                 <YAxis type="category" dataKey="rule" width={150} orientation={rtl ? "right" : "left"}
                        tick={{ fontSize: 11 }} />
                 <Tooltip formatter={(value) => formatMoney(String(value), "USD", locale)} />
@@ -169,7 +169,7 @@ function ComparisonChart({ changes, locale, t }: { changes: Change[]; locale: Lo
           <CartesianGrid strokeDasharray="3 3" vertical={false} />
           <XAxis dataKey="model" reversed={rtl} tick={{ fontSize: 11 }} interval={0} angle={-20} height={64}
                  textAnchor="end" />
-          <YAxis orientation={rtl ? "right" : "left"} tickFormatter={(v: number) => `$${v}`} width={70} />
+          <YAxis orientation={rtl ? "right" : "left"} tickFormatter={moneyTick(locale)} width={70} />
           <Tooltip formatter={(value) => formatMoney(String(value), "USD", locale)} />
           <Legend />
           <Bar dataKey="previous" name={t("insights.previous")} fill="#c4b5fd" isAnimationActive={false} />
@@ -196,7 +196,7 @@ function DistributionsChart({ distributions, locale, t }: {
         <BarChart data={data} margin={{ top: 8, right: 12, left: 12, bottom: 4 }}>
           <CartesianGrid strokeDasharray="3 3" vertical={false} />
           <XAxis dataKey="q" reversed={rtl} />
-          <YAxis orientation={rtl ? "right" : "left"} tickFormatter={(v: number) => `$${v}`} width={70} />
+          <YAxis orientation={rtl ? "right" : "left"} tickFormatter={moneyTick(locale)} width={70} />
           <Tooltip formatter={(value) => formatMoney(String(value), "USD", locale)} />
           <Legend formatter={(name) => (name === "session" ? t("insights.perSession") : t("insights.perUser"))} />
           <Bar dataKey="session" fill="#0891b2" isAnimationActive={false} />
