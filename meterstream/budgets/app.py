@@ -18,7 +18,7 @@ import orjson
 from faust.streams import current_event
 from faust.web import Request, Response, View
 
-from meterstream.budgets.agent import EXPIRE_EVERY_SECONDS, BudgetAgent
+from meterstream.budgets.agent import EXPIRE_EVERY_SECONDS, MAX_SPEND_ITEMS, BudgetAgent
 from meterstream.metrics import CONTENT_TYPE, CounterCollector, exposition, registry_of
 from meterstream.settings import Settings
 from meterstream.stream.batch import BatchedTable
@@ -53,7 +53,9 @@ def create_budget_app(settings: Settings, web_port: int) -> faust.App:
     # state and what it produced are handed on.
     @app.agent(commands, concurrency=1)
     async def decide_budgets(stream: faust.Stream) -> None:
-        async for batch in stream.noack_take(settings.worker_batch_size, settings.budget_batch_seconds):
+        # A spend command carries up to MAX_SPEND_ITEMS events: about worker_batch_size of them per batch.
+        per_batch = max(1, -(-settings.worker_batch_size // MAX_SPEND_ITEMS))
+        async for batch in stream.noack_take(per_batch, settings.budget_batch_seconds):
             try:
                 await budgets.apply_batch(batch, make_current)
             except Exception:

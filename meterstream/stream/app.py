@@ -31,7 +31,7 @@ from meterstream.stream.processor import MeteringProcessor, OffsetGap, Outcome
 from meterstream.stream.router import Router, stop_process
 from meterstream.stream.quiet import quiet_libraries
 from meterstream.stream.web_access import guard_worker_web
-from meterstream.stream.routing import RoutedItem, decode_routed, home_partition
+from meterstream.stream.routing import MAX_ITEMS_PER_MESSAGE, RoutedItem, decode_routed, home_partition
 from meterstream.stream.topics import seen_events_changelog_config
 
 log = logging.getLogger(__name__)
@@ -40,6 +40,13 @@ DLQ_REASON_HEADER = "meterstream-reason"
 DLQ_ERRORS_HEADER = "meterstream-errors"
 DLQ_SOURCE_HEADER = "meterstream-source"
 DLQ_TENANT_HEADER = "meterstream-tenant"
+
+
+def routed_messages_per_batch(settings: Settings) -> int:
+    """Routed messages per metering batch: a catch-up fills each with up to 400 events, and a
+    batch of 1,000 of them (400,000 events) held the event loop for seconds, past the HTTP
+    views' timeouts and near the consumer's session timeout."""
+    return max(1, -(-settings.worker_batch_size // MAX_ITEMS_PER_MESSAGE))
 
 
 def create_app(settings: Settings, budget_owner_url: str | None = None) -> faust.App:
@@ -95,7 +102,7 @@ def create_app(settings: Settings, budget_owner_url: str | None = None) -> faust
     # noack_take: the batch is acked by hand, only once its state and records are handed on.
     @app.agent(routed, concurrency=1)
     async def meter(stream: faust.Stream) -> None:
-        async for batch in stream.noack_take(settings.worker_batch_size, settings.worker_batch_seconds):
+        async for batch in stream.noack_take(routed_messages_per_batch(settings), settings.worker_batch_seconds):
             try:
                 await meter_batch(batch)
             except Exception:
