@@ -6,6 +6,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from rich.console import Console, Group
@@ -15,7 +16,11 @@ from rich.table import Table
 
 from meterstream.console_tables import cost_table, totals_table
 from meterstream.demo.budgets import DemoBudgets
+from meterstream.insights import service as insights
+from meterstream.insights.queries import Scope
 from meterstream.devstack.pipeline import LocalPipeline, local_broker
+from meterstream.pricing import Pricer, load_catalog, load_tenants
+from meterstream.pricing.money import money_text
 from meterstream.producers import UsageEmitter
 from meterstream.producers.workload import studio_workload
 from meterstream.schemas import SessionTotals
@@ -126,7 +131,24 @@ def _report(pipeline: LocalPipeline, session_ids: list[str], live_totals: list[S
                             ("Top sessions by cost", ("session_id", "user_id"))):
         result = run_report(client, CostReport(database, group_by=group_by, tenant_id=TENANT))
         console.print(cost_table(f"ClickHouse report: {title}", result.columns, result.rows, group_by, limit=10))
+    console.print(_savings_table(pipeline))
     stored_total = sum(r[2] for r in run_report(client, CostReport(database, group_by=("tenant_id",))).rows)
     live_total = sum((t.total_cost for t in live_totals), Decimal(0))
     verdict = "[green]match[/]" if stored_total == live_total else "[red]differ[/]"
     console.print(f"total cost: live totals {live_total} USD, ClickHouse {stored_total} USD: {verdict}")
+
+
+def _savings_table(pipeline: LocalPipeline) -> Table:
+    """Insights: the savings the stored usage of this run points to (as `meterstream insights`)."""
+    settings = pipeline.settings
+    now = datetime.now(UTC)
+    found = insights.recommendations(
+        insights.client_rows(pipeline.sink.client), settings.clickhouse_database,
+        Pricer(load_catalog(settings.catalog), load_tenants(settings.tenant_pricing_file)),
+        Scope(TENANT, now - timedelta(days=1), now + timedelta(seconds=1)))
+    table = Table(title=f"Insights: how to spend less (of {money_text(found.total_cost)} {found.currency} priced)")
+    for column, justify in (("instead of", "left"), ("use", "left"), ("saving", "right"), ("trade-off", "left")):
+        table.add_column(column, justify=justify, overflow="fold")
+    for r in found.recommendations[:5]:
+        table.add_row(r.model, r.alternative, f"{money_text(r.saving)} {r.currency}", r.trade_off)
+    return table

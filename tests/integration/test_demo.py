@@ -34,6 +34,7 @@ def test_the_demo_finishes_on_its_own_with_live_totals_and_a_matching_report(tmp
     assert "Live session totals" in output
     assert "ClickHouse report: Cost by service and model" in output
     assert "match" in output and "differ" not in output
+    assert "Insights: how to spend less" in output
     assert not (tmp_path / "demo" / "kafka" / "broker.pid").exists(), "the broker was left running"
     # An 80-column terminal: no name is cut, and nothing from librdkafka follows the report.
     report = output[output.index("ClickHouse report: Cost by service and model"):]
