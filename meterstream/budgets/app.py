@@ -23,7 +23,14 @@ from meterstream.metrics import CONTENT_TYPE, CounterCollector, exposition, regi
 from meterstream.settings import Settings
 from meterstream.stream.batch import BatchedTable
 from meterstream.stream.durable_commit import commit_only_sent_state
-from meterstream.stream.faust_app import Owners, app_config, make_current, stop_for_replay, stop_unless_delivered
+from meterstream.stream.faust_app import (
+    Owners,
+    app_config,
+    make_current,
+    messages_per_batch,
+    stop_for_replay,
+    stop_unless_delivered,
+)
 from meterstream.stream.quiet import quiet_libraries
 from meterstream.stream.web_access import guard_worker_web
 from meterstream.stream.topics import budget_owner_id, changelog_topic
@@ -53,8 +60,8 @@ def create_budget_app(settings: Settings, web_port: int) -> faust.App:
     # state and what it produced are handed on.
     @app.agent(commands, concurrency=1)
     async def decide_budgets(stream: faust.Stream) -> None:
-        # A spend command carries up to MAX_SPEND_ITEMS events: about worker_batch_size of them per batch.
-        per_batch = max(1, -(-settings.worker_batch_size // MAX_SPEND_ITEMS))
+        # A spend command carries up to MAX_SPEND_ITEMS events.
+        per_batch = messages_per_batch(settings, MAX_SPEND_ITEMS)
         async for batch in stream.noack_take(per_batch, settings.budget_batch_seconds):
             try:
                 await budgets.apply_batch(batch, make_current)

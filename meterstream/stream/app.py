@@ -23,6 +23,7 @@ from meterstream.stream.faust_app import (
     Owners,
     app_config,
     make_current,
+    messages_per_batch,
     proxy,
     stop_for_replay,
     stop_unless_delivered,
@@ -40,13 +41,6 @@ DLQ_REASON_HEADER = "meterstream-reason"
 DLQ_ERRORS_HEADER = "meterstream-errors"
 DLQ_SOURCE_HEADER = "meterstream-source"
 DLQ_TENANT_HEADER = "meterstream-tenant"
-
-
-def routed_messages_per_batch(settings: Settings) -> int:
-    """Routed messages per metering batch: a catch-up fills each with up to 400 events, and a
-    batch of 1,000 of them (400,000 events) held the event loop for seconds, past the HTTP
-    views' timeouts and near the consumer's session timeout."""
-    return max(1, -(-settings.worker_batch_size // MAX_ITEMS_PER_MESSAGE))
 
 
 def create_app(settings: Settings, budget_owner_url: str | None = None) -> faust.App:
@@ -102,7 +96,8 @@ def create_app(settings: Settings, budget_owner_url: str | None = None) -> faust
     # noack_take: the batch is acked by hand, only once its state and records are handed on.
     @app.agent(routed, concurrency=1)
     async def meter(stream: faust.Stream) -> None:
-        async for batch in stream.noack_take(routed_messages_per_batch(settings), settings.worker_batch_seconds):
+        per_batch = messages_per_batch(settings, MAX_ITEMS_PER_MESSAGE)
+        async for batch in stream.noack_take(per_batch, settings.worker_batch_seconds):
             try:
                 await meter_batch(batch)
             except Exception:

@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 
 def app_config(settings: Settings, datadir: Path | None = None, web_port: int | None = None) -> dict[str, object]:
-    """The Faust settings of the worker (also used by bench/ to measure Faust's own floor)."""
+    """The Faust settings of both apps (also used by bench/ to measure Faust's own floor)."""
     return dict(
         broker=f"kafka://{settings.kafka_bootstrap}",
         store=settings.store,
@@ -60,6 +60,14 @@ def app_config(settings: Settings, datadir: Path | None = None, web_port: int | 
         # a worker to 3.2 GB. 256 still buffers about 100,000 events.
         stream_buffer_maxsize=256,
     )
+
+
+def messages_per_batch(settings: Settings, items_per_message: int) -> int:
+    """How many messages of up to `items_per_message` items make a batch of about
+    `settings.worker_batch_size` items. A batch is processed in one go, so this bounds how long
+    the event loop (heartbeats, HTTP views) waits on it: a batch of 1,000 full routed messages
+    (400,000 events) once held it for seconds."""
+    return max(1, -(-settings.worker_batch_size // items_per_message))
 
 
 def make_current(event: faust.types.EventT) -> None:
