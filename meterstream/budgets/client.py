@@ -137,12 +137,21 @@ class BudgetClient:
             f"{2 * self.timeout:.0f} s; is `meterstream worker` running?")
 
     def tenant_state(self, tenant_id: str) -> dict[str, Any] | None:
-        """The tenant's budget state as the worker holds it; None if it has none."""
-        try:
-            response = self._http.get(f"/budgets/{tenant_id}")
-        except httpx.HTTPError as error:
-            raise BudgetOwnerUnavailable(f"the worker at {self.settings.worker_url} did not answer: "
-                                         f"{error!r}") from None
+        """The tenant's budget state as the worker holds it; None if it has none. Waits up to
+        the reply timeout for a budget owner that is still starting (the worker answers 503)."""
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                response = self._http.get(f"/budgets/{tenant_id}")
+            except httpx.HTTPError as error:
+                raise BudgetOwnerUnavailable(f"the worker at {self.settings.worker_url} did not answer: "
+                                             f"{error!r}") from None
+            if response.status_code != 503:
+                break
+            if time.monotonic() > deadline:
+                raise BudgetOwnerUnavailable(f"the worker at {self.settings.worker_url} has no budget owner "
+                                             f"answering: {response.json().get('detail')}")
+            time.sleep(0.2)
         if response.status_code == 404:
             return None
         response.raise_for_status()

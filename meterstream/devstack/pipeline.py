@@ -75,10 +75,21 @@ class WorkerProcess:
                 raise InfrastructureUnavailable(f"the worker exited ({self.process.returncode}); see {self.log_file}")
             try:
                 self.counts()
-                return
+                if not self.settings.budgets_enabled or self._budget_owner_answers():
+                    return
             except (urllib.error.URLError, ConnectionError, OSError):
-                time.sleep(0.3)
+                pass
+            time.sleep(0.3)
         raise InfrastructureUnavailable(f"the worker did not answer within {timeout:.0f}s; see {self.log_file}")
+
+    def _budget_owner_answers(self) -> bool:
+        """Whether the worker's budget owner (its child process) is up: an unknown tenant is a 404
+        from it, and a 503 from the worker while the child is still starting."""
+        try:
+            self.get("/budgets/-")
+        except urllib.error.HTTPError as error:
+            return error.code == 404
+        return True
 
     def get(self, path: str) -> bytes:
         if self.process is not None and self.process.poll() is not None:

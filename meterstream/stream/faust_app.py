@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
+import aiohttp
 import faust
 from faust.streams import _current_event
 from faust.web import Request, Response, View
@@ -128,7 +129,11 @@ class Owners:
 
 
 async def proxy(app: faust.App, view: View, url: str, headers: dict[str, str] | None = None) -> Response:
-    """GET `url` (with `headers`: the worker token) and answer with what it said."""
-    async with app.http_client.get(url, headers=headers) as answer:
-        return view.bytes(await answer.read(), status=answer.status,
-                          content_type=answer.content_type or "application/json")
+    """GET `url` (with `headers`: the worker token) and answer with what it said; 503 while
+    nothing listens there yet (a budget owner that is still starting)."""
+    try:
+        async with app.http_client.get(url, headers=headers) as answer:
+            return view.bytes(await answer.read(), status=answer.status,
+                              content_type=answer.content_type or "application/json")
+    except (aiohttp.ClientConnectionError, OSError) as error:
+        return view.json({"detail": f"{url} did not answer (starting?): {error}"}, status=503)

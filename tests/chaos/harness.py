@@ -24,7 +24,7 @@ from pathlib import Path
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 
 from meterstream.budgets import commands
 from meterstream.budgets.client import BudgetClient, BudgetOwnerUnavailable
