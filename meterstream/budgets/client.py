@@ -42,7 +42,7 @@ class BudgetClient:
         })
         self._consumer = Consumer({
             "bootstrap.servers": settings.kafka_bootstrap, "group.id": f"{settings.app_id}-budget-client",
-            "enable.auto.commit": False, "fetch.wait.max.ms": 10, "fetch.error.backoff.ms": 10,
+            "enable.auto.commit": False, "fetch.wait.max.ms": 500, "fetch.error.backoff.ms": 10,
         })
         self._pending: dict[str, concurrent.futures.Future[dict[str, Any]]] = {}
         self._lock = threading.Lock()
