@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import ctypes
+import logging
 import os
 import signal
 import subprocess
 import sys
 from collections.abc import Callable
+from typing import NoReturn
+
+log = logging.getLogger(__name__)
 
 _PR_SET_PDEATHSIG = 1
 
@@ -39,3 +43,11 @@ def dies_with_this_process() -> Callable[[], None] | None:
             os._exit(1)
 
     return preexec
+
+
+def stop_for_replay(why: str, exit_code: int = 70, exc_info: bool = False) -> NoReturn:
+    """Stop the worker at once, acking nothing more: the restarted worker resumes from the
+    last committed offset, so everything not yet committed is metered again."""
+    log.critical("%s; stopping so that a restart replays it", why, exc_info=exc_info)
+    logging.shutdown()
+    os._exit(exit_code)

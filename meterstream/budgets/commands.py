@@ -66,3 +66,19 @@ def spend_item(priced: PricedUsage, offset: int) -> dict[str, Any]:
 def spend(tenant_id: str, source: str, items: list[dict[str, Any]], at: datetime | None = None) -> dict[str, Any]:
     """The spend of one tenant's events from one metered partition, in offset order."""
     return {**_base("spend", tenant_id, at), "source": source, "items": items}
+
+
+# A spend command stays far below the broker's 1 MB message limit (an item is ~400 bytes):
+# a batch replayed after a crash can hold hundreds of thousands of one tenant's events.
+MAX_SPEND_ITEMS = 1000
+
+
+def spend_commands(metered: list[tuple[Any, str, int]]) -> list[dict[str, Any]]:
+    """Budget spend commands for a batch's priced records: per tenant and source partition, in
+    offset order, at most MAX_SPEND_ITEMS items each. `metered` holds (priced record,
+    source, offset)."""
+    grouped: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for priced, source, offset in metered:
+        grouped.setdefault((priced.event.tenant_id, source), []).append(spend_item(priced, offset))
+    return [spend(tenant, source, items[start:start + MAX_SPEND_ITEMS])
+            for (tenant, source), items in grouped.items() for start in range(0, len(items), MAX_SPEND_ITEMS)]

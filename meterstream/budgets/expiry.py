@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from meterstream.budgets.ledger import instant
+from meterstream.budgets.ledger import HOLD_PREFIX, instant, tenant_of_hold
 
 REINDEX_EVERY_SECONDS = 60.0
 
@@ -26,15 +26,17 @@ class HoldIndex:
         self._indexed_at = float("-inf")
 
     def note(self, writes: Iterable[tuple[str, Any]]) -> None:
-        """Learn from table writes (key, value; None for a deletion): tenant entries hold the holds."""
-        for key, state in writes:
-            if not key.startswith("t:"):
+        """Learn from table writes (key, value; None for a deletion): holds have keys of their own."""
+        for key, hold in writes:
+            if not key.startswith(HOLD_PREFIX):
                 continue
-            tenant = key[2:]
-            holds = {} if state is None else state.get("holds", {})
-            if holds:
-                self.expiries[tenant] = {rid: instant(hold["expires_at"]) for rid, hold in holds.items()}
-            else:
+            tenant, reservation_id = tenant_of_hold(key), key.rsplit(":", 1)[1]
+            if hold is not None:
+                self.expiries.setdefault(tenant, {})[reservation_id] = instant(hold["expires_at"])
+                continue
+            holds = self.expiries.get(tenant, {})
+            holds.pop(reservation_id, None)
+            if not holds:
                 self.expiries.pop(tenant, None)
 
     def due(self, now: datetime, table_items: Callable[[], Iterable[tuple[str, Any]]]) -> dict[str, list[str]]:

@@ -9,18 +9,22 @@ by tenant, and the one worker that owns that partition applies them one after an
 Decisions are serialized by the partition, not by a lock, and survive any API crash: a
 command on the topic is decided even if its sender is gone.
 
-Kept free of Faust, like the metering processor: the agent (budgets/agent.py) feeds it
-commands and sends what it returns. State lives in one mapping that the agent backs with a
-changelog table, one entry per tenant (`t:<tenant>`): its budgets (definition, spend per
-period, thresholds crossed, the amount held), its open holds, the last command offset
-applied per command partition, the last source offset applied per metered partition,
-and counts of reservation mismatches.
+Kept free of Kafka, like the metering processor: the budget owner (budgets/owner.py) feeds
+it commands and sends what it returns. State lives in one mapping that the owner backs with
+a changelog topic: one entry per tenant (`t:<tenant>`) with its budgets (definition, spend
+per period, thresholds crossed, the amount held), how many holds are open, the last command
+offset applied per command partition, the last source offset applied per metered
+partition, and counts of reservation mismatches; and one entry per open hold
+(`h:<tenant>:<reservation id>`), so a batch rewrites the holds it changed, not all of them.
 
-One entry per tenant, holds included, because after a kill -9 Faust rebuilds a table from
-its local store overwritten by whatever changelog messages got out: each key comes back
-at some version of its own, not all keys at one moment. A hold kept under a key of its
-own once came back while the tenant's sum of holds did not (the chaos suite's kill -9 of
-a loaded worker), so nothing here spans two keys.
+The two kinds of entry must come back from a crash at one moment: a hold without the
+tenant entry that counts it in `reserved` (or the tenant entry without the hold) would
+leave the sums wrong, as a hold under its own key once did in the chaos suite's kill -9
+of a loaded worker. They do, because a tenant's entries all live in its commands'
+partition, the owner writes a batch's holds before the tenant entry (one idempotent
+producer: in order, no gaps), and the restore keeps a hold record only when a tenant entry
+written after it confirms it (store.py): what a crash cut off before the tenant entry is
+dropped, and the replay writes it again.
 
 Exactly once, across kill -9 and replays (at-least-once delivery):
 - A command at or below the tenant's recorded offset was applied; it is not applied again,
@@ -58,14 +62,23 @@ ZERO = Decimal(0)
 # Spend per period is kept this long after the period ended (late events still count in
 # their own period; the views show the last periods).
 KEEP_PERIODS = timedelta(days=40)
-# A tenant's open holds live in its one table entry, rewritten with every batch of its
-# commands: past this many, new reservations are refused until some are settled or released
-# (about 3 MB of entry; the changelog allows 16 MB).
+# Past this many open holds a tenant's new reservations are refused until some are settled,
+# released or expired: each is kept in memory and in the expiry index (expiry.py).
 DEFAULT_MAX_OPEN_HOLDS = 10_000
+HOLD_PREFIX = "h:"
+TENANT_PREFIX = "t:"
 
 
 def tenant_key(tenant_id: str) -> str:
-    return f"t:{tenant_id}"
+    return f"{TENANT_PREFIX}{tenant_id}"
+
+
+def hold_key(tenant_id: str, reservation_id: str) -> str:
+    return f"{HOLD_PREFIX}{tenant_id}:{reservation_id}"
+
+
+def tenant_of_hold(key: str) -> str:
+    return key.removeprefix(HOLD_PREFIX).rsplit(":", 1)[0]  # reservation ids hold no ':'
 
 
 def reservation_id_for(request_id: str, expires_at: datetime) -> str:
@@ -97,7 +110,7 @@ class Output:
 
 
 def new_tenant_state() -> dict[str, Any]:
-    return {"offsets": {}, "sources": {}, "budgets": {}, "holds": {}, "settled": 0, "expired": 0,
+    return {"offsets": {}, "sources": {}, "budgets": {}, "open_holds": 0, "settled": 0, "expired": 0,
             "mismatches": {"unknown": 0, "expired": 0}}
 
 
@@ -128,6 +141,8 @@ class BudgetLedger:
         tenant = command["tenant"]
         key = tenant_key(tenant)
         state = self.table.get(key) or new_tenant_state()
+        if "holds" in state:
+            self._move_holds_out(tenant, state)
         position = f"{partition}@{offset}"
         applied = state["offsets"].get(str(partition), -1) >= offset
         handler = getattr(self, ("_replay_" if applied else "_apply_") + command["kind"])
@@ -138,6 +153,18 @@ class BudgetLedger:
 
     def tenant_state(self, tenant_id: str) -> dict[str, Any] | None:
         return self.table.get(tenant_key(tenant_id))
+
+    # -- holds ----------------------------------------------------------------------------------
+
+    def _hold(self, tenant: str, reservation_id: str) -> dict[str, Any] | None:
+        return self.table.get(hold_key(tenant, reservation_id))
+
+    def _move_holds_out(self, tenant: str, state: dict[str, Any]) -> None:
+        """A tenant entry from before holds had keys of their own."""
+        holds = state.pop("holds")
+        for reservation_id, hold in holds.items():
+            self.table[hold_key(tenant, reservation_id)] = hold
+        state["open_holds"] = len(holds)
 
     # -- definitions ----------------------------------------------------------------------------
 
@@ -171,12 +198,12 @@ class BudgetLedger:
 
     def _apply_reserve(self, command: dict[str, Any], state: dict[str, Any], position: str) -> list[Output]:
         reservation_id = command["reservation_id"]
-        existing = state["holds"].get(reservation_id)
+        existing = self._hold(command["tenant"], reservation_id)
         if existing is not None:  # the sender asked again (its answer was lost): same answer
             return [_granted(command, existing, state)]
-        if len(state["holds"]) >= self.max_open_holds:
+        if state["open_holds"] >= self.max_open_holds:
             return [_reply(command, granted=False, reservation_id=reservation_id, amount=command["amount"],
-                           refused_by=[], open_holds=len(state["holds"]))]
+                           refused_by=[], open_holds=state["open_holds"])]
         at = instant(command["at"])
         amount = Decimal(command["amount"])
         facts = UsageFacts.model_validate(command["facts"])
@@ -197,17 +224,18 @@ class BudgetLedger:
                 "position": position}
         for _, entry in matching:
             entry["reserved"] = str(Decimal(entry["reserved"]) + amount)
-        state["holds"][reservation_id] = hold
+        self.table[hold_key(command["tenant"], reservation_id)] = hold
+        state["open_holds"] += 1
         return [_granted(command, hold, state)]
 
     def _replay_reserve(self, command: dict[str, Any], state: dict[str, Any], position: str) -> list[Output]:
-        hold = state["holds"].get(command["reservation_id"])
+        hold = self._hold(command["tenant"], command["reservation_id"])
         if hold is None or hold["position"] != position:
             return []  # refused, or settled since: the sender has its answer or asks again
         return [_granted(command, hold, state)]
 
     def _apply_release(self, command: dict[str, Any], state: dict[str, Any], position: str) -> list[Output]:
-        released = self._release(command["reservation_id"], state)
+        released = self._release(command["tenant"], command["reservation_id"], state)
         return [_reply(command, ok=released, reservation_id=command["reservation_id"])]
 
     def _replay_release(self, command: dict[str, Any], state: dict[str, Any], position: str) -> list[Output]:
@@ -215,19 +243,23 @@ class BudgetLedger:
 
     def _apply_expire(self, command: dict[str, Any], state: dict[str, Any], position: str) -> list[Output]:
         at = instant(command["at"])
+        tenant = command["tenant"]
         for reservation_id in command["reservation_ids"]:
-            hold = state["holds"].get(reservation_id)
-            if hold is not None and instant(hold["expires_at"]) <= at and self._release(reservation_id, state):
+            hold = self._hold(tenant, reservation_id)
+            if hold is not None and instant(hold["expires_at"]) <= at and self._release(tenant, reservation_id, state):
                 state["expired"] += 1
         return []
 
     def _replay_expire(self, command: dict[str, Any], state: dict[str, Any], position: str) -> list[Output]:
         return []
 
-    def _release(self, reservation_id: str, state: dict[str, Any]) -> bool:
-        hold = state["holds"].pop(reservation_id, None)
+    def _release(self, tenant: str, reservation_id: str, state: dict[str, Any]) -> bool:
+        key = hold_key(tenant, reservation_id)
+        hold = self.table.get(key)
         if hold is None:
             return False
+        del self.table[key]
+        state["open_holds"] -= 1
         amount = Decimal(hold["amount"])
         for budget_id in hold["budgets"]:
             entry = state["budgets"].get(budget_id)
@@ -261,7 +293,7 @@ class BudgetLedger:
                position: str) -> list[Output]:
         reservation_id = item.get("reservation_id")
         if reservation_id:
-            if self._release(reservation_id, state):
+            if self._release(tenant, reservation_id, state):
                 state["settled"] += 1
             else:
                 expiry = expiry_of(reservation_id)

@@ -22,11 +22,14 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _budget_owner(args: argparse.Namespace, settings: Settings) -> int:
-    from meterstream.budgets.app import run_budget_owner
+    import logging
+
+    from meterstream.budgets.owner import run_budget_owner
     from meterstream.devstack import ensure_topics
 
+    logging.basicConfig(level=args.loglevel.upper(), format="[%(asctime)s] %(levelname)s %(name)s: %(message)s")
     ensure_topics(settings)
-    run_budget_owner(settings, web_port=args.port or settings.budget_owner_port or 6067, loglevel=args.loglevel)
+    run_budget_owner(settings, web_port=args.port or settings.budget_owner_port or 6067)
     return 0
 
 

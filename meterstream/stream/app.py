@@ -11,7 +11,7 @@ import orjson
 from faust.streams import current_event
 from faust.web import Request, Response, View
 
-from meterstream.budgets.agent import spend_commands
+from meterstream.budgets.commands import spend_commands
 from meterstream.budgets.process import BudgetOwnerProcess
 from meterstream.failpoints import failpoint
 from meterstream.metrics import CONTENT_TYPE, CounterCollector, exposition, registry_of
@@ -25,9 +25,9 @@ from meterstream.stream.faust_app import (
     make_current,
     messages_per_batch,
     proxy,
-    stop_for_replay,
     stop_unless_delivered,
 )
+from meterstream.processes import stop_for_replay
 from meterstream.stream.processor import MeteringProcessor, OffsetGap, Outcome
 from meterstream.stream.router import Router, stop_process
 from meterstream.stream.quiet import quiet_libraries
@@ -224,7 +224,7 @@ def create_app(settings: Settings, budget_owner_url: str | None = None) -> faust
 
 def run_worker(settings: Settings, loglevel: str = "warning", budget_owner: bool = True) -> None:
     """Run the worker until it is stopped (SIGTERM / Ctrl-C), with the budget owner beside it
-    in a process of its own (budgets/app.py says why) unless budgets are off or run elsewhere."""
+    in a process of its own (budgets/owner.py says why) unless budgets are off or run elsewhere."""
     owner = None
     if settings.budgets_enabled and budget_owner:
         owner = BudgetOwnerProcess(settings, on_exit=lambda why: stop_for_replay(why, exit_code=72)).start()

@@ -1,9 +1,6 @@
-"""What both Faust apps of the pipeline share: their settings, their stop rules, and how
-a view answers for a key that another worker owns.
-
-The two apps are the metering worker (stream/app.py) and the budget owner
-(budgets/app.py). They run in separate processes with consumers of their own, so budget
-decisions never queue behind a metering backlog; everything else about them is alike.
+"""The metering worker's Faust settings, its stop rules, and how a view answers for a key
+that another worker owns (the worker: stream/app.py; bench/ measures Faust's own floor
+with the same settings).
 """
 
 from __future__ import annotations
@@ -21,14 +18,14 @@ import faust
 from faust.streams import _current_event
 from faust.web import Request, Response, View
 
+from meterstream.processes import stop_for_replay
 from meterstream.settings import Settings
-from meterstream.stream.topics import BUDGET_ENTRY_MAX_BYTES
 
 log = logging.getLogger(__name__)
 
 
 def app_config(settings: Settings, datadir: Path | None = None, web_port: int | None = None) -> dict[str, object]:
-    """The Faust settings of both apps (also used by bench/ to measure Faust's own floor)."""
+    """The worker's Faust settings (also used by bench/ to measure Faust's own floor)."""
     return dict(
         broker=f"kafka://{settings.kafka_bootstrap}",
         store=settings.store,
@@ -52,8 +49,6 @@ def app_config(settings: Settings, datadir: Path | None = None, web_port: int | 
         # linger packs them into fewer produce requests (Faust floor with tables: ~1.5x).
         # The live totals do not wait for it; ClickHouse sees records up to 50 ms later.
         producer_max_batch_size=512 * 1024,
-        # A tenant's budget state (holds included) is one changelog entry and may pass 1 MB.
-        producer_max_request_size=BUDGET_ENTRY_MAX_BYTES,
         producer_linger=0.05,
         producer_compression_type="lz4",
         # Messages an agent may have fetched but not processed. Routed messages carry up to
@@ -74,14 +69,6 @@ def messages_per_batch(settings: Settings, items_per_message: int) -> int:
 def make_current(event: faust.types.EventT) -> None:
     """Make `event` the stream's current event: Faust files table writes under its partition."""
     _current_event.set(weakref.ref(event))
-
-
-def stop_for_replay(why: str, exit_code: int = 70, exc_info: bool = False) -> NoReturn:
-    """Stop the worker at once, acking nothing more: the restarted worker resumes from the
-    last committed offset, so everything not yet committed is metered again."""
-    log.critical("%s; stopping so that a restart replays it", why, exc_info=exc_info)
-    logging.shutdown()
-    os._exit(exit_code)
 
 
 def stop_unless_delivered(delivery: asyncio.Future) -> None:

@@ -7,10 +7,12 @@ from meterstream.settings import Settings
 
 # About 60,000 open holds of one tenant.
 BUDGET_ENTRY_MAX_BYTES = 16 * 1024 * 1024
+BUDGET_COMPACTION_LAG_MS = 24 * 3_600_000
 
 
 def budget_owner_id(settings: Settings) -> str:
-    """The budget owner's Faust app id, which is also its consumer group (budgets/app.py)."""
+    """The budget owners' consumer group (budgets/owner.py); once a Faust app id, so the
+    offsets it committed carry over."""
     return f"{settings.app_id}-budgets"
 
 
@@ -37,8 +39,11 @@ def pipeline_topics(settings: Settings) -> dict[str, dict[str, str]]:
         settings.topic_api_keys: compacted,
         settings.topic_sessions: compacted,
         settings.topic_webhooks: compacted,
-        # A tenant's budget state, open holds included, is one entry (budgets/ledger.py): let it grow past 1 MB.
-        changelog_topic(settings, "budgets"): {**compacted, "max.message.bytes": str(BUDGET_ENTRY_MAX_BYTES)},
+        # A tenant entry (budgets/ledger.py) may grow past 1 MB. Its holds' records count only once a
+        # later tenant entry confirms them (budgets/store.py): compaction must not drop a hold's
+        # confirmed record for an unconfirmed newer one before a restarted owner rewrites it.
+        changelog_topic(settings, "budgets"): {**compacted, "max.message.bytes": str(BUDGET_ENTRY_MAX_BYTES),
+                                               "min.compaction.lag.ms": str(BUDGET_COMPACTION_LAG_MS)},
         changelog_topic(settings, "sessions"): compacted,
         changelog_topic(settings, "ledger"): compacted,
         changelog_topic(settings, "positions"): compacted,

@@ -43,20 +43,29 @@ def required_token(settings: Settings) -> str | None:
     return token or None
 
 
-def guard_worker_web(app: faust.App, settings: Settings) -> None:
-    """Make every request to `app`'s web server carry the worker token, when one is needed."""
+TOKEN_NEEDED = "the worker needs 'Authorization: Bearer <METERSTREAM_WORKER_TOKEN>'"
+
+
+def token_check(settings: Settings) -> Callable[[str], bool] | None:
+    """Whether an Authorization header carries the worker token; None when no token is needed."""
     token = required_token(settings)
     if token is None:
-        return
+        return None
     expected = f"Bearer {token}".encode()
+    return lambda presented: hmac.compare_digest(presented.encode(), expected)
+
+
+def guard_worker_web(app: faust.App, settings: Settings) -> None:
+    """Make every request to `app`'s web server carry the worker token, when one is needed."""
+    accepted = token_check(settings)
+    if accepted is None:
+        return
 
     @web.middleware
     async def require_token(request: web.Request,
                             handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
-        presented = request.headers.get("Authorization", "").encode()
-        if not hmac.compare_digest(presented, expected):
-            return web.json_response({"detail": "the worker needs 'Authorization: Bearer <METERSTREAM_WORKER_TOKEN>'"},
-                                     status=401, headers={"WWW-Authenticate": "Bearer"})
+        if not accepted(request.headers.get("Authorization", "")):
+            return web.json_response({"detail": TOKEN_NEEDED}, status=401, headers={"WWW-Authenticate": "Bearer"})
         return await handler(request)
 
     app.web.web_app.middlewares.append(require_token)

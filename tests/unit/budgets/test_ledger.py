@@ -6,7 +6,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from meterstream.budgets import commands
-from meterstream.budgets.ledger import BudgetLedger, budget_status, tenant_key, too_many_holds
+from meterstream.budgets.ledger import BudgetLedger, budget_status, hold_key, tenant_key, too_many_holds
 from meterstream.schemas.budgets import BudgetAction, BudgetPeriod, BudgetScope, ScopeKind
 from tests.unit.budgets.builders import NOW, TENANT, budget, item, reserve, spend
 
@@ -136,7 +136,8 @@ def test_settling_releases_the_hold_and_counts_the_actual_cost():
     log.send(spend(item(0, "2.5", reservation_id=granted["reservation_id"])))
     status = log.status()
     assert (status["spent"], status["reserved"], status["remaining"]) == (Decimal("2.5"), 0, Decimal("7.5"))
-    assert granted["reservation_id"] not in log.table[tenant_key(TENANT)]["holds"]
+    assert hold_key(TENANT, granted["reservation_id"]) not in log.table
+    assert log.table[tenant_key(TENANT)]["open_holds"] == 0
     assert log.table[tenant_key(TENANT)]["settled"] == 1
 
 
@@ -215,7 +216,7 @@ def test_a_forecast_alert_says_when_the_month_runs_out_at_its_rate_so_far():
 
 
 def test_a_large_batch_of_one_tenants_spend_is_sent_in_commands_that_fit_a_kafka_message():
-    from meterstream.budgets.agent import MAX_SPEND_ITEMS, spend_commands
+    from meterstream.budgets.commands import MAX_SPEND_ITEMS, spend_commands
     from meterstream.pricing import Pricer, load_catalog
     from tests.unit.stream.test_processor import image_event
 
@@ -240,3 +241,22 @@ def test_a_refusal_by_a_budget_is_not_taken_for_too_many_holds():
     log = with_budget(action=BudgetAction.BLOCK, limit=Decimal(1))
     refused = reply(log.send(reserve("2")))
     assert refused["granted"] is False and too_many_holds(refused) is None
+
+
+def test_a_hold_has_an_entry_of_its_own_and_the_tenant_entry_counts_it():
+    log = with_budget(limit="10", action=BudgetAction.BLOCK)
+    granted = reply(log.send(reserve("3")))
+    assert log.table[hold_key(TENANT, granted["reservation_id"])]["amount"] == "3"
+    assert log.table[tenant_key(TENANT)]["open_holds"] == 1
+
+
+def test_a_tenant_entry_from_before_holds_had_keys_moves_them_out_at_its_next_command():
+    log = with_budget(limit="10", action=BudgetAction.BLOCK)
+    granted = reply(log.send(reserve("3")))
+    state = log.table[tenant_key(TENANT)]
+    old = {granted["reservation_id"]: log.table.pop(hold_key(TENANT, granted["reservation_id"]))}
+    state["holds"] = old
+    del state["open_holds"]
+    log.send(commands.release(TENANT, granted["reservation_id"]))
+    assert log.status()["reserved"] == 0 and log.table[tenant_key(TENANT)]["open_holds"] == 0
+    assert "holds" not in log.table[tenant_key(TENANT)]
