@@ -70,8 +70,6 @@ class Settings(BaseSettings):
     # The budget owner, a process `meterstream worker` starts beside itself: its HTTP port
     # (0: a free one; the worker forwards /budgets to it).
     budget_owner_port: int = Field(default=0, ge=0, le=65535)
-    # Budget decisions wait at most this long for more commands to decide together.
-    budget_batch_seconds: float = Field(default=0.002, gt=0)
     # A tenant with this many unsettled reservations gets no more until some are settled.
     max_open_reservations: int = Field(default=10_000, ge=1, le=50_000)
     # An unsettled reservation's hold is released after this long (seconds).

@@ -5,7 +5,7 @@ large enough never to refuse and five others (two match the planned call, three 
 every decision matches real scopes. Requests go out open loop: on a fixed schedule at the
 offered rate, each timed from its scheduled send, so a system that falls behind shows its
 queue instead of slowing the sender. Two paths: `BudgetClient.ask_async` from this process
-(command -> Kafka -> the worker's budget agent -> reply -> Kafka), and `POST /v1/reservations`
+(command -> Kafka -> the worker's budget owner -> reply -> Kafka), and `POST /v1/reservations`
 through `meterstream serve --no-sink` as its own process (an embedded ClickHouse folder has
 one owner, so it gets a folder of its own; nothing it serves here reads it). The HTTP load is
 written by hand over kept-alive connections: httpx would spend more of the two cores in the
@@ -18,7 +18,7 @@ budgets on (one notify budget per tenant, defined on the command topic before th
 starts, so every spend is decided after it) and off, alternating which goes first. No sink
 runs: budgets change nothing there, and it would share the cores with what is compared.
 The budget ledger's own count (operations in the tenants' periods) is read at both ends
-of the window, to show whether the budget agent keeps up with the metering.
+of the window, to show whether the budget owner keeps up with the metering.
 
 Alerts. One tiny budget per crossing (its own tenant, a 100 % threshold below one event's
 cost, a webhook to a receiver on 127.0.0.1); one event each, emitted at a steady 20/s, timed
@@ -68,8 +68,7 @@ PLAN_COST = Decimal("0.30")  # of PLAN at list price
 FACTS = UsageFacts(session_id="bench-session", user_id="bench-user", service="text", model="gemini-2.5-flash")
 TTL = timedelta(minutes=15)  # the default reservation TTL; the direct path releases each hold once granted
 # The HTTP path cannot release without reading each answer: its holds expire after this long instead
-# (the expiry timer runs every second). Longer-lived holds at these rates are the ledger's limit today:
-# a tenant's holds live in its one entry, rewritten with every batch (see BENCHMARKS.md).
+# (the expiry timer runs every second).
 HTTP_TTL_SECONDS = 1
 WARMUP = 1.0  # seconds of each open-loop run that are sent but not timed
 CONNECTIONS = 64  # kept-alive HTTP connections opened before each run (more open on demand)
