@@ -73,21 +73,20 @@ class BudgetClient:
 
     def _read(self) -> None:
         while not self._stop.is_set():
-            message = self._consumer.poll(0.05)
-            if message is None:
-                continue
-            if message.error() is not None:
-                if message.error().code() != KafkaError._PARTITION_EOF:
-                    log.warning("budget replies: %s", message.error())
-                continue
-            try:
-                reply = orjson.loads(message.value())
-            except orjson.JSONDecodeError:
-                continue
-            with self._lock:
-                future = self._pending.pop(reply.get("request_id", ""), None)
-            if future is not None and not future.done():
-                future.set_result(reply)
+            for message in self._consumer.consume(500, timeout=0.05):
+                if message.error() is not None:
+                    if message.error().code() != KafkaError._PARTITION_EOF:
+                        log.warning("budget replies: %s", message.error())
+                    continue
+                # A reply is keyed by its request id: every client reads every reply, and parses its own.
+                with self._lock:
+                    future = self._pending.pop((message.key() or b"").decode(errors="replace"), None)
+                if future is None or future.done():
+                    continue
+                try:
+                    future.set_result(orjson.loads(message.value()))
+                except orjson.JSONDecodeError as error:
+                    future.set_exception(error)
 
     def submit(self, command: dict[str, Any]) -> concurrent.futures.Future[dict[str, Any]]:
         """Send `command`; the future resolves with its answer."""
