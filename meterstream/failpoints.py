@@ -9,7 +9,9 @@ Set METERSTREAM_FAILPOINTS to a comma-separated list of `name=action`, where act
 
 Points in the code: worker.before_process (each message), worker.after_state (a batch's
 state written to the tables, its priced records not yet sent), worker.after_send (sent,
-not yet acked); sink.before_insert, sink.insert (raises a
+not yet acked); budgets.after_apply (a budget command applied in the budget owner's
+memory, nothing sent), budgets.after_send (a batch's changelog writes, alerts and replies
+sent, not yet acknowledged), budgets.after_commit; sink.before_insert, sink.insert (raises a
 retryable error), sink.after_insert (rows stored, offsets not committed),
 sink.after_commit. Unset, a failpoint costs one dictionary lookup on an empty dict.
 """

@@ -48,6 +48,7 @@ from meterstream.budgets.expiry import HoldIndex
 from meterstream.budgets.ledger import BudgetLedger, Output
 from meterstream.budgets.store import OwnedState, encode_entry, encode_key
 from meterstream.budgets.web import OwnerDirectory, owner_client_id, serve
+from meterstream.failpoints import failpoint
 from meterstream.metrics import CounterCollector, exposition, registry_of
 from meterstream.processes import stop_for_replay
 from meterstream.settings import Settings
@@ -141,10 +142,12 @@ class BudgetOwner:
                 continue
             with self.lock:  # per command: the HTTP thread reads between them
                 outputs += self._apply(message)
+            failpoint("budgets.after_apply")
             if time.monotonic() - started > SEND_EVERY_SECONDS:
                 self._send(outputs)
                 outputs, started = [], time.monotonic()
         self._send(outputs)
+        failpoint("budgets.after_send")
 
     def _apply(self, message: Message) -> list[Output]:
         partition, offset = message.partition(), message.offset()
@@ -188,6 +191,7 @@ class BudgetOwner:
                    for partition, offset in self.next_offsets.items()]
         self.consumer.commit(offsets=offsets, asynchronous=False)
         self.next_offsets.clear()
+        failpoint("budgets.after_commit")
 
     def _consumer_error(self, error: KafkaError) -> None:
         if error.fatal():

@@ -20,7 +20,7 @@ from meterstream.settings import Settings, settings_env
 
 
 class BudgetOwnerProcess:
-    def __init__(self, settings: Settings, on_exit: Callable[[str], None]) -> None:
+    def __init__(self, settings: Settings, on_exit: Callable[[str, int], None]) -> None:
         self.settings = settings
         self.port = settings.budget_owner_port or free_port()
         self.on_exit = on_exit
@@ -43,7 +43,7 @@ class BudgetOwnerProcess:
     def _watch(self) -> None:
         code = self.process.wait()
         if not self._stopping:
-            self.on_exit(f"the budget owner exited with code {code}")
+            self.on_exit(f"the budget owner exited with code {code}", code)
 
     def stop(self, timeout: float = 30.0) -> None:
         self._stopping = True

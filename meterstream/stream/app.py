@@ -227,7 +227,9 @@ def run_worker(settings: Settings, loglevel: str = "warning", budget_owner: bool
     in a process of its own (budgets/owner.py says why) unless budgets are off or run elsewhere."""
     owner = None
     if settings.budgets_enabled and budget_owner:
-        owner = BudgetOwnerProcess(settings, on_exit=lambda why: stop_for_replay(why, exit_code=72)).start()
+        # The worker exits with the child's own code (a failpoint's, in the chaos suite), 72 if it had none.
+        owner = BudgetOwnerProcess(settings, on_exit=lambda why, code: stop_for_replay(
+            why, exit_code=code if code > 0 else 72)).start()
     app = create_app(settings, owner.url if owner else None)
     worker = faust.Worker(app, loglevel=loglevel, quiet=True)
     # Faust's startup spinner sets the root logger to DEBUG so that it ticks on every record:

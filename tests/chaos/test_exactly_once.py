@@ -89,8 +89,10 @@ def test_random_kill_9_rounds_of_the_worker_and_the_sink(chaos: ChaosRun):
 
 @pytest.mark.parametrize("component,points", [
     ("worker", ["worker.before_process", "worker.after_state", "worker.after_send"]),
+    # The budget owner is the worker's child: a crash there takes the worker down with its code.
+    ("worker", ["budgets.after_apply", "budgets.after_send", "budgets.after_commit"]),
     ("sink", ["sink.before_insert", "sink.after_insert", "sink.after_commit"]),
-])
+], ids=["worker", "budget-owner", "sink"])
 def test_a_crash_at_each_failpoint(chaos: ChaosRun, component, points):
     stream = chaos.stream(CHAOS_EVENTS, seconds=STREAM_SECONDS)
     part = getattr(chaos, component)
