@@ -172,7 +172,8 @@ class BudgetOwner:
             self.producer.produce(self.changelog, value, key, partition=partition, on_delivery=_must_be_delivered)
         for output in outputs:
             if output.kind == "alert":
-                self.alerts[(output.key, output.value["kind"])] += 1
+                with self.lock:  # the metrics read it from the HTTP thread
+                    self.alerts[(output.key, output.value["kind"])] += 1
                 self.producer.produce(self.settings.topic_alerts, orjson.dumps(output.value), output.key.encode(),
                                       on_delivery=_must_be_delivered)
             else:
@@ -280,7 +281,8 @@ class BudgetOwner:
             return None if state is None else orjson.dumps(state)
 
     def metrics(self) -> bytes:
-        return exposition(self.registry)
+        with self.lock:
+            return exposition(self.registry)
 
 
 def _must_be_delivered(error: KafkaError | None, message: Message) -> None:

@@ -69,22 +69,23 @@ class OwnedState(MutableMapping[str, Any]):
         value of each key wins, a tombstone removes it, and a hold's record counts only once a
         record of its tenant's entry follows it (ledger.py says why). Returns how many
         entries the partition holds."""
-        restored: dict[str, Any] = {}
-        unconfirmed: dict[str, dict[str, Any]] = {}  # tenant -> hold key -> value (None: deleted)
+        # Values stay bytes until the end: most records are overwritten by a later one.
+        latest: dict[str, bytes | None] = {}
+        unconfirmed: dict[str, dict[str, bytes | None]] = {}  # tenant -> hold key -> value (None: deleted)
         for raw_key, raw_value in records:
             key = orjson.loads(raw_key)
-            value = None if raw_value is None else orjson.loads(raw_value)
             if key.startswith(HOLD_PREFIX):
-                unconfirmed.setdefault(tenant_of_hold(key), {})[key] = value
+                unconfirmed.setdefault(tenant_of_hold(key), {})[key] = raw_value
                 continue
-            for held_key, held in unconfirmed.pop(key.removeprefix(TENANT_PREFIX), {}).items():
-                restored[held_key] = held
-            restored[key] = value
-        restored = {key: value for key, value in restored.items() if value is not None}
-        for key, entry in restored.items():
-            self.entries[key] = entry
-            self.partition_of[key] = partition
-        return len(restored)
+            latest.update(unconfirmed.pop(key.removeprefix(TENANT_PREFIX), {}))
+            latest[key] = raw_value
+        kept = 0
+        for key, raw_value in latest.items():
+            if raw_value is not None:
+                self.entries[key] = orjson.loads(raw_value)
+                self.partition_of[key] = partition
+                kept += 1
+        return kept
 
     def drop(self, partitions: Iterable[int]) -> None:
         """Forget the entries of partitions another owner now holds."""

@@ -7,7 +7,6 @@ from meterstream.settings import Settings
 
 # About 60,000 open holds of one tenant.
 BUDGET_ENTRY_MAX_BYTES = 16 * 1024 * 1024
-BUDGET_COMPACTION_LAG_MS = 24 * 3_600_000
 
 
 def budget_owner_id(settings: Settings) -> str:
@@ -25,6 +24,18 @@ def seen_events_changelog_config(settings: Settings) -> dict[str, str]:
     return {"cleanup.policy": "compact,delete", "retention.ms": str(settings.dedup_window_days * 86_400_000)}
 
 
+def budget_changelog_config() -> dict[str, str]:
+    """The budget owner reads its partitions' changelog from the start whenever it is handed
+    them (budgets/owner.py): small segments keep the uncompacted head that it reads short. A
+    hold's record counts only once a later tenant entry confirms it (budgets/store.py), so
+    compaction must not drop a hold's confirmed record for an unconfirmed newer one before a
+    restarted owner has rewritten it (seconds; the lag allows minutes). A tenant entry may
+    pass 1 MB."""
+    return {"cleanup.policy": "compact", "max.message.bytes": str(BUDGET_ENTRY_MAX_BYTES),
+            "segment.bytes": str(64 * 1024 * 1024), "segment.ms": str(3_600_000),
+            "min.compaction.lag.ms": str(600_000)}
+
+
 def pipeline_topics(settings: Settings) -> dict[str, dict[str, str]]:
     """Every topic, with its configuration; all have settings.topic_partitions partitions."""
     compacted = {"cleanup.policy": "compact"}
@@ -39,11 +50,7 @@ def pipeline_topics(settings: Settings) -> dict[str, dict[str, str]]:
         settings.topic_api_keys: compacted,
         settings.topic_sessions: compacted,
         settings.topic_webhooks: compacted,
-        # A tenant entry (budgets/ledger.py) may grow past 1 MB. Its holds' records count only once a
-        # later tenant entry confirms them (budgets/store.py): compaction must not drop a hold's
-        # confirmed record for an unconfirmed newer one before a restarted owner rewrites it.
-        changelog_topic(settings, "budgets"): {**compacted, "max.message.bytes": str(BUDGET_ENTRY_MAX_BYTES),
-                                               "min.compaction.lag.ms": str(BUDGET_COMPACTION_LAG_MS)},
+        changelog_topic(settings, "budgets"): budget_changelog_config(),
         changelog_topic(settings, "sessions"): compacted,
         changelog_topic(settings, "ledger"): compacted,
         changelog_topic(settings, "positions"): compacted,
