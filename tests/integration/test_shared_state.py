@@ -42,6 +42,18 @@ def test_a_created_key_authenticates_as_its_tenant_here_and_on_another_host_at_o
     assert b.authenticate(key).tenant_id == "acme"  # unknown id: b catches up before refusing
 
 
+def test_a_key_known_here_authenticates_from_memory_and_an_unseen_id_is_left_to_authenticate(hosts) -> None:
+    a, _ = hosts
+    key, _ = a.create_key("acme")
+    assert a.authenticate_known(key).tenant_id == "acme"  # read back by the write: known here at once
+    with pytest.raises(Unauthorized, match="unknown"):
+        a.authenticate_known(key[:-1] + ("x" if key[-1] != "x" else "y"))  # known id, wrong secret
+    unseen = "msk_0123456789ab_s3cret"
+    assert a.authenticate_known(unseen) is None  # no round trip: authenticate catches up, then decides
+    with pytest.raises(Unauthorized, match="unknown"):
+        a.authenticate(unseen)
+
+
 def test_only_a_hash_of_the_secret_is_on_the_topic(settings: Settings, hosts) -> None:
     a, _ = hosts
     key, record = a.create_key("acme")
