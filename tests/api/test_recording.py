@@ -46,6 +46,30 @@ def test_a_batch_records_its_valid_items_and_names_the_fields_of_the_others(tena
     assert totals["total_cost"] == "0.16"
 
 
+def test_a_batch_starts_each_new_session_by_its_first_event_and_refuses_only_an_ended_sessions_items(
+        api_stack, tenant) -> None:
+    _, client = tenant
+    ended = client.post("/v1/sessions", json={}).json()["session_id"]
+    client.post(f"/v1/sessions/{ended}/end")
+    _, stranger = api_stack.new_tenant()
+    foreign = f"foreign-{uuid.uuid4().hex[:8]}"
+    with api_stack.client(stranger) as other:
+        assert other.post("/v1/usage", json={**IMAGE, "session_id": foreign}).status_code == 202
+    new = [f"many-{uuid.uuid4().hex[:8]}-{n}" for n in range(30)]  # sessions are admitted all at once
+    events = [{**IMAGE, "session_id": session_id, "user_id": f"user-{n}"} for n, session_id in enumerate(new)]
+    events[3:3] = [{**IMAGE, "session_id": ended}, {**IMAGE, "session_id": foreign}]
+    events.append({**IMAGE, "session_id": new[0], "user_id": "someone-later"})
+    result = client.post("/v1/usage/batch", json={"events": events}).json()
+    assert (result["accepted"], result["rejected"]) == (31, 2)
+    assert [item["index"] for item in result["items"]] == list(range(len(events)))
+    refused = {item["session_id"]: item["errors"][0] for item in result["items"] if item["status"] == "rejected"}
+    assert set(refused) == {ended, foreign} and {e["field"] for e in refused.values()} == {"session_id"}
+    assert "ended" in refused[ended]["reason"]
+    for n in (0, 29):
+        session = client.get(f"/v1/sessions/{new[n]}").json()
+        assert (session["status"], session["started_by"], session["user_id"]) == ("active", "implicit", f"user-{n}")
+
+
 def test_a_batch_over_1000_events_is_refused_whole(tenant) -> None:
     _, client = tenant
     response = client.post("/v1/usage/batch", json={"events": [{**IMAGE, "session_id": "s"}] * 1001})
