@@ -36,7 +36,7 @@ import re
 import secrets
 import uuid
 
-from meterstream.api.errors import SessionEnded, SessionNotFound, SessionOfAnotherTenant, Unauthorized
+from meterstream.api.errors import ApiError, SessionEnded, SessionNotFound, SessionOfAnotherTenant, Unauthorized
 from meterstream.api.records import ApiKey, SessionLog, SessionRecord, api_key, claim, end, key_value, now
 from meterstream.errors import MeterstreamError
 from meterstream.settings import Settings
@@ -223,17 +223,36 @@ class SessionStore:
 
     def session_for_usage(self, tenant_id: str, session_id: str, user_id: str | None) -> SessionRecord:
         """The session a usage event goes to, started implicitly if new; refuses ended or foreign ones."""
-        record = self._session(session_id)
-        if record is None:
-            record = self._claim(SessionRecord(session_id=session_id, tenant_id=tenant_id, started_at=now(),
-                                               started_by="implicit", user_id=user_id))
-        elif record.tenant_id == tenant_id and record.active:
-            record = self._latest(session_id) or record  # an end written elsewhere a moment ago decides
-        if record.tenant_id != tenant_id:
-            raise SessionOfAnotherTenant(session_id)
-        if record.ended_at is not None:
-            raise SessionEnded(session_id, record.ended_at)
-        return record
+        found = self.sessions_for_usage(tenant_id, {session_id: user_id})[session_id]
+        if isinstance(found, ApiError):
+            raise found
+        return found
+
+    def sessions_for_usage(self, tenant_id: str,
+                           users: dict[str, str | None]) -> dict[str, SessionRecord | ApiError]:
+        """`session_for_usage` for several sessions (id -> the user that starts it if new) at once:
+        one catch-up of their partitions, the new ones claimed together. Per session its record,
+        or the error that refuses it."""
+        known = {session_id: self._session(session_id) for session_id in users}
+        live = [session_id for session_id, record in known.items()
+                if record is not None and record.tenant_id == tenant_id and record.active]
+        if live:  # an end written elsewhere a moment ago decides
+            self.sessions.sync(live)
+        new = [SessionRecord(session_id=session_id, tenant_id=tenant_id, started_at=now(), started_by="implicit",
+                             user_id=users[session_id]) for session_id, record in known.items() if record is None]
+        if new:
+            self.sessions.put_many([(*claim(record), record.session_id) for record in new])
+        found: dict[str, SessionRecord | ApiError] = {}
+        for session_id in users:
+            record = self._session(session_id)
+            assert record is not None  # our own claim, if no earlier one
+            if record.tenant_id != tenant_id:
+                found[session_id] = SessionOfAnotherTenant(session_id)
+            elif record.ended_at is not None:
+                found[session_id] = SessionEnded(session_id, record.ended_at)
+            else:
+                found[session_id] = record
+        return found
 
     def get_session(self, tenant_id: str, session_id: str) -> SessionRecord | None:
         """The tenant's session, or None when unknown here (it may still exist in the stream)."""

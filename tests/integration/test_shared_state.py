@@ -221,3 +221,18 @@ def test_keys_sessions_and_webhooks_of_an_old_sqlite_file_move_to_kafka_once(set
         assert [w.webhook_id for w in registry.list_webhooks("acme")] == [webhook.webhook_id]
     finally:
         registry.close()
+
+
+def test_sessions_for_usage_decides_each_session_as_one_at_a_time_would(hosts) -> None:
+    a, b = hosts
+    ended = a.start_session("acme")
+    a.end_session("acme", ended.session_id)  # on a; b decides right after, without having read it
+    foreign = a.session_for_usage("globex", "theirs", None)
+    live = a.session_for_usage("acme", "live", "amira")
+    found = b.sessions_for_usage("acme", {"new-1": "bo", "new-2": None, ended.session_id: None,
+                                          foreign.session_id: None, live.session_id: "other"})
+    assert isinstance(found[ended.session_id], SessionEnded)
+    assert isinstance(found[foreign.session_id], SessionOfAnotherTenant)
+    assert found[live.session_id].user_id == "amira"  # known: not started again
+    assert (found["new-1"].user_id, found["new-1"].started_by, found["new-2"].tenant_id) == ("bo", "implicit", "acme")
+    assert a.session_for_usage("acme", "new-1", "later").user_id == "bo"  # claimed on the topic, seen on a

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from fastapi import APIRouter, status
@@ -49,15 +48,6 @@ async def _admit(services: Services, caller: Caller, event: UsageEvent) -> None:
     await blocking(services.store.session_for_usage, caller.tenant_id, event.session_id, event.user_id)
 
 
-async def _refusal(services: Services, caller: Caller, event: UsageEvent) -> str | None:
-    """Why the event's session takes no usage, or None when it does (started if new)."""
-    try:
-        await _admit(services, caller, event)
-    except ApiError as error:
-        return str(error)
-    return None
-
-
 @router.post("", status_code=status.HTTP_202_ACCEPTED, responses=problems(403, 409, 503))
 async def record_usage(body: UsageIn, caller: CallerDep, services: ServicesDep) -> Accepted:
     """Record one usage event. Answers once Kafka has it; re-sending the same `event_id` is harmless,
@@ -100,18 +90,18 @@ async def record_usage_batch(body: UsageBatch, caller: CallerDep, services: Serv
             continue
         slots.append(None)
         checked.append((index, event))
-    # Each session once per batch, all at once (a new one is a write to Kafka, read back); its
-    # first event here starts it.
-    firsts: dict[str, UsageEvent] = {}
+    # The batch's sessions in one go (one catch-up, the new ones claimed together); the first
+    # event of a new session here names its user.
+    users: dict[str, str | None] = {}
     for _, event in checked:
-        firsts.setdefault(event.session_id, event)
-    refusals = dict(zip(firsts, await asyncio.gather(*(_refusal(services, caller, e) for e in firsts.values()))))
+        users.setdefault(event.session_id, event.user_id)
+    sessions = await blocking(services.store.sessions_for_usage, caller.tenant_id, users) if users else {}
     valid: list[tuple[int, UsageEvent]] = []
     for index, event in checked:
-        refusal = refusals[event.session_id]
-        if refusal is not None:
+        session = sessions[event.session_id]
+        if isinstance(session, ApiError):
             slots[index] = _rejected(index, {"session_id": event.session_id},
-                                     [{"field": "session_id", "reason": refusal}])
+                                     [{"field": "session_id", "reason": str(session)}])
             continue
         valid.append((index, event))
         slots[index] = BatchItem(index=index, status="accepted", event_id=event.event_id, session_id=event.session_id)
