@@ -22,7 +22,8 @@ What each operation costs and promises:
   requests), so an end acknowledged on any host before a usage request arrived refuses that
   usage with 409 here, and a claim is decided by the partition's order (records.py).
   A session this process already knows as ended or as another tenant's needs no round trip:
-  neither ever changes back.
+  neither ever changes back. `sessions_for_usage` decides a batch's sessions in one go: one
+  catch-up of their partitions, the new ones claimed together.
 
 Keys look like `msk_<key_id>_<secret>`. The secret is 256 random bits, so a fast hash is
 enough (no dictionary to guess from). The full key is shown once, when it is created.

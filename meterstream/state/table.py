@@ -13,7 +13,8 @@ The three guarantees, and how:
   or empty tail never leaves it waiting). The API finishes starting only after that.
 - **Read your writes.** `put` produces (acks=all), learns the record's offset from the
   delivery report, and returns only once this process's reader has read past it: the view
-  already holds the write, so the next request on this host sees it.
+  already holds the write, so the next request on this host sees it. `put_many` does the same
+  for several records with one wait for their acknowledgements and one per partition.
 - **Read the latest** (`sync`). Asks the broker for the end offsets of some partitions now
   and waits until the reader has read that far. Anything any host wrote and had acknowledged
   before `sync` was called is then in the view: a linearizable read, at the price of one
