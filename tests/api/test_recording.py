@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import uuid
 
 import pytest
@@ -96,6 +97,29 @@ def test_the_first_event_starts_a_session_implicitly(tenant) -> None:
     client.post("/v1/usage", json={**IMAGE, "session_id": session_id, "user_id": "bilal"})
     session = client.get(f"/v1/sessions/{session_id}").json()
     assert (session["status"], session["started_by"], session["user_id"]) == ("active", "implicit", "bilal")
+
+
+def test_concurrent_events_are_each_answered_as_alone_while_their_sessions_are_decided_together(
+        api_stack, tenant) -> None:
+    _, client = tenant
+    ended = client.post("/v1/sessions", json={}).json()["session_id"]
+    client.post(f"/v1/sessions/{ended}/end")
+    new = [f"together-{uuid.uuid4().hex[:8]}-{n}" for n in range(4)]
+    bodies = [{**IMAGE, "session_id": new[n % 4], "user_id": "ana"} for n in range(16)]
+    bodies += [{**IMAGE, "session_id": ended}] * 4
+    key = client.headers["Authorization"].removeprefix("Bearer ")
+
+    def post(body: dict) -> int:
+        with api_stack.client(key) as own:
+            return own.post("/v1/usage", json=body).status_code
+
+    with concurrent.futures.ThreadPoolExecutor(len(bodies)) as pool:
+        statuses = list(pool.map(post, bodies))
+    assert statuses == [202] * 16 + [409] * 4
+    for session_id in new:
+        session = client.get(f"/v1/sessions/{session_id}").json()
+        assert (session["status"], session["started_by"], session["user_id"]) == ("active", "implicit", "ana")
+    assert eventually(lambda: all(stats(client, s)["operations"] == 4 for s in new), what="four operations each")
 
 
 def test_a_started_session_has_a_unique_server_id_and_empty_stats(tenant) -> None:

@@ -44,8 +44,9 @@ def refused_by_pricing(services: Services, event: UsageEvent) -> None:
 
 
 async def _admit(services: Services, caller: Caller, event: UsageEvent) -> None:
-    """Start the session implicitly if new; refuse an ended or foreign session."""
-    await blocking(services.store.session_for_usage, caller.tenant_id, event.session_id, event.user_id)
+    """Start the session implicitly if new; refuse an ended or foreign session (decided together
+    with the concurrent requests, api/admission.py)."""
+    await services.admission.admit(caller.tenant_id, event.session_id, event.user_id)
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, responses=problems(403, 409, 503))
