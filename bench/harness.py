@@ -43,6 +43,7 @@ class Scale:
     budget_tenants: int  # tenants in that workload, one budget each
     budget_backlog_events: int  # a metering catch-up that reservations are timed during
     budget_crossings: int  # threshold crossings timed per run (event -> alert)
+    ingest_seconds: float  # timed seconds of each HTTP ingest phase (after a 1 s warm-up)
 
 
 FULL = Scale(
@@ -50,14 +51,14 @@ FULL = Scale(
     latency_seconds=20, latency_rates=(250, 1_000, 5_000), emit_events=50_000, pricing_events=20_000,
     sink_rows=100_000, query_rows=10_000_000, query_repeats=15, memory_sessions=1_000_000,
     budget_seconds=8, budget_rates=(100, 1_000), budget_throughput_seconds=20, budget_throughput_events=150_000,
-    budget_tenants=20, budget_backlog_events=100_000, budget_crossings=200,
+    budget_tenants=20, budget_backlog_events=100_000, budget_crossings=200, ingest_seconds=10,
 )
 SMOKE = Scale(
     name="smoke", runs=1, throughput_seconds=2, throughput_events=3_000, floor_seconds=2, sessions=50,
     latency_seconds=1.5, latency_rates=(200,), emit_events=500, pricing_events=300,
     sink_rows=1_000, query_rows=20_000, query_repeats=2, memory_sessions=300,
     budget_seconds=1, budget_rates=(50,), budget_throughput_seconds=2, budget_throughput_events=2_000,
-    budget_tenants=3, budget_backlog_events=500, budget_crossings=5,
+    budget_tenants=3, budget_backlog_events=500, budget_crossings=5, ingest_seconds=1.5,
 )
 SCALES = {scale.name: scale for scale in (FULL, SMOKE)}
 

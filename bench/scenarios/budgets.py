@@ -30,24 +30,19 @@ relay Kafka -> SQLite, delivery loop SQLite -> webhooks), here on threads of thi
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
-from typing import Any
 
 import orjson
 from confluent_kafka import Consumer, TopicPartition
 
 from bench.data import EventFactory
-from bench.harness import BenchEnv, Result, cpu_seconds, median, percentile, wait_for
+from bench.harness import BenchEnv, Result, cpu_seconds, median, percentile
+from bench.http import ApiProcess, HttpPool, http_request
 from bench.pipeline import Pacer, Worker, bare_latency, preload
 from bench.scenarios.throughput import worker_window
 from meterstream.alerts.runner import AlertsThread
@@ -56,11 +51,10 @@ from meterstream.api.store import ApiStore
 from meterstream.budgets import commands
 from meterstream.budgets.client import BudgetClient, BudgetOwnerUnavailable
 from meterstream.devstack import ensure_topics, free_port
-from meterstream.processes import terminate
 from meterstream.producers import UsageEmitter
 from meterstream.schemas import UsageEvent
 from meterstream.schemas.budgets import BudgetDefinition, UsageFacts
-from meterstream.settings import Settings, settings_env
+from meterstream.settings import Settings
 
 SCENARIO = "8. Budgets"
 PLAN = {"service": "text", "model": "gemini-2.5-flash", "usage": {"unit": "tokens", "input_tokens": 1_000_000}}
@@ -138,45 +132,6 @@ async def open_loop(rate: float, seconds: float, call: Callable[[], Awaitable[bo
     return latencies, failures
 
 
-class HttpPool:
-    """Kept-alive HTTP/1.1 connections, requests written and responses read by hand."""
-
-    def __init__(self, host: str, port: int) -> None:
-        self.host, self.port = host, port
-        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
-
-    async def open(self, count: int) -> None:
-        for _ in range(count):
-            self.idle.append(await asyncio.open_connection(self.host, self.port))
-
-    async def request(self, raw: bytes) -> int:
-        """Send one request; returns its status. A connection the server closed is replaced once."""
-        for attempt in range(2):
-            reader, writer = self.idle.pop() if self.idle else await asyncio.open_connection(self.host, self.port)
-            try:
-                writer.write(raw)
-                head = await reader.readuntil(b"\r\n\r\n")
-            except (asyncio.IncompleteReadError, ConnectionError):
-                writer.close()
-                if attempt:
-                    raise
-                continue
-            length = 0
-            for line in head.split(b"\r\n")[1:]:
-                name, _, value = line.partition(b":")
-                if name.strip().lower() == b"content-length":
-                    length = int(value)
-            await reader.readexactly(length)
-            self.idle.append((reader, writer))
-            return int(head[9:12])
-        raise AssertionError("unreachable")
-
-    async def close(self) -> None:
-        for _, writer in self.idle:
-            writer.close()
-        self.idle.clear()
-
-
 async def http_load(url: str, raw: bytes, expect: int, rate: float, seconds: float) -> tuple[list[float], int]:
     host, port = url.removeprefix("http://").split(":")
     pool = HttpPool(host, int(port))
@@ -192,47 +147,6 @@ async def http_load(url: str, raw: bytes, expect: int, rate: float, seconds: flo
         return await open_loop(rate, seconds, call)
     finally:
         await pool.close()
-
-
-def http_request(method: str, path: str, key: str | None = None, body: dict[str, Any] | None = None) -> bytes:
-    data = orjson.dumps(body) if body is not None else b""
-    head = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1"]
-    if key:
-        head.append(f"Authorization: Bearer {key}")
-    if body is not None:
-        head += ["Content-Type: application/json", f"Content-Length: {len(data)}"]
-    return ("\r\n".join(head) + "\r\n\r\n").encode() + data
-
-
-class ApiProcess:
-    """`meterstream serve --no-sink` on a free port, with a ClickHouse folder of its own."""
-
-    def __init__(self, settings: Settings, state_path: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        own = settings.data_dir / "api"
-        own.mkdir(parents=True, exist_ok=True)
-        self.log_path = own / "api.log"
-        env = {**os.environ, **settings_env(settings), "METERSTREAM_CLICKHOUSE_DSN": f"chdb://{own / 'clickhouse'}",
-               "METERSTREAM_API_PORT": str(self.port), "METERSTREAM_API_STATE_PATH": str(state_path)}
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen([sys.executable, "-m", "meterstream", "serve", "--no-sink"], env=env,
-                                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-
-    def wait_ready(self, timeout: float = 90) -> None:
-        def up() -> bool:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the API exited ({self.process.returncode}); see {self.log_path}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/healthz", timeout=1) as response:
-                    return response.status == 200
-            except OSError:
-                return False
-
-        wait_for(up, timeout, f"the API on {self.url}", interval=0.2)
-
-    def stop(self) -> None:
-        terminate(self.process, 20)
 
 
 def quantiles(latencies: list[float], qs: tuple[int, ...] = (50, 95, 99)) -> dict[int, float]:

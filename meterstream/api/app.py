@@ -13,7 +13,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from meterstream.api.access_log import AccessLog
-from meterstream.api.auth import authenticate_key
+from meterstream.api.auth import authenticated
 from meterstream.api.errors import ApiError, InvalidRequest, Unauthorized
 from meterstream.api.guard import RequestGuard
 from meterstream.api.local import LocalNote
@@ -91,7 +91,7 @@ def create_app(settings: Settings, api_settings: ApiSettings | None = None) -> F
     app.add_middleware(metrics.middleware)
     # Inside CORS (a preflight needs no key), outside everything that reads a body.
     app.add_middleware(RequestGuard,
-                       authenticate=lambda scope, token: authenticate_key(scope["app"].state.services, token),
+                       authenticate=lambda scope, token: authenticated(scope["app"].state.services, token),
                        max_body_bytes=api_settings.max_body_bytes,
                        max_batch_body_bytes=api_settings.max_batch_body_bytes)
     if api_settings.cors_origins:

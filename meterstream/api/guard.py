@@ -21,8 +21,6 @@ import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
-
 from meterstream.api.errors import ApiError, Unauthorized
 
 Scope = MutableMapping[str, Any]
@@ -72,10 +70,10 @@ def _content_length(scope: Scope) -> int | None:
 class RequestGuard:
     """ASGI middleware: authenticate, then bound, then read the body (see the module's docstring).
 
-    `authenticate(token)` returns the caller or raises an ApiError; it may block (it runs in a thread).
+    `await authenticate(scope, token)` returns the caller or raises an ApiError.
     """
 
-    def __init__(self, app: ASGIApp, authenticate: Callable[[Scope, str], Any], max_body_bytes: int,
+    def __init__(self, app: ASGIApp, authenticate: Callable[[Scope, str], Awaitable[Any]], max_body_bytes: int,
                  max_batch_body_bytes: int) -> None:
         self.app = app
         self.authenticate = authenticate
@@ -95,7 +93,7 @@ class RequestGuard:
                 token = bearer_token(scope)
                 if token is None:
                     raise Unauthorized("missing API key: send 'Authorization: Bearer <key>'")
-                caller = await run_in_threadpool(self.authenticate, scope, token)
+                caller = await self.authenticate(scope, token)
                 state = scope.setdefault("state", {})
                 state["caller"], state["tenant_id"] = caller, caller.tenant_id
             limit = self.limit(path)

@@ -3,7 +3,11 @@
 Each event is produced with a delivery callback that resolves an asyncio future, so a
 request answers only after the broker acknowledged its events (acks=all, idempotent
 producer), and a slow or absent broker becomes a clear 503 instead of a lost event.
-A background thread serves librdkafka's callbacks.
+
+A background thread serves librdkafka's callbacks. They only note the outcome; after each
+`poll()` the thread hands everything it served to the event loop in one
+`call_soon_threadsafe` (one wake-up of the loop per poll, not one per event). Concurrent
+requests share produce requests through the producer's linger (`linger.ms`, 5 ms).
 """
 
 from __future__ import annotations
@@ -11,7 +15,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections import deque
 from collections.abc import Sequence
+from functools import partial
 
 from confluent_kafka import KafkaError, Message, Producer
 
@@ -30,6 +36,8 @@ class UsagePublisher:
             "message.timeout.ms": timeout_ms,
             "request.timeout.ms": min(timeout_ms, 30000),
         })
+        # (future, error text or None), noted by the delivery callbacks, handed over by the poller
+        self._served: deque[tuple[asyncio.Future[str | None], str | None]] = deque()
         self._stop = threading.Event()
         self._poller = threading.Thread(target=self._poll, name="usage-publisher", daemon=True)
         self._poller.start()
@@ -37,6 +45,22 @@ class UsagePublisher:
     def _poll(self) -> None:
         while not self._stop.is_set():
             self._producer.poll(0.05)
+            self._hand_over()
+
+    def _hand_over(self) -> None:
+        """Resolve the served futures, one call into each waiting event loop."""
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[str | None], str | None]]] = {}
+        while self._served:
+            future, result = self._served.popleft()
+            by_loop.setdefault(future.get_loop(), []).append((future, result))
+        for loop, outcomes in by_loop.items():
+            try:
+                loop.call_soon_threadsafe(_resolve, outcomes)
+            except RuntimeError:  # that loop is closed: nobody waits for these any more
+                pass
+
+    def _delivered(self, future: asyncio.Future[str | None], error: KafkaError | None, message: Message) -> None:
+        self._served.append((future, None if error is None else f"{message.topic()}: {error.str()}"))
 
     async def publish(self, events: Sequence[UsageEvent]) -> list[str | None]:
         """Send events keyed by session_id; per event, None when acknowledged or the error text."""
@@ -45,12 +69,7 @@ class UsagePublisher:
         for event in events:
             future: asyncio.Future[str | None] = loop.create_future()
             futures.append(future)
-
-            def delivered(error: KafkaError | None, message: Message, future=future) -> None:
-                result = None if error is None else f"{message.topic()}: {error.str()}"
-                loop.call_soon_threadsafe(_resolve, future, result)
-
-            self._produce(event, delivered)
+            self._produce(event, partial(self._delivered, future))
         return list(await asyncio.gather(*futures))
 
     def _produce(self, event: UsageEvent, on_delivery) -> None:
@@ -68,8 +87,10 @@ class UsagePublisher:
             log.error("%d usage events were still undelivered when the API stopped", remaining)
         self._stop.set()
         self._poller.join(5)
+        self._hand_over()
 
 
-def _resolve(future: asyncio.Future[str | None], result: str | None) -> None:
-    if not future.done():
-        future.set_result(result)
+def _resolve(outcomes: list[tuple[asyncio.Future[str | None], str | None]]) -> None:
+    for future, result in outcomes:
+        if not future.done():
+            future.set_result(result)

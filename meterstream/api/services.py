@@ -12,6 +12,7 @@ from fastapi import Depends, Request
 from meterstream.alerts.runner import AlertsThread
 from meterstream.alerts.store import AlertStore
 from meterstream.alerts.webhooks import WebhookRegistry
+from meterstream.api.admission import SessionAdmission
 from meterstream.api.legacy import import_local_state
 from meterstream.api.live import LiveHub, WorkerClient
 from meterstream.api.recent import RecentEvents
@@ -50,6 +51,7 @@ class Services:
     statements: StatementBook
     statements_closer: StatementCloser | None
     portal_secrets: PortalSecrets
+    admission: SessionAdmission
     recent: RecentEvents = field(default_factory=RecentEvents)
 
     @classmethod
@@ -86,7 +88,7 @@ class Services:
                  settings.topic_api_keys, settings.topic_sessions, alerts.path, settings.clickhouse_url,
                  settings.clickhouse_database, settings.worker_url)
         return cls(settings, api, metrics, store, pricing, warehouse, publisher, worker, live, budgets, alerts,
-                   webhooks, alerts_thread, statements, closer, portal_secrets)
+                   webhooks, alerts_thread, statements, closer, portal_secrets, SessionAdmission(store))
 
     async def close(self) -> None:
         if self.statements_closer is not None:

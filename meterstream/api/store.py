@@ -9,8 +9,9 @@ turn records into state, and why they hold under concurrency, are in records.py.
 
 What each operation costs and promises:
 
-- `authenticate`: a dict lookup and a constant-time hash compare, no round trip. A key id this
-  process has not seen yet is looked for once more after catching up with the topic, so a key
+- `authenticate`: a dict lookup and a constant-time hash compare, no round trip
+  (`authenticate_known`, which the API runs on its event loop). A key id this process has not
+  seen yet is looked for once more after catching up with the topic (in a thread), so a key
   created on another host a moment ago works on the first try.
 - `create_key` / `revoke_key`: a write that returns once this process has read it back, so the
   next request here sees it. Other hosts read it within milliseconds (their readers long-poll
@@ -21,7 +22,8 @@ What each operation costs and promises:
   requests), so an end acknowledged on any host before a usage request arrived refuses that
   usage with 409 here, and a claim is decided by the partition's order (records.py).
   A session this process already knows as ended or as another tenant's needs no round trip:
-  neither ever changes back.
+  neither ever changes back. `sessions_for_usage` decides a batch's sessions in one go: one
+  catch-up of their partitions, the new ones claimed together.
 
 Keys look like `msk_<key_id>_<secret>`. The secret is 256 random bits, so a fast hash is
 enough (no dictionary to guess from). The full key is shown once, when it is created.
@@ -35,7 +37,7 @@ import re
 import secrets
 import uuid
 
-from meterstream.api.errors import SessionEnded, SessionNotFound, SessionOfAnotherTenant, Unauthorized
+from meterstream.api.errors import ApiError, SessionEnded, SessionNotFound, SessionOfAnotherTenant, Unauthorized
 from meterstream.api.records import ApiKey, SessionLog, SessionRecord, api_key, claim, end, key_value, now
 from meterstream.errors import MeterstreamError
 from meterstream.settings import Settings
@@ -81,16 +83,25 @@ class KeyStore:
 
     def authenticate(self, key: str) -> ApiKey:
         """The live key record for a presented key; Unauthorized if unknown, wrong or revoked."""
+        record = self.authenticate_known(key)
+        if record is None:  # perhaps made on another host a moment ago
+            self.keys.sync([key.removeprefix(KEY_PREFIX).partition("_")[0]])
+            record = self.authenticate_known(key)
+        if record is None:
+            raise Unauthorized("unknown API key")
+        return record
+
+    def authenticate_known(self, key: str) -> ApiKey | None:
+        """`authenticate` from what this process has read, with no round trip (safe on the event
+        loop): None for a key id not seen here yet, which `authenticate` looks for once more."""
         parts = split_key(key)
         if parts is None:
             raise Unauthorized("malformed API key")
         key_id, secret = parts
         value = self._value(key_id)
-        if value is None:  # perhaps made on another host a moment ago
-            self.keys.sync([key_id])
-            value = self._value(key_id)
-        if value is None or "secret_sha256" not in value or not hmac.compare_digest(value["secret_sha256"],
-                                                                                     _hash(secret)):
+        if value is None:
+            return None
+        if "secret_sha256" not in value or not hmac.compare_digest(value["secret_sha256"], _hash(secret)):
             raise Unauthorized("unknown API key")
         record = api_key(value)
         if record.revoked_at is not None:
@@ -213,17 +224,36 @@ class SessionStore:
 
     def session_for_usage(self, tenant_id: str, session_id: str, user_id: str | None) -> SessionRecord:
         """The session a usage event goes to, started implicitly if new; refuses ended or foreign ones."""
-        record = self._session(session_id)
-        if record is None:
-            record = self._claim(SessionRecord(session_id=session_id, tenant_id=tenant_id, started_at=now(),
-                                               started_by="implicit", user_id=user_id))
-        elif record.tenant_id == tenant_id and record.active:
-            record = self._latest(session_id) or record  # an end written elsewhere a moment ago decides
-        if record.tenant_id != tenant_id:
-            raise SessionOfAnotherTenant(session_id)
-        if record.ended_at is not None:
-            raise SessionEnded(session_id, record.ended_at)
-        return record
+        found = self.sessions_for_usage(tenant_id, {session_id: user_id})[session_id]
+        if isinstance(found, ApiError):
+            raise found
+        return found
+
+    def sessions_for_usage(self, tenant_id: str,
+                           users: dict[str, str | None]) -> dict[str, SessionRecord | ApiError]:
+        """`session_for_usage` for several sessions (id -> the user that starts it if new) at once:
+        one catch-up of their partitions, the new ones claimed together. Per session its record,
+        or the error that refuses it."""
+        known = {session_id: self._session(session_id) for session_id in users}
+        live = [session_id for session_id, record in known.items()
+                if record is not None and record.tenant_id == tenant_id and record.active]
+        if live:  # an end written elsewhere a moment ago decides
+            self.sessions.sync(live)
+        new = [SessionRecord(session_id=session_id, tenant_id=tenant_id, started_at=now(), started_by="implicit",
+                             user_id=users[session_id]) for session_id, record in known.items() if record is None]
+        if new:
+            self.sessions.put_many([(*claim(record), record.session_id) for record in new])
+        found: dict[str, SessionRecord | ApiError] = {}
+        for session_id in users:
+            record = self._session(session_id)
+            assert record is not None  # our own claim, if no earlier one
+            if record.tenant_id != tenant_id:
+                found[session_id] = SessionOfAnotherTenant(session_id)
+            elif record.ended_at is not None:
+                found[session_id] = SessionEnded(session_id, record.ended_at)
+            else:
+                found[session_id] = record
+        return found
 
     def get_session(self, tenant_id: str, session_id: str) -> SessionRecord | None:
         """The tenant's session, or None when unknown here (it may still exist in the stream)."""

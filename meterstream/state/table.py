@@ -13,7 +13,8 @@ The three guarantees, and how:
   or empty tail never leaves it waiting). The API finishes starting only after that.
 - **Read your writes.** `put` produces (acks=all), learns the record's offset from the
   delivery report, and returns only once this process's reader has read past it: the view
-  already holds the write, so the next request on this host sees it.
+  already holds the write, so the next request on this host sees it. `put_many` does the same
+  for several records with one wait for their acknowledgements and one per partition.
 - **Read the latest** (`sync`). Asks the broker for the end offsets of some partitions now
   and waits until the reader has read that far. Anything any host wrote and had acknowledged
   before `sync` was called is then in the view: a linearizable read, at the price of one
@@ -107,23 +108,39 @@ class TopicTable(Generic[V]):
     def put(self, key: str, value: dict[str, Any] | None, partition_key: str | None = None) -> int:
         """Write `value` (None: a tombstone) under `key` on the partition of `partition_key`
         (default: the key); returns once the view holds it. Returns the record's offset."""
-        partition = self.partition_of(partition_key or key)
-        delivered: concurrent.futures.Future[int] = concurrent.futures.Future()
+        [offset] = self.put_many([(key, value, partition_key)])
+        return offset
 
-        def report(error: KafkaError | None, message: Message) -> None:
-            if error is not None:
-                delivered.set_exception(InfrastructureUnavailable(f"{self.topic}: {error.str()}"))
-            else:
-                delivered.set_result(message.offset())
+    def put_many(self, records: Iterable[tuple[str, dict[str, Any] | None, str | None]]) -> list[int]:
+        """`put` of several (key, value, partition_key) records at once: all are sent, then this
+        waits once for their acknowledgements and once per partition for the reader. Returns
+        their offsets, in order."""
+        placed: list[tuple[int, concurrent.futures.Future[int]]] = []
+        for key, value, partition_key in records:
+            partition = self.partition_of(partition_key or key)
+            delivered: concurrent.futures.Future[int] = concurrent.futures.Future()
 
-        payload = None if value is None else orjson.dumps(value)
-        self._producer.produce(self.topic, value=payload, key=key.encode(), partition=partition, on_delivery=report)
+            def report(error: KafkaError | None, message: Message, delivered=delivered) -> None:
+                if error is not None:
+                    delivered.set_exception(InfrastructureUnavailable(f"{self.topic}: {error.str()}"))
+                else:
+                    delivered.set_result(message.offset())
+
+            payload = None if value is None else orjson.dumps(value)
+            self._producer.produce(self.topic, value=payload, key=key.encode(), partition=partition,
+                                   on_delivery=report)
+            placed.append((partition, delivered))
+        deadline = time.monotonic() + self.timeout + 1
         try:
-            offset = delivered.result(self.timeout + 1)
+            offsets = [delivered.result(max(0.0, deadline - time.monotonic())) for _, delivered in placed]
         except concurrent.futures.TimeoutError:
             raise InfrastructureUnavailable(f"Kafka did not take a write to {self.topic} in time") from None
-        self._wait(partition, offset + 1, self.timeout, "read its own write back")
-        return offset
+        ends: dict[int, int] = {}
+        for (partition, _), offset in zip(placed, offsets):
+            ends[partition] = max(ends.get(partition, 0), offset + 1)
+        for partition, end in ends.items():
+            self._wait(partition, end, self.timeout, "read its own write back")
+        return offsets
 
     # --- the reader ------------------------------------------------------------------------
 

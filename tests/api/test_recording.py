@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import uuid
 
 import pytest
@@ -46,6 +47,30 @@ def test_a_batch_records_its_valid_items_and_names_the_fields_of_the_others(tena
     assert totals["total_cost"] == "0.16"
 
 
+def test_a_batch_starts_each_new_session_by_its_first_event_and_refuses_only_an_ended_sessions_items(
+        api_stack, tenant) -> None:
+    _, client = tenant
+    ended = client.post("/v1/sessions", json={}).json()["session_id"]
+    client.post(f"/v1/sessions/{ended}/end")
+    _, stranger = api_stack.new_tenant()
+    foreign = f"foreign-{uuid.uuid4().hex[:8]}"
+    with api_stack.client(stranger) as other:
+        assert other.post("/v1/usage", json={**IMAGE, "session_id": foreign}).status_code == 202
+    new = [f"many-{uuid.uuid4().hex[:8]}-{n}" for n in range(30)]  # sessions are admitted all at once
+    events = [{**IMAGE, "session_id": session_id, "user_id": f"user-{n}"} for n, session_id in enumerate(new)]
+    events[3:3] = [{**IMAGE, "session_id": ended}, {**IMAGE, "session_id": foreign}]
+    events.append({**IMAGE, "session_id": new[0], "user_id": "someone-later"})
+    result = client.post("/v1/usage/batch", json={"events": events}).json()
+    assert (result["accepted"], result["rejected"]) == (31, 2)
+    assert [item["index"] for item in result["items"]] == list(range(len(events)))
+    refused = {item["session_id"]: item["errors"][0] for item in result["items"] if item["status"] == "rejected"}
+    assert set(refused) == {ended, foreign} and {e["field"] for e in refused.values()} == {"session_id"}
+    assert "ended" in refused[ended]["reason"]
+    for n in (0, 29):
+        session = client.get(f"/v1/sessions/{new[n]}").json()
+        assert (session["status"], session["started_by"], session["user_id"]) == ("active", "implicit", f"user-{n}")
+
+
 def test_a_batch_over_1000_events_is_refused_whole(tenant) -> None:
     _, client = tenant
     response = client.post("/v1/usage/batch", json={"events": [{**IMAGE, "session_id": "s"}] * 1001})
@@ -72,6 +97,29 @@ def test_the_first_event_starts_a_session_implicitly(tenant) -> None:
     client.post("/v1/usage", json={**IMAGE, "session_id": session_id, "user_id": "bilal"})
     session = client.get(f"/v1/sessions/{session_id}").json()
     assert (session["status"], session["started_by"], session["user_id"]) == ("active", "implicit", "bilal")
+
+
+def test_concurrent_events_are_each_answered_as_alone_while_their_sessions_are_decided_together(
+        api_stack, tenant) -> None:
+    _, client = tenant
+    ended = client.post("/v1/sessions", json={}).json()["session_id"]
+    client.post(f"/v1/sessions/{ended}/end")
+    new = [f"together-{uuid.uuid4().hex[:8]}-{n}" for n in range(4)]
+    bodies = [{**IMAGE, "session_id": new[n % 4], "user_id": "ana"} for n in range(16)]
+    bodies += [{**IMAGE, "session_id": ended}] * 4
+    key = client.headers["Authorization"].removeprefix("Bearer ")
+
+    def post(body: dict) -> int:
+        with api_stack.client(key) as own:
+            return own.post("/v1/usage", json=body).status_code
+
+    with concurrent.futures.ThreadPoolExecutor(len(bodies)) as pool:
+        statuses = list(pool.map(post, bodies))
+    assert statuses == [202] * 16 + [409] * 4
+    for session_id in new:
+        session = client.get(f"/v1/sessions/{session_id}").json()
+        assert (session["status"], session["started_by"], session["user_id"]) == ("active", "implicit", "ana")
+    assert eventually(lambda: all(stats(client, s)["operations"] == 4 for s in new), what="four operations each")
 
 
 def test_a_started_session_has_a_unique_server_id_and_empty_stats(tenant) -> None:

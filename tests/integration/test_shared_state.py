@@ -42,6 +42,18 @@ def test_a_created_key_authenticates_as_its_tenant_here_and_on_another_host_at_o
     assert b.authenticate(key).tenant_id == "acme"  # unknown id: b catches up before refusing
 
 
+def test_a_key_known_here_authenticates_from_memory_and_an_unseen_id_is_left_to_authenticate(hosts) -> None:
+    a, _ = hosts
+    key, _ = a.create_key("acme")
+    assert a.authenticate_known(key).tenant_id == "acme"  # read back by the write: known here at once
+    with pytest.raises(Unauthorized, match="unknown"):
+        a.authenticate_known(key[:-1] + ("x" if key[-1] != "x" else "y"))  # known id, wrong secret
+    unseen = "msk_0123456789ab_s3cret"
+    assert a.authenticate_known(unseen) is None  # no round trip: authenticate catches up, then decides
+    with pytest.raises(Unauthorized, match="unknown"):
+        a.authenticate(unseen)
+
+
 def test_only_a_hash_of_the_secret_is_on_the_topic(settings: Settings, hosts) -> None:
     a, _ = hosts
     key, record = a.create_key("acme")
@@ -209,3 +221,18 @@ def test_keys_sessions_and_webhooks_of_an_old_sqlite_file_move_to_kafka_once(set
         assert [w.webhook_id for w in registry.list_webhooks("acme")] == [webhook.webhook_id]
     finally:
         registry.close()
+
+
+def test_sessions_for_usage_decides_each_session_as_one_at_a_time_would(hosts) -> None:
+    a, b = hosts
+    ended = a.start_session("acme")
+    a.end_session("acme", ended.session_id)  # on a; b decides right after, without having read it
+    foreign = a.session_for_usage("globex", "theirs", None)
+    live = a.session_for_usage("acme", "live", "amira")
+    found = b.sessions_for_usage("acme", {"new-1": "bo", "new-2": None, ended.session_id: None,
+                                          foreign.session_id: None, live.session_id: "other"})
+    assert isinstance(found[ended.session_id], SessionEnded)
+    assert isinstance(found[foreign.session_id], SessionOfAnotherTenant)
+    assert found[live.session_id].user_id == "amira"  # known: not started again
+    assert (found["new-1"].user_id, found["new-1"].started_by, found["new-2"].tenant_id) == ("bo", "implicit", "acme")
+    assert a.session_for_usage("acme", "new-1", "later").user_id == "bo"  # claimed on the topic, seen on a

@@ -44,8 +44,9 @@ def refused_by_pricing(services: Services, event: UsageEvent) -> None:
 
 
 async def _admit(services: Services, caller: Caller, event: UsageEvent) -> None:
-    """Start the session implicitly if new; refuse an ended or foreign session."""
-    await blocking(services.store.session_for_usage, caller.tenant_id, event.session_id, event.user_id)
+    """Start the session implicitly if new; refuse an ended or foreign session (decided together
+    with the concurrent requests, api/admission.py)."""
+    await services.admission.admit(caller.tenant_id, event.session_id, event.user_id)
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, responses=problems(403, 409, 503))
@@ -73,34 +74,39 @@ async def record_usage(body: UsageIn, caller: CallerDep, services: ServicesDep) 
 @router.post("/batch", responses=problems(503))
 async def record_usage_batch(body: UsageBatch, caller: CallerDep, services: ServicesDep) -> BatchResult:
     """Record up to 1,000 events. Each item is accepted or rejected on its own, with the fields at fault."""
-    items: list[BatchItem] = []
-    valid: list[tuple[int, UsageEvent]] = []
-    session_refusals: dict[str, str | None] = {}  # each session is checked once per batch
+    slots: list[BatchItem | None] = []  # None: valid so far, decided once its session is
+    checked: list[tuple[int, UsageEvent]] = []
     in_batch: dict[str, UsageEvent] = {}  # event_id -> its first item here
     for index, raw in enumerate(body.events):
         try:
             event = as_event(caller, raw)
             refused_by_pricing(services, event)
         except InvalidUsageEvent as error:
-            items.append(_rejected(index, raw, error.errors))
+            slots.append(_rejected(index, raw, error.errors))
             continue
         first = in_batch.setdefault(str(event.event_id), event)
         if services.recent.conflicts(event) or (first is not event and services.recent.differ(first, event)):
             conflict = ConflictingDuplicate(str(event.event_id))
-            items.append(_rejected(index, raw, [{"field": conflict.field, "reason": str(conflict)}]))
+            slots.append(_rejected(index, raw, [{"field": conflict.field, "reason": str(conflict)}]))
             continue
-        if event.session_id not in session_refusals:
-            try:
-                await _admit(services, caller, event)
-                session_refusals[event.session_id] = None
-            except ApiError as error:
-                session_refusals[event.session_id] = str(error)
-        refusal = session_refusals[event.session_id]
-        if refusal is not None:
-            items.append(_rejected(index, raw, [{"field": "session_id", "reason": refusal}]))
+        slots.append(None)
+        checked.append((index, event))
+    # The batch's sessions in one go (one catch-up, the new ones claimed together); the first
+    # event of a new session here names its user.
+    users: dict[str, str | None] = {}
+    for _, event in checked:
+        users.setdefault(event.session_id, event.user_id)
+    sessions = await blocking(services.store.sessions_for_usage, caller.tenant_id, users) if users else {}
+    valid: list[tuple[int, UsageEvent]] = []
+    for index, event in checked:
+        session = sessions[event.session_id]
+        if isinstance(session, ApiError):
+            slots[index] = _rejected(index, {"session_id": event.session_id},
+                                     [{"field": "session_id", "reason": str(session)}])
             continue
         valid.append((index, event))
-        items.append(BatchItem(index=index, status="accepted", event_id=event.event_id, session_id=event.session_id))
+        slots[index] = BatchItem(index=index, status="accepted", event_id=event.event_id, session_id=event.session_id)
+    items = [item for item in slots if item is not None]
     failures = await services.publisher.publish([event for _, event in valid]) if valid else []
     if valid and all(failures):
         raise UpstreamUnavailable(f"Kafka did not take the batch: {failures[0]}")
