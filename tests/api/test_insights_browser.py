@@ -25,7 +25,7 @@ IMAGE = {"service": "image", "model": "imagen-4.0-generate", "usage": {"unit": "
 
 
 def _at(hours_ago: float) -> str:
-    hour = datetime.now(UTC).replace(minute=10, second=0, microsecond=0)
+    hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)  # never in the future
     return (hour - timedelta(hours=hours_ago)).isoformat()
 
 

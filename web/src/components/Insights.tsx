@@ -167,8 +167,9 @@ function ComparisonChart({ changes, locale, t }: { changes: Change[]; locale: Lo
       <ResponsiveContainer width="100%" height={260}>
         <BarChart data={data} margin={{ top: 8, right: 12, left: 12, bottom: 4 }}>
           <CartesianGrid strokeDasharray="3 3" vertical={false} />
-          <XAxis dataKey="model" reversed={rtl} tick={{ fontSize: 11 }} interval={0} angle={-20} height={64}
-                 textAnchor="end" />
+          {/* Slanted labels lean towards the value axis, whose width leaves them room: mirrored in RTL. */}
+          <XAxis dataKey="model" reversed={rtl} tick={{ fontSize: 11 }} interval={0} angle={rtl ? 20 : -20}
+                 height={64} textAnchor={rtl ? "start" : "end"} />
           <YAxis orientation={rtl ? "right" : "left"} tickFormatter={moneyTick(locale)} width={70} />
           <Tooltip formatter={(value) => formatMoney(String(value), "USD", locale)} />
           <Legend />
