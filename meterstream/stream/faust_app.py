@@ -6,12 +6,9 @@ with the same settings).
 from __future__ import annotations
 
 import asyncio
-import logging
-import os
 import weakref
 from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn
 
 import aiohttp
 import faust
@@ -20,8 +17,7 @@ from faust.web import Request, Response, View
 
 from meterstream.processes import stop_for_replay
 from meterstream.settings import Settings
-
-log = logging.getLogger(__name__)
+from meterstream.stream.topics import SPEND_COMMAND_MAX_BYTES
 
 
 def app_config(settings: Settings, datadir: Path | None = None, web_port: int | None = None) -> dict[str, object]:
@@ -49,6 +45,9 @@ def app_config(settings: Settings, datadir: Path | None = None, web_port: int | 
         # linger packs them into fewer produce requests (Faust floor with tables: ~1.5x).
         # The live totals do not wait for it; ClickHouse sees records up to 50 ms later.
         producer_max_batch_size=512 * 1024,
+        # A spend command (up to MAX_SPEND_ITEMS events of a tenant) may pass 1 MB before lz4
+        # compression, which aiokafka checks against this; the broker sees it compressed.
+        producer_max_request_size=SPEND_COMMAND_MAX_BYTES,
         producer_linger=0.05,
         producer_compression_type="lz4",
         # Messages an agent may have fetched but not processed. Routed messages carry up to

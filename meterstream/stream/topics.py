@@ -7,6 +7,7 @@ from meterstream.settings import Settings
 
 # About 60,000 open holds of one tenant.
 BUDGET_ENTRY_MAX_BYTES = 16 * 1024 * 1024
+SPEND_COMMAND_MAX_BYTES = 16 * 1024 * 1024  # uncompressed: what the worker's producer lets through
 
 
 def budget_owner_id(settings: Settings) -> str:
