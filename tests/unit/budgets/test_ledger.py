@@ -226,6 +226,21 @@ def test_a_large_batch_of_one_tenants_spend_is_sent_in_commands_that_fit_a_kafka
     assert [i["offset"] for c in sent for i in c["items"]] == list(range(2500))
 
 
+def test_a_full_spend_command_with_attributes_passes_the_worker_s_producer_limit():
+    import orjson
+
+    from meterstream.budgets.commands import MAX_SPEND_ITEMS, spend_commands
+    from meterstream.pricing import Pricer, load_catalog
+    from meterstream.settings import Settings
+    from meterstream.stream.faust_app import app_config
+    from tests.unit.stream.test_processor import image_event
+
+    event = image_event().model_copy(update={"attributes": {f"attribute_{n}": "x" * 40 for n in range(16)}})
+    priced = Pricer(load_catalog()).price(event)
+    [command] = spend_commands([(priced, "usage.routed:0|usage.events:1", offset) for offset in range(MAX_SPEND_ITEMS)])
+    assert 1024 * 1024 < len(orjson.dumps(command)) <= app_config(Settings())["producer_max_request_size"]
+
+
 def test_a_tenant_at_its_open_holds_limit_is_refused_until_one_is_released():
     log = with_budget(action=BudgetAction.BLOCK, limit=Decimal(100))
     log.ledger.max_open_holds = 2
