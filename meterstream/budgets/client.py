@@ -73,7 +73,9 @@ class BudgetClient:
 
     def _read(self) -> None:
         while not self._stop.is_set():
-            for message in self._consumer.consume(500, timeout=0.05):
+            # consume() would wait for its whole count or timeout: poll for the first, take the rest waiting.
+            first = self._consumer.poll(0.05)
+            for message in [] if first is None else [first, *self._consumer.consume(500, timeout=0)]:
                 if message.error() is not None:
                     if message.error().code() != KafkaError._PARTITION_EOF:
                         log.warning("budget replies: %s", message.error())
