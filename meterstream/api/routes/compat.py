@@ -72,7 +72,7 @@ async def record_usage(caller: CallerDep, services: ServicesDep, body: dict[str,
         event = as_event(caller, _event_dict(body, body["session_id"]))
     except InvalidUsageEvent as error:
         raise InvalidRequest(error.errors) from None
-    await blocking(services.store.session_for_usage, caller.tenant_id, event.session_id, event.user_id)
+    await services.admission.admit(caller.tenant_id, event.session_id, event.user_id)  # as POST /v1/usage
     [failure] = await services.publisher.publish([event])
     if failure is not None:
         raise UpstreamUnavailable(f"Kafka did not take the event: {failure}")
