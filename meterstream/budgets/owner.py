@@ -46,6 +46,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, Pro
 from meterstream.budgets import commands
 from meterstream.budgets.expiry import HoldIndex
 from meterstream.budgets.ledger import BudgetLedger, Output
+from meterstream.budgets.process import owner_url
 from meterstream.budgets.store import OwnedState, encode_entry, encode_key
 from meterstream.budgets.web import OwnerDirectory, owner_client_id, serve
 from meterstream.failpoints import failpoint
@@ -229,7 +230,8 @@ class BudgetOwner:
 
     def _lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # Another owner may have these now: nothing applied since the last commit may be committed.
-        self.next_offsets = {p: o for p, o in self.next_offsets.items() if p not in {tp.partition for tp in partitions}}
+        for tp in partitions:
+            self.next_offsets.pop(tp.partition, None)
         self._forget(partitions)
 
     def _forget(self, partitions: list[TopicPartition]) -> None:
@@ -297,8 +299,7 @@ def _logged_if_lost(error: KafkaError | None, message: Message) -> None:
 
 def run_budget_owner(settings: Settings, web_port: int) -> None:
     """Run the budget owner until it is stopped (SIGTERM / Ctrl-C)."""
-    url = f"http://{settings.worker_host}:{web_port}"
-    owner = BudgetOwner(settings, url)
+    owner = BudgetOwner(settings, owner_url(settings, web_port))
     server = serve(owner, settings, web_port, OwnerDirectory(settings, budget_owner_id(settings)))
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: owner.stop())

@@ -19,6 +19,11 @@ from meterstream.processes import dies_with_this_process, terminate
 from meterstream.settings import Settings, settings_env
 
 
+def owner_url(settings: Settings, port: int) -> str:
+    """Where a budget owner on `port` answers (it binds to the worker's host)."""
+    return f"http://{settings.worker_host}:{port}"
+
+
 class BudgetOwnerProcess:
     def __init__(self, settings: Settings, on_exit: Callable[[str, int], None]) -> None:
         self.settings = settings
@@ -29,7 +34,7 @@ class BudgetOwnerProcess:
 
     @property
     def url(self) -> str:
-        return f"http://{self.settings.worker_host}:{self.port}"
+        return owner_url(self.settings, self.port)
 
     def start(self) -> BudgetOwnerProcess:
         self.process = subprocess.Popen(
