@@ -43,7 +43,7 @@ class Router:
             "bootstrap.servers": settings.kafka_bootstrap, "group.id": router_group(settings),
             "enable.auto.commit": False, "auto.offset.reset": "earliest",
             "session.timeout.ms": int(settings.consumer_session_timeout * 1000),
-            "topic.metadata.refresh.interval.ms": metadata_refresh_ms, "fetch.wait.max.ms": 20,
+            "topic.metadata.refresh.interval.ms": metadata_refresh_ms,
         })
         self.producer = Producer({**settings.kafka_producer_config(), "linger.ms": 2})
         self.failure: str | None = None
