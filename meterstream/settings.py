@@ -76,6 +76,11 @@ class Settings(BaseSettings):
     reservation_ttl_seconds: int = Field(default=900, ge=1, le=7 * 86_400)
     # How long the API and CLI wait for the budget owner to answer.
     budget_reply_timeout_seconds: float = Field(default=5.0, gt=0)
+    # How answers come back (budgets/replies.py): "direct" to a port each client listens on,
+    # at this host's address below (one broker hop per reservation), or "kafka" through the
+    # replies topic, for clients that budget owners cannot connect to.
+    budget_replies: Literal["direct", "kafka"] = "direct"
+    budget_reply_host: str = "127.0.0.1"
 
     # The ClickHouse sink. Empty DSN means the embedded engine under data_dir.
     clickhouse_dsn: str = ""

@@ -1,12 +1,11 @@
 """Asking the budget owner: send a command, wait for its answer (the API, the CLI, the emitter).
 
 A command goes to its tenant's partition of `usage.budget-commands`; the worker that owns
-that partition decides it and answers on `usage.budget-replies`, keyed by request id.
-Each client reads every partition of the replies topic from where it stood when the
-client started (no consumer group: every client sees every answer and keeps its own), so
-any number of API processes can ask at once. A command that got no answer in time is
-sent again with the same request id once (the ledger answers a repeated reservation
-with the hold it already granted), then the caller is told the owner did not answer.
+that partition decides it and answers the client that asked: straight to the port it
+listens on, or through `usage.budget-replies` (replies.py says when each). Any number of
+API processes can ask at once. A command that got no answer in time is sent again with
+the same request id once (the ledger answers a repeated reservation with the hold it
+already granted), then the caller is told the owner did not answer.
 """
 
 from __future__ import annotations
@@ -20,8 +19,9 @@ from typing import Any
 
 import httpx
 import orjson
-from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka import Producer
 
+from meterstream.budgets.replies import KafkaReplies, ReplyListener
 from meterstream.errors import InfrastructureUnavailable
 from meterstream.settings import Settings
 
@@ -40,55 +40,27 @@ class BudgetClient:
             **settings.kafka_producer_config(), "linger.ms": 0,
             "message.timeout.ms": int(self.timeout * 1000),
         })
-        self._consumer = Consumer({
-            "bootstrap.servers": settings.kafka_bootstrap, "group.id": f"{settings.app_id}-budget-client",
-            "enable.auto.commit": False, "fetch.wait.max.ms": 500, "fetch.error.backoff.ms": 10,
-        })
         self._pending: dict[str, concurrent.futures.Future[dict[str, Any]]] = {}
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._assign_from_end()
-        self._reader = threading.Thread(target=self._read, name="budget-replies", daemon=True)
-        self._reader.start()
+        self._replies: ReplyListener | KafkaReplies
+        if settings.budget_replies == "direct":
+            self._replies = ReplyListener(settings.budget_reply_host, self._resolve)
+            self._reply_to: dict[str, str] = {"reply_to": self._replies.address}
+        else:
+            self._replies, self._reply_to = KafkaReplies(settings, self._resolve), {}
         self._http = httpx.Client(base_url=settings.worker_url, timeout=self.timeout, headers=settings.worker_headers())
 
-    def _assign_from_end(self, timeout: float = 30.0) -> None:
-        """Read every replies partition from its end as it is now (answers to earlier clients'
-        commands are not ours). A topic created moments ago may still lack partition leaders."""
-        topic = self.settings.topic_budget_replies
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                metadata = self._consumer.list_topics(topic, timeout=10).topics.get(topic)
-                if metadata is None or metadata.error is not None or not metadata.partitions:
-                    raise InfrastructureUnavailable(f"the topic {topic} is missing on {self.settings.kafka_bootstrap}")
-                starts = [TopicPartition(topic, partition, self._consumer.get_watermark_offsets(
-                    TopicPartition(topic, partition), timeout=10)[1]) for partition in metadata.partitions]
-                break
-            except (KafkaException, InfrastructureUnavailable):
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
-        self._consumer.assign(starts)
-
-    def _read(self) -> None:
-        while not self._stop.is_set():
-            # consume() would wait for its whole count or timeout: poll for the first, take the rest waiting.
-            first = self._consumer.poll(0.05)
-            for message in [] if first is None else [first, *self._consumer.consume(500, timeout=0)]:
-                if message.error() is not None:
-                    if message.error().code() != KafkaError._PARTITION_EOF:
-                        log.warning("budget replies: %s", message.error())
-                    continue
-                # A reply is keyed by its request id: every client reads every reply, and parses its own.
-                with self._lock:
-                    future = self._pending.pop((message.key() or b"").decode(errors="replace"), None)
-                if future is None or future.done():
-                    continue
-                try:
-                    future.set_result(orjson.loads(message.value()))
-                except orjson.JSONDecodeError as error:
-                    future.set_exception(error)
+    def _resolve(self, request_id: str, answer: Any) -> None:
+        with self._lock:
+            future = self._pending.pop(request_id, None)
+        if future is None or future.done():
+            if isinstance(answer, Exception):
+                log.warning("an unreadable budget answer: %r", answer)
+            return
+        if isinstance(answer, Exception):
+            future.set_exception(answer)
+        else:
+            future.set_result(answer)
 
     def submit(self, command: dict[str, Any]) -> concurrent.futures.Future[dict[str, Any]]:
         """Send `command`; the future resolves with its answer."""
@@ -99,7 +71,7 @@ class BudgetClient:
         return future
 
     def _send(self, command: dict[str, Any]) -> None:
-        self._producer.produce(self.settings.topic_budget_commands, orjson.dumps(command),
+        self._producer.produce(self.settings.topic_budget_commands, orjson.dumps({**command, **self._reply_to}),
                                key=command["tenant"].encode())
         self._producer.poll(0)
 
@@ -133,9 +105,12 @@ class BudgetClient:
             self._pending.pop(command["request_id"], None)
 
     def _unavailable(self) -> BudgetOwnerUnavailable:
+        where = (f"; its answers come to {self._reply_to['reply_to']}: if budget owners run on another host, "
+                 "set METERSTREAM_BUDGET_REPLY_HOST to an address of this host they reach, or "
+                 "METERSTREAM_BUDGET_REPLIES=kafka" if self._reply_to else "")
         return BudgetOwnerUnavailable(
             f"the budget owner (through the worker at {self.settings.worker_url}) did not answer within "
-            f"{2 * self.timeout:.0f} s; is `meterstream worker` running?")
+            f"{2 * self.timeout:.0f} s; is `meterstream worker` running?{where}")
 
     def tenant_state(self, tenant_id: str) -> dict[str, Any] | None:
         """The tenant's budget state as the worker holds it; None if it has none. Waits up to
@@ -159,10 +134,8 @@ class BudgetClient:
         return response.json()
 
     def close(self) -> None:
-        self._stop.set()
-        self._reader.join(5)
+        self._replies.close()
         self._producer.flush(5)
-        self._consumer.close()
         self._http.close()
 
     def __enter__(self) -> BudgetClient:

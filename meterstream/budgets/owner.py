@@ -10,8 +10,9 @@ ledger.py; this wires them to Kafka:
 
 - the loop takes what has arrived (up to a batch), applies each command through the
   ledger, sends each tenant entry the batch changed once to the changelog, then the alerts
-  the commands raised (one idempotent producer, acks from every replica), then the replies
-  (a producer of their own with no linger: a reply needs no durability, see below);
+  the commands raised (one idempotent producer, acks from every replica), then the replies:
+  straight to the port the asking client named, or on the replies topic (replies.py; a
+  producer of their own with no linger); a reply needs no durability, see below;
 - offsets are committed once a second, and before a partition is given up, only after a
   flush of that producer confirmed every changelog write and alert sent before; a send
   that failed stops the owner (a restart replays from the last commit);
@@ -47,6 +48,7 @@ from meterstream.budgets import commands
 from meterstream.budgets.expiry import HoldIndex
 from meterstream.budgets.ledger import BudgetLedger, Output
 from meterstream.budgets.process import owner_url
+from meterstream.budgets.replies import DirectReplier
 from meterstream.budgets.store import OwnedState, encode_entry, encode_key
 from meterstream.budgets.web import OwnerDirectory, owner_client_id, serve
 from meterstream.failpoints import failpoint
@@ -103,6 +105,7 @@ class BudgetOwner:
             "linger.ms": 5, "compression.type": "lz4", "message.max.bytes": BUDGET_ENTRY_MAX_BYTES,
         })
         self.replies = reply_producer(settings)
+        self.direct_replies = DirectReplier()
         self._stopping = threading.Event()
 
     # -- the loop ---------------------------------------------------------------------------------
@@ -127,6 +130,7 @@ class BudgetOwner:
         finally:
             self.consumer.close()
             self.replies.flush(5)
+            self.direct_replies.close()
 
     def stop(self) -> None:
         self._stopping.set()
@@ -135,7 +139,7 @@ class BudgetOwner:
         """Apply what arrived, sending what it changed and produced every few milliseconds: a
         catch-up's spend commands (up to MAX_SPEND_ITEMS events each) must not hold back the
         replies to reservations behind them."""
-        outputs: list[Output] = []
+        outputs: list[tuple[Output, str | None]] = []
         started = time.monotonic()
         for message in messages:
             if message.error() is not None:
@@ -150,7 +154,8 @@ class BudgetOwner:
         self._send(outputs)
         failpoint("budgets.after_send")
 
-    def _apply(self, message: Message) -> list[Output]:
+    def _apply(self, message: Message) -> list[tuple[Output, str | None]]:
+        """What the command produced, each with where its reply goes (None: the replies topic)."""
         partition, offset = message.partition(), message.offset()
         self.state.partition = partition
         self.next_offsets[partition] = offset + 1
@@ -161,9 +166,10 @@ class BudgetOwner:
             log.error("budget command %s[%d]@%d ignored: %r", message.topic(), partition, offset, error)
             return []
         self.commands[(command["tenant"], command["kind"])] += 1
-        return outputs
+        reply_to = command.get("reply_to")
+        return [(output, reply_to) for output in outputs]
 
-    def _send(self, outputs: list[Output]) -> None:
+    def _send(self, outputs: list[tuple[Output, str | None]]) -> None:
         """Each tenant entry changed since the last call, once, then the alerts, then the replies."""
         with self.lock:  # encoded under the lock: the next command changes the entries in place
             writes = self.state.take_writes()
@@ -171,15 +177,19 @@ class BudgetOwner:
         self.holds.note((key, entry) for key, _, entry in writes)
         for key, partition, value in encoded:
             self.producer.produce(self.changelog, value, key, partition=partition, on_delivery=_must_be_delivered)
-        for output in outputs:
+        direct: dict[str, list[bytes]] = {}
+        for output, reply_to in outputs:
             if output.kind == "alert":
                 with self.lock:  # the metrics read it from the HTTP thread
                     self.alerts[(output.key, output.value["kind"])] += 1
                 self.producer.produce(self.settings.topic_alerts, orjson.dumps(output.value), output.key.encode(),
                                       on_delivery=_must_be_delivered)
+            elif reply_to:
+                direct.setdefault(reply_to, []).append(orjson.dumps(output.value))
             else:
                 self.replies.produce(self.settings.topic_budget_replies, orjson.dumps(output.value),
                                      output.key.encode())
+        self.direct_replies.send(direct)
         self.replies.poll(0)
         self.producer.poll(0)
 

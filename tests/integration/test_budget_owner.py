@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import os
 import signal
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+
+import pytest
 
 from meterstream.budgets import commands
 from meterstream.budgets.client import BudgetClient
 from meterstream.devstack.pipeline import LocalPipeline
-from meterstream.schemas.budgets import BudgetDefinition
+from meterstream.schemas.budgets import BudgetDefinition, UsageFacts
 from tests.conftest import eventually
 
 
@@ -38,6 +40,20 @@ def test_the_budget_owner_is_a_child_of_the_worker_and_answers_through_it(pipeli
         assert "all" in client.tenant_state("acme")["budgets"]
     metrics = pipeline.worker.get("/metrics").decode()
     assert 'meterstream_budget_commands_total{kind="define",tenant="acme"} 1.0' in metrics
+
+
+@pytest.mark.parametrize("replies", ["direct", "kafka"])
+def test_a_reservation_is_answered_over_either_reply_channel(pipeline: LocalPipeline, replies: str):
+    now = datetime.now(UTC)
+    settings = pipeline.settings.model_copy(update={"budget_replies": replies})
+    with BudgetClient(settings) as client:
+        client.ask(commands.define(BudgetDefinition(budget_id="cap", tenant_id="acme", name="cap", action="block",
+                                                    limit=Decimal("0.05"), created_at=now, updated_at=now)))
+        facts = UsageFacts(session_id="s1", service="text", model="gemini-2.5-flash")
+        granted = client.ask(commands.reserve("acme", Decimal("0.03"), facts, timedelta(minutes=5)))
+        refused = client.ask(commands.reserve("acme", Decimal("0.03"), facts, timedelta(minutes=5)))
+    assert granted["granted"] is True and granted["amount"] == "0.03"
+    assert refused["granted"] is False and refused["refused_by"][0]["budget_id"] == "cap"
 
 
 def test_a_kill_9_of_the_worker_takes_its_budget_owner_down_too(pipeline: LocalPipeline):

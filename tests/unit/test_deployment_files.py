@@ -102,3 +102,9 @@ def test_the_api_runs_without_a_sink_beside_the_clickhouse_server():
     assert api["command"] == ["serve", "--no-sink"]
     assert api["environment"]["METERSTREAM_API_HOST"] == "0.0.0.0"
     assert api["depends_on"]["clickhouse"] == {"condition": "service_healthy"}
+
+
+def test_the_budget_owners_answer_the_api_at_an_address_they_reach():
+    api = compose()["services"]["api"]["environment"]
+    assert api.get("METERSTREAM_BUDGET_REPLIES", "direct") == "direct"
+    assert api["METERSTREAM_BUDGET_REPLY_HOST"] == "api", "127.0.0.1 in the api container is not reachable from the worker"
