@@ -20,7 +20,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from confluent_kafka import Producer
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from meterstream.schemas.alerts import AlertEvent, AlertKind, AlertRecord, BudgetAlert, alert_id
+from meterstream.schemas.alerts import (
+    AlertEvent,
+    AlertKind,
+    AlertRecord,
+    AnomalyAlert,
+    AnomalyDriver,
+    BudgetAlert,
+    alert_id,
+)
 
 def threshold_alert(tenant: str, threshold: int = 80, budget: str = "bud_1", spent: str = "80.000123") -> AlertRecord:
     start = datetime(2026, 5, 1, tzinfo=UTC)
@@ -33,6 +41,22 @@ def threshold_alert(tenant: str, threshold: int = 80, budget: str = "bud_1", spe
                            currency="USD", action="notify"),
         event=AlertEvent(event_id="evt-1", session_id="ses-1", service="text", model="gemini-2.5-flash",
                          cost=Decimal("0.000123"), occurred_at=start),
+    )
+
+
+def anomaly_alert(tenant: str, window: datetime, spent: str = "12.000000000007", expected: str = "1.5",
+                  minutes: int = 60) -> AlertRecord:
+    """An hour's (or, with minutes=5, a burst's) tenant spend far above its baseline, as
+    meterstream/insights/anomaly.py raises it."""
+    driver = AnomalyDriver(user_id="ana", model="veo-3.0-generate", service="video", spent=Decimal(spent),
+                           expected=Decimal(expected))
+    return AlertRecord(
+        alert_id=alert_id(tenant, "anomaly", "tenant", "", window.isoformat(), minutes),
+        kind=AlertKind.ANOMALY_BURST if minutes == 5 else AlertKind.ANOMALY_SPEND, tenant_id=tenant,
+        raised_at=datetime.now(UTC), title=f"Unusual hourly spend: {spent} USD in {minutes} min",
+        anomaly=AnomalyAlert(series="tenant", window_start=window, window_minutes=minutes, spent=Decimal(spent),
+                             expected=Decimal(expected), threshold=Decimal(expected) * 4, history_hours=30,
+                             currency="USD", drivers=[driver]),
     )
 
 

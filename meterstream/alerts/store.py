@@ -311,12 +311,15 @@ class AlertStore:
         with sqlite.connect(self.path) as db:
             return dict(db.execute("SELECT partition, next_offset FROM feed_positions").fetchall())
 
-    def list_alerts(self, tenant_id: str | None = None, limit: int = 50) -> list[StoredAlert]:
-        """The newest alerts first."""
-        where, args = _tenant_filter(tenant_id)
+    def list_alerts(self, tenant_id: str | None = None, limit: int = 50,
+                    kinds: Iterable[str] | None = None) -> list[StoredAlert]:
+        """The newest alerts first; only those of `kinds` when given."""
+        kinds = sorted(str(kind) for kind in kinds) if kinds is not None else None
+        conditions = [f"kind IN ({', '.join('?' * len(kinds))})"] if kinds else []
+        where, args = _tenant_filter(tenant_id, *conditions)
         with sqlite.connect(self.path) as db:
             rows = db.execute(f"SELECT rowid, record, received_at FROM alerts {where} ORDER BY rowid DESC LIMIT ?",
-                              (*args, limit)).fetchall()
+                              (*args, *(kinds or ()), limit)).fetchall()
         return [_alert(row) for row in rows]
 
     def alerts_after(self, seq: int, tenant_id: str | None = None, limit: int = 100) -> list[StoredAlert]:

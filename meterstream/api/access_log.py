@@ -4,16 +4,16 @@
 
 method, path (no query string: it may carry ids), status, time to the answer's first byte (a
 push stream is logged when it opens), and the tenant the credential named (`-` when none did).
-`serve` shows these lines; METERSTREAM_API_ACCESS_LOG=false turns them off.
+`serve` shows these lines; METERSTREAM_API_ACCESS_LOG=false turns them off. The request
+observer (observer.py) sees each answer and writes the line.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
-from meterstream.api.guard import ASGIApp, Message, Receive, Scope, Send
+from meterstream.api.guard import Scope
 
 log = logging.getLogger("meterstream.api.access")
 
@@ -23,30 +23,9 @@ def tenant_of(scope: Scope) -> str:
     return str(state.get("tenant_id") or "-")
 
 
-class AccessLog:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+def enabled() -> bool:
+    return log.isEnabledFor(logging.INFO)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not log.isEnabledFor(logging.INFO):
-            await self.app(scope, receive, send)
-            return
-        start = time.perf_counter()
-        logged = False
 
-        def line(status: int | str) -> None:
-            nonlocal logged
-            logged = True
-            log.info("%s %s %s %.1f ms tenant=%s", scope["method"], scope["path"], status,
-                     (time.perf_counter() - start) * 1000, tenant_of(scope))
-
-        async def sending(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                line(message["status"])
-            await send(message)
-
-        try:
-            await self.app(scope, receive, sending)
-        finally:
-            if not logged:
-                line(500)
+def answered(scope: Scope, status: int | str, seconds: float) -> None:
+    log.info("%s %s %s %.1f ms tenant=%s", scope["method"], scope["path"], status, seconds * 1000, tenant_of(scope))

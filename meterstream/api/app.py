@@ -12,13 +12,13 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from meterstream.api.access_log import AccessLog
 from meterstream.api.auth import authenticated
 from meterstream.api.errors import ApiError, InvalidRequest, Unauthorized
 from meterstream.api.guard import RequestGuard
 from meterstream.api.local import LocalNote
 from meterstream.api.metrics import ApiMetrics
 from meterstream.api.models import Problem
+from meterstream.api.observer import RequestObserver
 from meterstream.api.routes import (
     alerts,
     budgets,
@@ -88,7 +88,7 @@ def create_app(settings: Settings, api_settings: ApiSettings | None = None) -> F
                     "Money is a decimal string.",
         lifespan=lifespan,
     )
-    app.add_middleware(metrics.middleware)
+    app.add_middleware(metrics.middleware)  # marks where the metrics start; the observer counts
     # Inside CORS (a preflight needs no key), outside everything that reads a body.
     app.add_middleware(RequestGuard,
                        authenticate=lambda scope, token: authenticated(scope["app"].state.services, token),
@@ -97,8 +97,8 @@ def create_app(settings: Settings, api_settings: ApiSettings | None = None) -> F
     if api_settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=api_settings.cors_origins,
                            allow_methods=["GET", "POST", "DELETE"], allow_headers=["Authorization", "Content-Type"])
-    if api_settings.access_log:
-        app.add_middleware(AccessLog)  # outermost: every answer, the guard's 401 and 413 too
+    # Outermost, one wrap of send: the access log sees every answer, the guard's 401 and 413 too.
+    app.add_middleware(RequestObserver, metrics=metrics, access_log=api_settings.access_log)
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, error: ApiError) -> JSONResponse:

@@ -16,6 +16,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import orjson
@@ -54,9 +55,10 @@ class WorkerClient:
         body = await self._get(f"/budgets/{tenant_id}", f"the budgets of {tenant_id}")
         return None if body is None else orjson.loads(body)
 
-    async def ledger(self) -> dict[str, dict[str, int]]:
-        """The worker's reconciliation ledger: per tenant, how many messages had each outcome."""
-        body = await self._get("/ledger", "the ledger")
+    async def tenant_ledger(self, tenant_id: str) -> dict[str, int]:
+        """How many of the tenant's messages had each outcome, over every worker's partitions
+        (the worker asks the others of its group)."""
+        body = await self._get(f"/ledger/{quote(tenant_id, safe='')}", f"the ledger of {tenant_id}")
         return {} if body is None else orjson.loads(body)
 
     async def session_totals(self, session_id: str) -> SessionTotals | None:

@@ -7,7 +7,9 @@ import time
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from meterstream.alerts.metrics import AlertMetrics
-from meterstream.api.guard import ASGIApp, Message, Receive, Scope, Send
+from meterstream.api.guard import ASGIApp, Receive, Scope, Send
+
+REACHED = "meterstream.metrics_reached"  # scope key: perf_counter() when the request reached the metrics
 
 
 class ApiMetrics:
@@ -32,23 +34,24 @@ class ApiMetrics:
         self.alerts = AlertMetrics(self.registry)
 
     def middleware(self, app: ASGIApp) -> ASGIApp:
-        """Count and time every request. Plain ASGI: Starlette's BaseHTTPMiddleware (the
-        `@app.middleware("http")` form) ran each request in a task group of its own and cost
-        more CPU than most routes (py-spy on /healthz under load)."""
+        """Mark where, and when, a request reaches the metrics (inside the guard): the request
+        observer (observer.py) counts and times its answer from here; an answer given before
+        (the guard's 401 or 413, a CORS preflight) is not counted. Plain ASGI: Starlette's
+        BaseHTTPMiddleware (the `@app.middleware("http")` form) ran each request in a task
+        group of its own and cost more CPU than most routes (py-spy on /healthz under load)."""
 
-        async def observed(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] != "http":
-                await app(scope, receive, send)
-                return
-            start = time.perf_counter()
+        async def marked(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] == "http":
+                scope[REACHED] = time.perf_counter()
+            await app(scope, receive, send)
 
-            async def sending(message: Message) -> None:
-                if message["type"] == "http.response.start":  # the router has set scope["route"] by now
-                    route = getattr(scope.get("route"), "path", "(unmatched)")
-                    self.requests.labels(scope["method"], route, str(message["status"])).inc()
-                    self.latency.labels(route).observe(time.perf_counter() - start)
-                await send(message)
+        return marked
 
-            await app(scope, receive, sending)
-
-        return observed
+    def answered(self, scope: Scope, status: int, at: float) -> None:
+        """Count and time the answer to a request that reached the marker (`at`: perf_counter)."""
+        reached = scope.get(REACHED)
+        if reached is None:
+            return
+        route = getattr(scope.get("route"), "path", "(unmatched)")
+        self.requests.labels(scope["method"], route, str(status)).inc()
+        self.latency.labels(route).observe(at - reached)

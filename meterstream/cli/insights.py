@@ -1,7 +1,9 @@
-"""`meterstream insights`: savings, tops, distributions, comparison and forecast from ClickHouse.
+"""`meterstream insights`: savings, tops, distributions, comparison and forecast from ClickHouse;
+spend anomalies from this host's alert feed.
 
-Spend anomalies are alerts: `meterstream alerts` lists them with the budget alerts (kinds
-anomaly.spend and anomaly.burst), and GET /v1/insights/anomalies serves them.
+Spend anomalies are alerts the stream raises (kinds anomaly.spend and anomaly.burst), not a
+ClickHouse query: `insights anomalies` reads them where `meterstream alerts` reads the feed (the
+host's SQLite file, which `serve` fills), as GET /v1/insights/anomalies does.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from meterstream.cli.common import connect_clickhouse, console
 from meterstream.pricing.money import money_text
 from meterstream.settings import Settings
 
-VIEWS = ("recommendations", "top", "distributions", "compare", "forecast")
+VIEWS = ("recommendations", "anomalies", "top", "distributions", "compare", "forecast")
 
 
 def _when(text: str) -> datetime:
@@ -45,19 +47,48 @@ def _plain(value: Any) -> Any:
     return value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
 
 
-def _table(title: str, rows: list[dict[str, Any]]) -> None:
+def _table(title: str, rows: list[dict[str, Any]], empty: str = "nothing in this period") -> None:
     table = Table(title=title)
     if not rows:
-        Console().print(f"{title}: nothing in this period")
+        Console().print(f"{title}: {empty}")
         return
     for column in rows[0]:
-        table.add_column(column, justify="right" if isinstance(rows[0][column], (int, Decimal)) else "left")
+        money = isinstance(rows[0][column], Decimal)  # folded when narrow, never cut: money is exact
+        table.add_column(column, justify="right" if money or isinstance(rows[0][column], int) else "left",
+                         overflow="fold" if money else "ellipsis")
     for row in rows:
-        table.add_row(*("unpriced" if v is None else str(v) for v in row.values()))
+        table.add_row(*("unpriced" if v is None else money_text(v) if isinstance(v, Decimal) else str(v)
+                        for v in row.values()))
     Console().print(table)
 
 
+def _anomalies(args: argparse.Namespace, settings: Settings) -> int:
+    """The tenant's anomaly alerts, newest first: an hour's (60 min) or five minutes' (a burst)
+    spend far above its baseline. Unpriced usage is no spend, so it never raises one."""
+    from meterstream.cli.alerts import alert_store
+    from meterstream.schemas.alerts import ANOMALY_KINDS
+
+    records = [a.record for a in alert_store(settings).list_alerts(args.tenant, args.limit, ANOMALY_KINDS)]
+    if args.json:
+        print(json.dumps({"anomalies": _plain([r.model_dump() for r in records])}, indent=2))
+        return 0
+    found = [r.anomaly for r in records if r.anomaly is not None]
+    currencies = ", ".join(sorted({a.currency for a in found}))
+    _table(f"spend anomalies of {args.tenant}{f' in {currencies}' if currencies else ''}, newest first",
+           [{"window (UTC)": f"{a.window_start:%Y-%m-%d %H:%M}", "min": a.window_minutes, "series": a.series,
+             "spent": a.spent, "expected": a.expected} for a in found], "none raised")
+    if any(a.drivers for a in found):
+        print("drivers (spent vs expected), the largest excess first:")
+    for a in found:
+        for d in a.drivers:
+            print(f"  {a.window_start:%Y-%m-%d %H:%M} {d.user_id or 'no user'}, {d.model} ({d.service}): "
+                  f"{money_text(d.spent)} vs {money_text(d.expected)}")
+    return 0
+
+
 def _run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.view == "anomalies":
+        return _anomalies(args, settings)
     from clickhouse_connect.driver.exceptions import DatabaseError
 
     from meterstream.insights import service
@@ -119,8 +150,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    insights = commands.add_parser("insights", help="savings recommendations, top spenders, distributions, "
-                                                    "period comparison and the month forecast")
+    insights = commands.add_parser("insights", help="savings recommendations, spend anomalies, top spenders, "
+                                                    "distributions, period comparison and the month forecast")
     insights.add_argument("view", choices=VIEWS)
     insights.add_argument("--tenant", required=True)
     insights.add_argument("--start", type=_when, help="inclusive; default --end minus 30 days")
@@ -131,6 +162,6 @@ def register(commands: argparse._SubParsersAction) -> None:
     insights.add_argument("--value")
     insights.add_argument("--by", choices=("event", "session", "user", "operation"), default="session",
                           help="top: what to rank")
-    insights.add_argument("--limit", type=int, default=10)
+    insights.add_argument("--limit", type=int, default=10, help="top: rows; anomalies: the newest alerts (10)")
     insights.add_argument("--json", action="store_true", help="JSON, money as exact decimal strings")
     insights.set_defaults(handler=_run)

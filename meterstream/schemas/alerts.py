@@ -22,6 +22,9 @@ class AlertKind(StrEnum):
     ANOMALY_BURST = "anomaly.burst"  # five minutes' spend far above the hour's baseline
 
 
+ANOMALY_KINDS = frozenset({AlertKind.ANOMALY_SPEND, AlertKind.ANOMALY_BURST})
+
+
 class AlertEvent(BaseModel):
     """The usage event that made the alert happen."""
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import Counter
 from datetime import timedelta
+from urllib.parse import quote
 
+import aiohttp
 import faust
 import orjson
 from faust.streams import current_event
@@ -182,12 +185,32 @@ def create_app(settings: Settings, budget_owner_url: str | None = None) -> faust
         async def get(self, request: Request) -> Response:
             return self.json({"partitions": sorted(active_partitions()), "of": settings.topic_partitions})
 
+    def own_ledger(tenant_id: str | None = None) -> dict[str, dict[str, int]]:
+        counts = processor.ledger_by_tenant(active_partitions())
+        return counts if tenant_id is None else {t: c for t, c in counts.items() if t == tenant_id}
+
     @app.page("/ledger")
     class LedgerView(View):
-        """The counts of the partitions this worker owns (it may hold standby copies of others)."""
+        """The counts of the partitions this worker owns (it may hold standby copies of others);
+        `?tenant_id=` narrows them to one tenant. Summed over the workers: reconcile."""
 
         async def get(self, request: Request) -> Response:
-            return self.json(processor.ledger_by_tenant(active_partitions()))
+            return self.json(own_ledger(request.query.get("tenant_id")))
+
+    @app.page("/ledger/{tenant_id}")
+    class TenantLedgerView(View):
+        """A tenant's counts over every partition, whichever worker owns it: this worker's own
+        plus each other worker's /ledger for the tenant (its sessions live in all partitions)."""
+
+        async def get(self, request: Request, tenant_id: str) -> Response:
+            counts: Counter[str] = Counter(own_ledger(tenant_id).get(tenant_id, {}))
+            try:
+                for answer in await owners.from_peers(f"/ledger?tenant_id={quote(tenant_id, safe='')}"):
+                    counts.update(answer.get(tenant_id, {}))
+            except (aiohttp.ClientError, OSError) as error:  # a part would pass for the whole: say so
+                return self.json({"detail": f"a worker of the group did not answer for its partitions: {error}"},
+                                 status=503)
+            return self.json(dict(counts))
 
     @app.page("/budgets/{tenant_id}")
     class BudgetsView(View):

@@ -9,11 +9,13 @@ import asyncio
 import weakref
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import faust
 from faust.streams import _current_event
 from faust.web import Request, Response, View
+from yarl import URL
 
 from meterstream.processes import stop_for_replay
 from meterstream.settings import Settings
@@ -78,6 +80,9 @@ def stop_unless_delivered(delivery: asyncio.Future) -> None:
                         f"({'cancelled' if delivery.cancelled() else delivery.exception()!r})")
 
 
+PEER_TIMEOUT = aiohttp.ClientTimeout(total=5)  # as a budget owner waits for another (budgets/web.py)
+
+
 class Owners:
     """Any worker answers for any session or tenant: a request for a key goes on to the
     worker that owns the key's partition (its address is in the consumer group's metadata).
@@ -101,6 +106,25 @@ class Owners:
             return None
         return await proxy(self.app, view, str(request.url.with_host(owner.host).with_port(owner.port)),
                            self.headers)
+
+    def peers(self) -> list[str]:
+        """The URLs of the group's other workers that meter partitions, from the same
+        assignment metadata `forwarded` reads (empty before the first assignment)."""
+        here = self.app.conf.canonical_url
+        urls = {URL(url) for url in self.app.assignor.tables_metadata()}
+        return sorted(str(url) for url in urls if (url.host, url.port) != (here.host, here.port))
+
+    async def from_peers(self, path: str) -> list[Any]:
+        """`path` as each of the other workers answers it (JSON), for a view that sums over the
+        group; raises aiohttp.ClientError or OSError (TimeoutError among them) when one does
+        not answer with 200."""
+
+        async def ask(url: str) -> Any:
+            async with self.app.http_client.get(f"{url.rstrip('/')}{path}", headers=self.headers,
+                                                timeout=PEER_TIMEOUT, raise_for_status=True) as answer:
+                return await answer.json()
+
+        return list(await asyncio.gather(*(ask(url) for url in self.peers())))
 
     async def answer(self, view: View, request: Request, table: faust.Table, key: str,
                      read: Callable[[], bytes | None], missing: str) -> Response:

@@ -1,8 +1,11 @@
-"""Several workers share the partitions; any of them answers for any session and tenant."""
+"""Several workers share the partitions; any of them answers for any session and tenant, and
+for a tenant's counts over all of them."""
 
 from __future__ import annotations
 
+import json
 import urllib.error
+from collections import Counter
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -40,6 +43,12 @@ def test_each_of_two_workers_answers_for_every_session_and_budget(pipeline: Loca
                 emitter.emit(event)
         expected = expectations(events)
         wait_until(lambda: sum(sum(w.counts().values()) for w in workers) >= len(events), 120, "all metered")
+        # Each worker counts its own partitions; asked for a tenant, either sums the group's.
+        own = [Counter(w.ledger().get("acme-creative", {})) for w in workers]
+        assert all(sum(counts.values()) for counts in own)  # the tenant's sessions live with both
+        group = {outcome: own[0][outcome] + own[1][outcome] for outcome in {*own[0], *own[1]}}
+        for worker in workers:
+            assert json.loads(worker.get("/ledger/acme-creative")) == group
         for session_id, want in expected.items():
             for worker in workers:
                 totals = worker.session_totals(session_id)

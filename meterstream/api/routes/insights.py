@@ -34,12 +34,11 @@ from meterstream.api.services import Services, ServicesDep
 from meterstream.insights import forecast as forecast_rule
 from meterstream.insights import service
 from meterstream.insights.queries import Scope
-from meterstream.schemas.alerts import AlertKind
+from meterstream.schemas.alerts import ANOMALY_KINDS
 
 router = APIRouter(prefix="/v1/insights", tags=["insights"])
 
 DEFAULT_RANGE = timedelta(days=30)
-ANOMALY_KINDS = {AlertKind.ANOMALY_SPEND, AlertKind.ANOMALY_BURST}
 Start = Annotated[AwareDatetime | None, Query(description="Inclusive; default `end` minus 30 days.")]
 End = Annotated[AwareDatetime | None, Query(description="Exclusive; default now.")]
 UserQuery = Annotated[str | None, Query(min_length=1, max_length=128)]
@@ -92,8 +91,8 @@ async def recommendations(caller: CallerDep, services: ServicesDep, start: Start
 async def anomalies(caller: CallerDep, services: ServicesDep,
                     limit: Annotated[int, Query(ge=1, le=500)] = 50) -> AnomaliesOut:
     """The tenant's spend-anomaly alerts, newest first (detected in the stream; see docs/insights.md)."""
-    stored = await blocking(services.alerts.list_alerts, caller.tenant_id, 500)
-    return AnomaliesOut(anomalies=[a.record for a in stored if a.record.kind in ANOMALY_KINDS][:limit])
+    stored = await blocking(services.alerts.list_alerts, caller.tenant_id, limit, ANOMALY_KINDS)
+    return AnomaliesOut(anomalies=[a.record for a in stored])
 
 
 @router.get("/top", responses=problems(503))

@@ -124,8 +124,8 @@ async def record_usage_batch(body: UsageBatch, caller: CallerDep, services: Serv
 @router.get("/health", responses=problems(503))
 async def usage_health(caller: CallerDep, services: ServicesDep) -> IngestionHealth:
     """How the stream counted the tenant's usage: priced, unpriced, duplicates, conflicting
-    duplicates (an event_id re-sent with other content) and dead letters."""
-    counts = (await services.worker.ledger()).get(caller.tenant_id, {})
+    duplicates (an event_id re-sent with other content) and dead letters, over every worker."""
+    counts = await services.worker.tenant_ledger(caller.tenant_id)
     return IngestionHealth(priced=counts.get("priced", 0), unpriced=counts.get("unpriced", 0),
                            duplicates=counts.get("duplicate", 0), conflicts=counts.get("conflict", 0),
                            dead_lettered=counts.get("dead_letter", 0))

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from meterstream.alerts.store import AlertStore, Attempt, Outcome
-from tests.alerting import threshold_alert
+from meterstream.schemas.alerts import ANOMALY_KINDS
+from tests.alerting import anomaly_alert, threshold_alert
 
 T0 = datetime(2026, 5, 1, 12, tzinfo=UTC)
 
@@ -156,3 +157,12 @@ def test_the_feed_is_newest_first_and_can_be_followed_from_a_position(store: Ale
     assert [a.record.alert_id for a in store.alerts_after(mark, "acme")] == [second.alert_id]
     assert len(store.alerts_after(0)) == 3
     assert store.list_alerts("acme", limit=1)[0].record == second
+
+
+def test_the_feed_lists_only_the_kinds_asked_for_before_it_cuts_at_the_limit(store: AlertStore) -> None:
+    anomaly = anomaly_alert("acme", T0)
+    store.record_alerts([anomaly, anomaly_alert("globex", T0)], T0)
+    store.record_alerts([threshold_alert("acme", t) for t in (50, 80, 90)], T0)  # newer
+
+    assert [a.record for a in store.list_alerts("acme", 1, ANOMALY_KINDS)] == [anomaly]
+    assert len(store.list_alerts("acme", kinds=["budget.threshold"])) == 3
