@@ -4,8 +4,10 @@ Reservations. A worker with budgets on decides them; one tenant has a blocking b
 large enough never to refuse and five others (two match the planned call, three do not), so
 every decision matches real scopes. Requests go out open loop: on a fixed schedule at the
 offered rate, each timed from its scheduled send, so a system that falls behind shows its
-queue instead of slowing the sender. Two paths: `BudgetClient.ask_async` from this process
-(command -> Kafka -> the worker's budget owner -> reply -> Kafka), and `POST /v1/reservations`
+queue instead of slowing the sender. Paths: `BudgetClient.ask_async` from this process
+(command -> Kafka -> the worker's budget owner -> answer to the client's port), the same with
+`METERSTREAM_BUDGET_REPLIES=kafka` (the answer through `usage.budget-replies`, as before the
+direct answers), and `POST /v1/reservations`
 through `meterstream serve --no-sink` as its own process (an embedded ClickHouse folder has
 one owner, so it gets a folder of its own; nothing it serves here reads it). The HTTP load is
 written by hand over kept-alive connections: httpx would spend more of the two cores in the
@@ -166,7 +168,7 @@ def reservation_latency(env: BenchEnv) -> list[Result]:
     post = http_request("POST", "/v1/reservations", key, {**PLAN, "session_id": FACTS.session_id,
                                                           "user_id": FACTS.user_id, "ttl_seconds": HTTP_TTL_SECONDS})
     health = http_request("GET", "/healthz")
-    paths = ("bare", "direct", "backlog", "healthz", "http")
+    paths = ("bare", "direct", "kafka", "backlog", "healthz", "http")
     figures: dict[tuple[str, int], dict[int, list[float]]] = {
         (path, rate): {50: [], 95: [], 99: []} for path in paths for rate in scale.budget_rates}
     failed: dict[tuple[str, int], int] = {(path, rate): 0 for path in paths for rate in scale.budget_rates}
@@ -180,19 +182,24 @@ def reservation_latency(env: BenchEnv) -> list[Result]:
     worker.start()
     api = ApiProcess(settings, state_path)
     try:
-        with BudgetClient(settings) as client:
+        with BudgetClient(settings) as client, \
+                BudgetClient(settings.model_copy(update={"budget_replies": "kafka"})) as through_kafka:
             define_all(client, reservation_budgets(tenant) + reservation_budgets(http_tenant))
             api.wait_ready()
 
-            async def ask() -> bool:
-                try:
-                    reply = await client.ask_async(commands.reserve(tenant, PLAN_COST, FACTS, TTL))
-                except BudgetOwnerUnavailable:
+            def asking(client: BudgetClient) -> Callable[[], Awaitable[bool]]:
+                async def ask() -> bool:
+                    try:
+                        reply = await client.ask_async(commands.reserve(tenant, PLAN_COST, FACTS, TTL))
+                    except BudgetOwnerUnavailable:
+                        return False
+                    if reply.get("granted") is True:  # the call is done: its hold goes, untimed
+                        client.submit(commands.release(tenant, reply["reservation_id"]))
+                        return True
                     return False
-                if reply.get("granted") is True:  # the call is done: its hold goes, untimed
-                    client.submit(commands.release(tenant, reply["reservation_id"]))
-                    return True
-                return False
+                return ask
+
+            ask = asking(client)
 
             def during_backlog(rate: int) -> tuple[list[float], int]:
                 """Reservations while the worker catches up on a metering backlog: the budget
@@ -209,6 +216,7 @@ def reservation_latency(env: BenchEnv) -> list[Result]:
                         "bare": lambda: (bare_latency(settings, command_bytes, rate, scale.budget_seconds,
                                                       **{"linger.ms": 0}), 0),
                         "direct": lambda: asyncio.run(open_loop(rate, scale.budget_seconds, ask)),
+                        "kafka": lambda: asyncio.run(open_loop(rate, scale.budget_seconds, asking(through_kafka))),
                         "backlog": lambda: during_backlog(rate),
                         "healthz": lambda: asyncio.run(http_load(api.url, health, 200, rate, scale.budget_seconds)),
                         "http": lambda: asyncio.run(http_load(api.url, post, 201, rate, scale.budget_seconds)),
@@ -231,8 +239,10 @@ def reservation_latency(env: BenchEnv) -> list[Result]:
 
     results = []
     for path, what, base_path, base in (
-        ("direct", "reservation, BudgetClient.ask_async → worker → reply", "bare",
+        ("direct", "reservation, BudgetClient.ask_async → budget owner → answer to the client's port", "bare",
          "bare Kafka produce→consume, linger 0"),
+        ("kafka", "reservation, answers through usage.budget-replies (METERSTREAM_BUDGET_REPLIES=kafka)", "direct",
+         "answers to the client's port"),
         ("backlog", f"reservation during a {scale.budget_backlog_events:,}-event metering catch-up, ask_async", "direct",
          "ask_async, no backlog"),
         ("http", "reservation, POST /v1/reservations (API process)", "healthz", "GET /healthz, same load"),
