@@ -36,8 +36,10 @@ class BudgetClient:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.timeout = settings.budget_reply_timeout_seconds
+        # One small command at a time: compressing it would cost this process and the broker
+        # (which checks every compressed batch it is sent) more than the bytes it saves.
         self._producer = Producer({
-            **settings.kafka_producer_config(), "linger.ms": 0,
+            **settings.kafka_producer_config(), "linger.ms": 0, "compression.type": "none",
             "message.timeout.ms": int(self.timeout * 1000),
         })
         self._pending: dict[str, concurrent.futures.Future[dict[str, Any]]] = {}
