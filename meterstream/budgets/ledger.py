@@ -212,7 +212,7 @@ class BudgetLedger:
         for budget_id, entry in matching:
             if entry["def"]["action"] != "block":
                 continue
-            status = budget_status(entry, at)
+            status = status_under(self.definition(entry), entry, at)
             if amount > status["remaining"]:
                 refusals.append({**_status_json(status), "budget_id": budget_id, "name": entry["def"]["name"]})
         if refusals:
@@ -391,7 +391,11 @@ def _prune_periods(state: dict[str, Any], at: datetime) -> None:
 
 def budget_status(entry: dict[str, Any], at: datetime) -> dict[str, Any]:
     """A budget's figures for the period containing `at`: what the views and decisions use."""
-    definition = BudgetDefinition.model_validate(entry["def"])
+    return status_under(BudgetDefinition.model_validate(entry["def"]), entry, at)
+
+
+def status_under(definition: BudgetDefinition, entry: dict[str, Any], at: datetime) -> dict[str, Any]:
+    """budget_status for an entry whose definition is already parsed (the ledger's cache)."""
     start, end = period_bounds(definition.period, at)
     period = entry["periods"].get(start.isoformat()) or _new_period(end)
     spent = Decimal(period["spent"])
