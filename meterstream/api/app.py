@@ -24,6 +24,7 @@ from meterstream.api.routes import (
     budgets,
     compat,
     insights,
+    keys,
     local,
     pricing,
     reports,
@@ -123,8 +124,8 @@ def create_app(settings: Settings, api_settings: ApiSettings | None = None) -> F
         errors = [{"field": _field(item["loc"]), "reason": item["msg"]} for item in error.errors()]
         return _problem(422, "invalid request", errors)
 
-    for router in (sessions.router, usage.router, pricing.router, reports.router, budgets.router, alerts.router,
-                   statements.router, insights.router, system.router, compat.router, local.router):
+    for router in (sessions.router, usage.router, keys.router, pricing.router, reports.router, budgets.router,
+                   alerts.router, statements.router, insights.router, system.router, compat.router, local.router):
         app.include_router(router)
 
     # The dashboard: index.html at `/`, its bundle under /assets. Not a catch-all mount at

@@ -57,7 +57,7 @@ def authenticate_portal(services: Services, token: str) -> PortalGrant:
     """The grant of a portal token: genuine, unexpired, and minted by a key that is not revoked."""
     grant = verify(token, services.portal_secrets, time.time())
     if services.store.key_revoked(grant.key_id):
-        raise Unauthorized(f"portal token minted by API key {grant.key_id}, which is revoked or unknown")
+        raise Unauthorized(f"portal token minted by API key {grant.key_id}, which is revoked, expired or unknown")
     return grant
 
 

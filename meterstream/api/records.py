@@ -3,6 +3,8 @@ records into state. Pure: no Kafka here (meterstream/state/table.py reads the to
 
 **Keys** (`usage.api-keys`, key = key id): the latest record of a key is the key; revoking
 writes the whole record again with `revoked_at`. Only the SHA-256 of the secret is stored.
+A key may carry `expires_at`: past it the key is refused (`key_refusal`), on every host alike,
+since the time is in the record; a record written before keys could expire has none.
 
 **Sessions** (`usage.sessions`): every record of a session goes to the session id's partition,
 so the partition's offset order is one order that every API process reads alike.
@@ -45,6 +47,14 @@ class ApiKey:
     name: str
     created_at: datetime
     revoked_at: datetime | None = None
+    expires_at: datetime | None = None
+
+    def expired(self, at: datetime) -> bool:
+        return self.expires_at is not None and at >= self.expires_at
+
+    def status(self, at: datetime) -> str:
+        """"revoked", "expired" or "active" at `at` (a revoked key stays revoked once it also expires)."""
+        return "revoked" if self.revoked_at is not None else "expired" if self.expired(at) else "active"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,12 +78,23 @@ class SessionRecord:
 def key_value(key: ApiKey, secret_sha256: str) -> dict[str, Any]:
     return {"key_id": key.key_id, "tenant_id": key.tenant_id, "name": key.name, "secret_sha256": secret_sha256,
             "created_at": key.created_at.isoformat(),
-            "revoked_at": None if key.revoked_at is None else key.revoked_at.isoformat()}
+            "revoked_at": None if key.revoked_at is None else key.revoked_at.isoformat(),
+            "expires_at": None if key.expires_at is None else key.expires_at.isoformat()}
 
 
 def api_key(value: dict[str, Any]) -> ApiKey:
     return ApiKey(value["key_id"], value["tenant_id"], value.get("name", ""),
-                  datetime.fromisoformat(value["created_at"]), _time(value.get("revoked_at")))
+                  datetime.fromisoformat(value["created_at"]), _time(value.get("revoked_at")),
+                  _time(value.get("expires_at")))
+
+
+def key_refusal(key: ApiKey, at: datetime) -> str | None:
+    """Why a genuine key is refused at `at` (revoked, or past its expiry), or None if it is live."""
+    if key.revoked_at is not None:
+        return f"API key {key.key_id} was revoked at {key.revoked_at.isoformat()}"
+    if key.expires_at is not None and key.expired(at):
+        return f"API key {key.key_id} expired at {key.expires_at.isoformat()}"
+    return None
 
 
 # --- sessions ---------------------------------------------------------------------------

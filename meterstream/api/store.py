@@ -13,6 +13,8 @@ What each operation costs and promises:
   (`authenticate_known`, which the API runs on its event loop). A key id this process has not
   seen yet is looked for once more after catching up with the topic (in a thread), so a key
   created on another host a moment ago works on the first try.
+- Expiry: a key created with `expires_at` is refused from that instant on, by every host and the
+  CLI alike, with no write at all: the time is in the record each of them holds.
 - `create_key` / `revoke_key`: a write that returns once this process has read it back, so the
   next request here sees it. Other hosts read it within milliseconds (their readers long-poll
   the topic); we promise about a second. Revoking checks the latest state first, so a second
@@ -36,9 +38,10 @@ import hmac
 import re
 import secrets
 import uuid
+from datetime import datetime
 
 from meterstream.api.errors import ApiError, SessionEnded, SessionNotFound, SessionOfAnotherTenant, Unauthorized
-from meterstream.api.records import ApiKey, SessionLog, SessionRecord, api_key, claim, end, key_value, now
+from meterstream.api.records import ApiKey, SessionLog, SessionRecord, api_key, claim, end, key_refusal, key_value, now
 from meterstream.errors import MeterstreamError
 from meterstream.settings import Settings
 from meterstream.state import LatestByKey, TopicTable
@@ -72,17 +75,22 @@ class KeyStore:
         with self.keys.lock:
             return self.keys.view.values.get(key_id)
 
-    def create_key(self, tenant_id: str, name: str = "") -> tuple[str, ApiKey]:
-        """Create a key for `tenant_id`; returns the full key (shown once) and its record."""
+    def create_key(self, tenant_id: str, name: str = "", expires_at: datetime | None = None) -> tuple[str, ApiKey]:
+        """Create a key for `tenant_id`, valid until `expires_at` (None: until revoked); returns the
+        full key (shown once) and its record."""
         if not re.fullmatch(r"[A-Za-z0-9_.:@/+-]{1,128}", tenant_id):
             raise MeterstreamError(f"tenant id {tenant_id!r} must be 1-128 of A-Z a-z 0-9 _ . : @ / + -")
+        created = now()
+        if expires_at is not None and (expires_at.tzinfo is None or expires_at <= created):
+            raise MeterstreamError(f"expiry {expires_at.isoformat()} must be a time zone-aware time in the future")
         secret = secrets.token_urlsafe(32)
-        record = ApiKey(key_id=secrets.token_hex(6), tenant_id=tenant_id, name=name, created_at=now())
+        record = ApiKey(key_id=secrets.token_hex(6), tenant_id=tenant_id, name=name, created_at=created,
+                        expires_at=expires_at)
         self.keys.put(record.key_id, key_value(record, _hash(secret)))
         return f"{KEY_PREFIX}{record.key_id}_{secret}", record
 
     def authenticate(self, key: str) -> ApiKey:
-        """The live key record for a presented key; Unauthorized if unknown, wrong or revoked."""
+        """The live key record for a presented key; Unauthorized if unknown, wrong, revoked or expired."""
         record = self.authenticate_known(key)
         if record is None:  # perhaps made on another host a moment ago
             self.keys.sync([key.removeprefix(KEY_PREFIX).partition("_")[0]])
@@ -104,15 +112,19 @@ class KeyStore:
         if "secret_sha256" not in value or not hmac.compare_digest(value["secret_sha256"], _hash(secret)):
             raise Unauthorized("unknown API key")
         record = api_key(value)
-        if record.revoked_at is not None:
-            raise Unauthorized(f"API key {key_id} was revoked at {record.revoked_at.isoformat()}")
+        refusal = key_refusal(record, now())
+        if refusal is not None:
+            raise Unauthorized(refusal)
         return record
 
-    def revoke_key(self, key_id: str) -> ApiKey | None:
-        """Revoke a key (idempotent: the first revocation time stays); None if there is no such key."""
+    def revoke_key(self, key_id: str, tenant_id: str | None = None) -> ApiKey | None:
+        """Revoke a key (idempotent: the first revocation time stays); None if there is no such key
+        (or, given `tenant_id`, none of that tenant's)."""
         self.keys.sync([key_id])
         value = self._value(key_id)
         if value is None or "secret_sha256" not in value:  # not a key (a portal token's signing secret)
+            return None
+        if tenant_id is not None and value["tenant_id"] != tenant_id:
             return None
         if value.get("revoked_at") is None:
             value = {**value, "revoked_at": now().isoformat()}
@@ -128,9 +140,9 @@ class KeyStore:
         return sorted(records, key=lambda k: (k.created_at, k.key_id))
 
     def key_revoked(self, key_id: str) -> bool:
-        """Whether the key is revoked or unknown here (an in-memory look, no round trip)."""
+        """Whether the key is revoked, expired or unknown here (an in-memory look, no round trip)."""
         value = self._value(key_id)
-        return value is None or value.get("revoked_at") is not None
+        return value is None or "secret_sha256" not in value or key_refusal(api_key(value), now()) is not None
 
     def close(self) -> None:
         self.keys.close()

@@ -50,3 +50,13 @@ def saved_png(path: str) -> bool:
     file = Path(path)
     file = file if file.is_absolute() else WEB / file
     return file.read_bytes().startswith(b"\x89PNG")
+
+
+def assert_fits(run: dict, name: str, wide: int = 1400, phone: int = 390) -> None:
+    """Nothing of the page `name` stuck out of the window at either width (`checkedSizes` in
+    web/e2e/browser.mjs measured both), and both screenshots were saved."""
+    for key, width in ((f"overflow_{name}_wide", wide), (f"overflow_{name}", phone)):
+        measured = run[key]
+        assert measured["scroll_width"] <= measured["client_width"] == width, measured
+        assert measured["outside"] == [], measured
+    assert saved_png(run[f"screenshot_{name}_wide"]) and saved_png(run[f"screenshot_{name}_phone"])

@@ -4,6 +4,9 @@ API hosts that share nothing but Kafka."""
 from __future__ import annotations
 
 import concurrent.futures
+import re
+import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -97,6 +100,35 @@ def test_a_revoked_key_is_refused_at_once_where_revoked_and_soon_elsewhere(hosts
     [listed] = a.list_keys("acme")
     assert listed.revoked_at == first.revoked_at
     assert a.revoke_key("nope") is None
+
+
+def test_a_key_past_its_expiry_is_refused_on_every_host_with_when(hosts) -> None:
+    a, b = hosts
+    expires = datetime.now(UTC) + timedelta(seconds=1)
+    key, record = a.create_key("acme", "short", expires_at=expires)
+    assert a.authenticate(key).expires_at == expires
+    assert b.authenticate(key).expires_at == expires  # the expiry is in the record every host reads
+    time.sleep(max(0.0, (expires - datetime.now(UTC)).total_seconds()) + 0.05)
+    for host in (a, b):
+        with pytest.raises(Unauthorized, match=re.escape(f"expired at {expires.isoformat()}")):
+            host.authenticate(key)
+        assert host.key_revoked(record.key_id)  # its portal tokens stop too
+    [listed] = a.list_keys("acme")
+    assert listed.status(datetime.now(UTC)) == "expired"
+
+
+def test_a_key_cannot_be_made_already_expired(hosts) -> None:
+    a, _ = hosts
+    with pytest.raises(MeterstreamError, match="in the future"):
+        a.create_key("acme", expires_at=datetime.now(UTC) - timedelta(seconds=1))
+
+
+def test_a_tenant_s_revoke_leaves_another_tenant_s_key_alone(hosts) -> None:
+    a, b = hosts
+    key, record = a.create_key("acme")
+    assert b.revoke_key(record.key_id, tenant_id="globex") is None
+    assert a.authenticate(key).revoked_at is None
+    assert b.revoke_key(record.key_id, tenant_id="acme").revoked_at is not None
 
 
 def test_the_cli_store_needs_no_running_api(settings: Settings, hosts) -> None:

@@ -3,6 +3,7 @@ them: no API process is running, and what they write is what an API process late
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from meterstream.alerts.webhooks import WebhookRegistry
 from meterstream.api.store import ApiStore
 from meterstream.cli import build_parser
 from meterstream.devstack import KafkaBroker, isolated_settings
+from meterstream.errors import MeterstreamError
 from meterstream.settings import Settings
 from tests.conftest import unique_name
 
@@ -45,6 +47,36 @@ def test_keys_create_list_and_revoke_through_kafka(settings: Settings, capsys) -
     finally:
         api.close()
     assert run(settings, "keys", "revoke", "000000000000") == 4
+
+
+def test_keys_create_with_an_expiry_and_list_shows_it(settings: Settings, capsys) -> None:
+    assert run(settings, "keys", "create", "--tenant", "acme", "--expires-in-days", "30") == 0
+    in_days = capsys.readouterr().out.strip()
+    assert run(settings, "keys", "create", "--tenant", "acme", "--expires-at", "2099-01-31T00:00Z") == 0
+    at = capsys.readouterr().out.strip()
+    assert run(settings, "keys", "create", "--tenant", "acme") == 0
+    capsys.readouterr()
+    assert run(settings, "keys", "list", "--tenant", "acme") == 0
+    lines = {line.split("\t")[0]: line for line in capsys.readouterr().out.splitlines()}
+    expected = datetime.now(UTC) + timedelta(days=30)
+    assert f"\tactive\texpires {expected:%Y-%m-%d} " in lines[in_days.split("_")[1]]
+    assert lines[at.split("_")[1]].endswith("\tactive\texpires 2099-01-31 00:00")
+    assert sum(line.endswith("\tno expiry") for line in lines.values()) == 1
+
+    api = ApiStore(settings).wait_ready()
+    try:
+        record = api.authenticate(in_days)
+        assert record.expires_at is not None
+        assert abs(record.expires_at - expected) < timedelta(minutes=1)
+    finally:
+        api.close()
+
+
+@pytest.mark.parametrize("option", [("--expires-in-days", "0"), ("--expires-at", "2020-01-01T00:00Z"),
+                                    ("--expires-at", "next tuesday")])
+def test_keys_create_refuses_an_expiry_that_is_not_in_the_future(settings: Settings, option: tuple[str, str]) -> None:
+    with pytest.raises(MeterstreamError, match="expir"):
+        run(settings, "keys", "create", "--tenant", "acme", *option)
 
 
 def test_webhooks_create_prints_the_secret_once_and_list_never_does(settings: Settings, capsys) -> None:

@@ -75,3 +75,11 @@ export async function sizes(page, outDir, name, result, wide, phone) {
   await page.screenshot({ path: result[`screenshot_${name}_phone`], fullPage: true });
   await page.setViewportSize(wide);
 }
+
+/** `sizes`, with the overflow measured at the `wide` size too (as `overflow_<name>_wide`). */
+export async function checkedSizes(page, outDir, name, result, wide, phone) {
+  await page.setViewportSize(wide);
+  await page.waitForTimeout(200); // charts re-measure
+  result[`overflow_${name}_wide`] = await overflow(page);
+  await sizes(page, outDir, name, result, wide, phone);
+}

@@ -4,18 +4,15 @@
 // show, take screenshots at 1400 and 390 px and check that nothing overflows at 390; then the
 // same in Arabic (right to left).
 // Inputs (environment): API_URL, API_KEY, OUT_DIR, CHROMIUM. Prints one JSON object.
-import { inputs, overflow, signIn, sizes, withBrowser } from "./browser.mjs";
+import { checkedSizes, inputs, signIn, withBrowser } from "./browser.mjs";
 
 const { apiUrl, apiKey, outDir } = inputs();
 const WIDE = { width: 1400, height: 1000 };
 const PHONE = { width: 390, height: 844 };
 
-/** Screenshots at both widths, and the overflow at both (the wide one first). */
+/** Screenshots at both widths, and the overflow at both. */
 async function screenshots(page, name, result) {
-  await page.setViewportSize(WIDE);
-  await page.waitForTimeout(200); // charts re-measure
-  result[`overflow_${name}_wide`] = await overflow(page);
-  await sizes(page, outDir, name, result, WIDE, PHONE);
+  await checkedSizes(page, outDir, name, result, WIDE, PHONE);
 }
 
 async function shows(page) {

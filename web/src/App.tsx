@@ -10,6 +10,7 @@ import { CostOverTime, PeriodComparison, type Bucket } from "./components/Charts
 import { HealthPanel } from "./components/Health";
 import { SessionPicker } from "./components/Sessions";
 import { InsightsPage } from "./components/Insights";
+import { KeysPanel } from "./components/Keys";
 import { Statements } from "./components/Statements";
 import { direction, translator, type Locale } from "./i18n";
 import { UsageTracker } from "./tracker";
@@ -27,10 +28,11 @@ const RANGES = { "24h": { hours: 24, bucket: "hour" }, "7d": { hours: 24 * 7, bu
 type Range = keyof typeof RANGES;
 const rangeOf = (value: string | null): Range => (value && value in RANGES ? (value as Range) : "24h");
 
-// Three views, named in the address (#budgets, #insights) so a link or a reload opens the same one.
-type View = "usage" | "budgets" | "insights";
-const viewOf = (hash: string): View => (hash === "#budgets" ? "budgets" : hash === "#insights" ? "insights" : "usage");
-const VIEW_LABELS = { usage: "viewUsage", budgets: "viewBudgets", insights: "viewInsights" } as const;
+// Four views, named in the address (#budgets, #insights, #keys) so a link or a reload opens the same one.
+const VIEWS = ["usage", "budgets", "insights", "keys"] as const;
+type View = (typeof VIEWS)[number];
+const viewOf = (hash: string): View => VIEWS.find((name) => name !== "usage" && hash === `#${name}`) ?? "usage";
+const VIEW_LABELS = { usage: "viewUsage", budgets: "viewBudgets", insights: "viewInsights", keys: "viewKeys" } as const;
 
 interface Reports {
   byServiceModel: UsageReport | null;
@@ -196,7 +198,7 @@ export function App() {
       {error && <p className="notice notice--error">{t("error")}: {error}</p>}
 
       <nav className="views" role="tablist" aria-label={t("views")}>
-        {(["usage", "budgets", "insights"] as const).map((name) => (
+        {VIEWS.map((name) => (
           <button key={name} type="button" role="tab" aria-selected={view === name} data-testid={`view-${name}`}
                   className={view === name ? "views__tab views__tab--on" : "views__tab"} onClick={() => openView(name)}>
             {t(VIEW_LABELS[name])}
@@ -207,6 +209,8 @@ export function App() {
 
       {view === "insights" ? (
         apiKey ? <InsightsPage api={api} locale={locale} t={t} refreshKey={alertsSeen} /> : null
+      ) : view === "keys" ? (
+        apiKey ? <KeysPanel api={api} locale={locale} t={t} /> : null
       ) : view === "budgets" ? (
         <main className="grid grid--budgets">
           <div className="col">

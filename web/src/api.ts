@@ -282,6 +282,35 @@ export interface Forecast {
   unpriced_operations: number;
 }
 
+// --- API keys (meterstream/api/key_models.py) ---
+
+export const KEY_STATUSES = ["active", "expired", "revoked"] as const;
+export type KeyStatus = (typeof KEY_STATUSES)[number];
+
+/** One of the tenant's API keys, as GET /v1/keys lists it: never its secret. */
+export interface ApiKeyRecord {
+  key_id: string;
+  name: string;
+  created_at: string;
+  /** null: valid until revoked. */
+  expires_at: string | null;
+  revoked_at: string | null;
+  status: KeyStatus;
+  /** Whether this is the key the request was made with (this dashboard's). */
+  current: boolean;
+}
+
+/** POST /v1/keys: a name, and an expiry in days (a number, or the text typed when it is not one). */
+export interface KeyIn {
+  name: string;
+  expires_in_days?: number | string;
+}
+
+/** The answer to POST /v1/keys: the record, and the full key, shown this once. */
+export interface CreatedKey extends ApiKeyRecord {
+  key: string;
+}
+
 /** GET /v1/usage/health: what the stream made of the tenant's usage messages. */
 export interface UsageHealth {
   priced: number;
@@ -346,6 +375,19 @@ export class ApiClient {
 
   deleteBudget(budgetId: string): Promise<void> {
     return this.request("DELETE", `/v1/budgets/${encodeURIComponent(budgetId)}`);
+  }
+
+  /** The tenant's API keys, oldest first, revoked and expired ones too. */
+  async keys(): Promise<ApiKeyRecord[]> {
+    return (await this.request<{ keys: ApiKeyRecord[] }>("GET", "/v1/keys")).keys;
+  }
+
+  createKey(key: KeyIn): Promise<CreatedKey> {
+    return this.request("POST", "/v1/keys", key);
+  }
+
+  revokeKey(keyId: string): Promise<ApiKeyRecord> {
+    return this.request("POST", `/v1/keys/${encodeURIComponent(keyId)}/revoke`);
   }
 
   /** The budgets that count this session's usage. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { ACTIONS, ALERT_KINDS, PERIODS, SCOPE_KINDS, SERVICES } from "./api";
+import { ACTIONS, ALERT_KINDS, KEY_STATUSES, PERIODS, SCOPE_KINDS, SERVICES } from "./api";
 import {
   componentLabel, direction, formatPercent, formatPeriod, messages, modelName, plural, pluralCategories, translator,
 } from "./i18n";
@@ -32,6 +32,7 @@ const builtKeys = [
   ...ACTIONS.flatMap((action) => [`action.${action}`, `actionHint.${action}`]),
   ...ALERT_KINDS.flatMap((kind) => [`alertKind.${kind}`, `alertTitle.${kind}`]),
   ...SERVICES.map((service) => `service.${service}`),
+  ...KEY_STATUSES.map((status) => `keys.status.${status}`),
   ...units.map((unit) => `unit.${unit}`),
   ...["input", "output", "thinking", "toolUse", "cached"].map((kind) => `tokens.${kind}`),
   ...["24h", "7d", "30d"].map((range) => `range.${range}`),

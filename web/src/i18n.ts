@@ -1,6 +1,7 @@
 // English and Arabic. Arabic pages are laid out right to left (see `direction`).
 
 import { insightsAr, insightsEn } from "./insights.i18n";
+import { keysAr, keysEn } from "./keys.i18n";
 import { statementsAr, statementsEn } from "./statements.i18n";
 import { usageAr, usageEn } from "./usage.i18n";
 
@@ -142,6 +143,7 @@ const en = {
   ...statementsEn,
   ...usageEn,
   ...insightsEn,
+  ...keysEn,
 };
 
 export type MessageKey = keyof typeof en;
@@ -282,6 +284,7 @@ const ar: Record<MessageKey, string> = {
   ...statementsAr,
   ...usageAr,
   ...insightsAr,
+  ...keysAr,
 };
 
 export const messages: Record<Locale, Record<MessageKey, string>> = { en, ar };

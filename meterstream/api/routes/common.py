@@ -23,9 +23,9 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for error answers: always 400, 401 and 422, plus the given statuses."""
     descriptions = {
         400: "The body is not JSON.",
-        401: "Missing, unknown or revoked API key.",
-        403: "The session id belongs to another tenant.",
-        404: "No such session, budget, reservation, webhook or statement for this tenant.",
+        401: "Missing, unknown, revoked or expired API key.",
+        403: "The session id belongs to another tenant; or a portal token, which only reads its session.",
+        404: "No such session, budget, reservation, webhook, statement or API key for this tenant.",
         409: "The session has ended; or the statement's month has not ended, or the statement is still open.",
         422: "Invalid input; `errors` names each field.",
         503: "Kafka, the worker or ClickHouse did not answer.",
