@@ -19,10 +19,10 @@ from meterstream.insights.recommendations import (
 )
 from meterstream.sinks.clickhouse.usage_groups import (
     COLUMNS_OVER_ALIASES,
-    PROMPT_CLASS,
     QUANTITY_SUMS,
     RESOLUTION,
     price_period,
+    prompt_class,
 )
 from meterstream.sinks.clickhouse.usage_queries import ch_time
 
@@ -75,17 +75,18 @@ class UsageGroups:
     database: str
     scope: Scope
     thresholds: tuple[int, ...]  # the catalog's long-context thresholds, ascending
-    version_starts: tuple[datetime, ...]  # every catalog version's start: groups never span a price change
+    version_starts: tuple[datetime, ...]  # every version's start and end: groups never span a price change
 
     def to_sql(self) -> tuple[str, dict[str, Any]]:
         where, params = self.scope.where()
-        params.update(thresholds=list(self.thresholds), starts=[ch_time(s) for s in self.version_starts],
-                      short=SHORT_OUTPUT_TOKENS, long_prompt=LONG_PROMPT_TOKENS,
+        prompts, prompt_params = prompt_class(self.thresholds)
+        period, period_params = price_period(self.version_starts, self.scope.start, self.scope.end)
+        params.update(prompt_params, **period_params, short=SHORT_OUTPUT_TOKENS, long_prompt=LONG_PROMPT_TOKENS,
                       quiet=list(NON_INTERACTIVE_VALUES), workloads=list(NON_INTERACTIVE_WORKLOADS))
         sql = f"""
 SELECT model, billing_mode, billing_unit AS unit, voice_tier, {RESOLUTION} AS res,
-       video_with_audio AS with_audio, audio_input_tokens > 0 AS audio_in, {PROMPT_CLASS} AS prompt_class,
-       {price_period("occurred_at")} AS price_period,
+       video_with_audio AS with_audio, audio_input_tokens > 0 AS audio_in, {prompts} AS prompt_class,
+       {period} AS price_period,
        billing_unit = 'tokens' AND output_tokens + thinking_tokens <= {{short:UInt64}} AS short_output,
        lower(attributes['interactive']) IN {{quiet:Array(String)}}
            OR lower(attributes['workload']) IN {{workloads:Array(String)}} AS non_interactive,

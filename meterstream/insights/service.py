@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -19,11 +19,7 @@ from meterstream.insights.recommendations import GroupPricer, RecommendationSet,
     recommend
 from meterstream.pricing import Pricer
 from meterstream.pricing.groups import QUANTITIES, price_shape
-from meterstream.sinks.clickhouse.usage_queries import UsageReport, run_query
-
-def utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
+from meterstream.sinks.clickhouse.usage_queries import UsageReport, run_query, utc
 
 Rows = Callable[[Any], list[dict[str, Any]]]
 

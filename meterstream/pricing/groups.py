@@ -54,6 +54,28 @@ class Quantities(Protocol):
     characters: int
 
 
+@dataclass(frozen=True, slots=True)
+class Sums:
+    """Quantities summed over a group of stored events (a Quantities)."""
+
+    input_tokens: int = 0
+    cached_input_tokens: int = 0
+    audio_input_tokens: int = 0
+    cached_audio_input_tokens: int = 0
+    output_tokens: int = 0
+    image_output_tokens: int = 0
+    thinking_tokens: int = 0
+    tool_use_prompt_tokens: int = 0
+    images: int = 0
+    video_seconds: Decimal = ZERO
+    characters: int = 0
+
+    @classmethod
+    def of(cls, row: Mapping[str, object]) -> Sums:
+        """From a query row holding every QUANTITIES column."""
+        return cls(**{name: row[name] for name in QUANTITIES})  # type: ignore[arg-type]
+
+
 class Inexact(Exception):
     """A unit price fine enough that a per-event cost would round: summed quantities would not
     price exactly."""
