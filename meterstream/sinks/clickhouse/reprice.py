@@ -2,13 +2,38 @@
 
 Usage is stored as quantities (tokens by kind, images, seconds, characters), so history
 can be priced again. The pricing decisions come from a RepricePlan (meterstream.pricing.plan,
-made by the same Pricer as live pricing); the query joins each stored row to its price
-version (ASOF JOIN on the instant it is priced at) and computes, per row and line, quantity
-× unit price rounded half-to-even to 12 places, like the engine. Everything heavy runs in
-ClickHouse, so the work scales with the table, not with Python loops.
+made by the same Pricer as live pricing). The result is what pricing each stored row on its
+own gives: per row and line, quantity × unit price rounded half-to-even to 12 places, like
+the engine, summed by service, model and the model it is priced as.
+
+How `run_reprice` gets there without per-row arithmetic:
+
+1. One query (RepriceGroupsQuery, FINAL: a row stored twice counts once, as in every report)
+   sums the stored quantities per price-relevant group: tenant, service, model, voice tier,
+   billing mode, unit, resolution, audio flag, how many long-context thresholds the prompt
+   exceeds, which price period it falls in (every catalog version starts or ends on a
+   boundary; only the boundaries inside the range cost a comparison per row), and whether its
+   token counts are inconsistent (priced by nothing). Every row of a group has the same unit
+   prices. A month of 10 million stored events is a few hundred to a few thousand groups.
+2. The plan is built from the groups' (tenant, model, unit, voice tier): no second scan.
+3. Each group is priced in Python with the plan's unit prices (pricing/groups.py, shared with
+   the savings recommendations): the version in effect in its period (as the ASOF JOIN picks
+   it), long-context prices above the threshold, the component the engine would bill. That
+   is exact, not an estimate: with unit prices of at most 12 places (6 for video seconds,
+   which carry 6) no per-row line needs rounding, so Σ(q × p) = (Σq) × p to the last digit.
+4. The rows of a rate key with a finer price (a tenant's odd discount or custom price) are
+   re-priced row by row instead: RepriceQuery restricted to those rate keys, whose per-row
+   SQL joins each row to its price version (ASOF JOIN on the instant it is priced at) and
+   rounds each line as the engine does.
+
+`run_reprice_per_row` is the row-by-row path for everything: the reference the grouped path is
+tested against (tests/integration/test_reprice_grouped.py, equal to the last digit on random
+usage) and the baseline the benchmark times beside it. The two queries of a mixed run read the
+table one after the other, not as one snapshot: rows inserted in between count for the rate
+keys of the query that ran after them.
 
 Queries are data: each is a frozen dataclass whose `to_sql()` returns (sql, parameters),
-with placeholders only. `run_reprice` executes them.
+with placeholders only.
 
 Every token kind the stream meters is billed at its own rate, as the engine splits them:
 uncached text and tool-use prompt at `input`, uncached audio at `audio_input`, cached text
