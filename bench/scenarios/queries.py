@@ -12,7 +12,7 @@ Then the product's re-pricing of that month (`meterstream reprice --from 2026-03
 price-relevant group, priced exactly in Python), for all tenants and for the largest tenant,
 with the catalog that priced the rows. Baselines in the same run: the hand-written re-pricing
 SQL above (all tenants) and the tenant's UsageReport by service and model (one tenant). Also
-the row-by-row path it replaced (run_reprice_per_row), fewer repeats: it takes seconds.
+the row-by-row path it replaced (`run_reprice(..., per_row=True)`), fewer repeats: it takes seconds.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from bench.harness import BenchEnv, Result
 from meterstream.pricing import Pricer, load_catalog
 from meterstream.sinks.clickhouse import connect, migrate
-from meterstream.sinks.clickhouse.reprice import UsageFilter, run_reprice, run_reprice_per_row
+from meterstream.sinks.clickhouse.reprice import UsageFilter, run_reprice
 from meterstream.sinks.clickhouse.usage_queries import SessionOperations, UsageReport, ch_time
 
 MONTHS = 6
@@ -213,7 +213,7 @@ def repricing_results(client, database: str, tenant: str, rows: int, repeats: in
             f"SELECT count() FROM {database}.usage_events FINAL{usage.where()[0]}", parameters=usage.where()[1]
         ).result_rows
         found = run_reprice(client, database, pricer, filter=usage)
-        if found != run_reprice_per_row(client, database, pricer, filter=usage):
+        if found != run_reprice(client, database, pricer, filter=usage, per_row=True):
             raise AssertionError(f"re-pricing by groups and row by row disagree ({label})")
         baseline, baseline_runs = baselines[who]
         grouped = Result("6. Queries", f"product re-pricing of a month, {label}: run_reprice", "ms",
@@ -221,9 +221,9 @@ def repricing_results(client, database: str, tenant: str, rows: int, repeats: in
                          baseline, baseline_runs, target=f"< {TARGET_MS} ms p50",
                          note=f"{rows:,} rows, {month_rows:,} in the month; equal to row by row to the last digit")
         per_row = Result("6. Queries", f"product re-pricing of a month, {label}: row by row (the path before)", "ms",
-                         timed_call(lambda: run_reprice_per_row(client, database, pricer, filter=usage),
+                         timed_call(lambda: run_reprice(client, database, pricer, filter=usage, per_row=True),
                                     min(repeats, PER_ROW_REPEATS)),
-                         baseline, baseline_runs, note=f"{rows:,} rows; run_reprice_per_row")
+                         baseline, baseline_runs, note=f"{rows:,} rows; run_reprice(per_row=True)")
         if full:
             grouped.met = grouped.value < TARGET_MS
         results += [grouped, per_row]

@@ -23,7 +23,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from meterstream.pricing import Pricer
-from meterstream.pricing.groups import Inexact, PriceShape, group_cost
+from meterstream.pricing.groups import Inexact, PriceShape, Sums, group_cost
 from meterstream.pricing.rates import RateCard
 from meterstream.schemas import BillingMode
 
@@ -111,9 +111,10 @@ RESOLUTION_RULE = Rule("video-at-1080p", Kind.VIDEO_RESOLUTION, "*", Scope.RESOL
 RULES: tuple[Rule, ...] = (*SWAP_RULES, BATCH_RULE, CACHE_RULE, AUDIO_RULE, RESOLUTION_RULE)
 
 
-@dataclass(frozen=True)
-class UsageGroup:
-    """Stored usage aggregated by everything its price depends on, plus the rule scopes."""
+@dataclass(frozen=True, kw_only=True)
+class UsageGroup(Sums):
+    """Stored usage aggregated by everything its price depends on, plus the rule scopes, with its
+    summed quantities (Sums)."""
 
     model: str
     billing_mode: str
@@ -128,17 +129,6 @@ class UsageGroup:
     priced: bool  # stored as priced
     operations: int
     cost: Decimal  # as stored
-    input_tokens: int = 0
-    cached_input_tokens: int = 0
-    audio_input_tokens: int = 0
-    cached_audio_input_tokens: int = 0
-    output_tokens: int = 0
-    image_output_tokens: int = 0
-    thinking_tokens: int = 0
-    tool_use_prompt_tokens: int = 0
-    images: int = 0
-    video_seconds: Decimal = ZERO
-    characters: int = 0
 
 
 @dataclass(frozen=True)

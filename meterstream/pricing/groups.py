@@ -56,7 +56,8 @@ class Quantities(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Sums:
-    """Quantities summed over a group of stored events (a Quantities)."""
+    """Quantities summed over a group of stored events (a Quantities); the groups of re-pricing
+    and of the recommendations extend it with their keys."""
 
     input_tokens: int = 0
     cached_input_tokens: int = 0
@@ -69,11 +70,6 @@ class Sums:
     images: int = 0
     video_seconds: Decimal = ZERO
     characters: int = 0
-
-    @classmethod
-    def of(cls, row: Mapping[str, object]) -> Sums:
-        """From a query row holding every QUANTITIES column."""
-        return cls(**{name: row[name] for name in QUANTITIES})  # type: ignore[arg-type]
 
 
 class Inexact(Exception):

@@ -1,5 +1,5 @@
-"""Re-pricing by summed quantities (run_reprice) equals re-pricing row by row (run_reprice_per_row)
-to the last digit, in the real (embedded) ClickHouse engine, for random stored usage.
+"""Re-pricing by summed quantities (run_reprice) equals re-pricing row by row (per_row=True) to
+the last digit, in the real (embedded) ClickHouse engine, for random stored usage.
 
 The usage spans August and September 2025, when Imagen 4 (14 August) and Veo 3 (9 September)
 changed prices; it mixes token kinds (long prompts above 200,000, audio, cached audio, image
@@ -23,7 +23,7 @@ from meterstream.pricing import Pricer, TenantBook, TenantPricing, load_catalog
 from meterstream.pricing.plan import build_plan
 from meterstream.schemas import BillingMode, CharacterUsage, ImageUsage, Service, TokenUsage, UsageEvent, VideoUsage
 from meterstream.sinks.clickhouse import connect, migrate
-from meterstream.sinks.clickhouse.reprice import UsageFilter, per_row_rate_keys, run_reprice, run_reprice_per_row
+from meterstream.sinks.clickhouse.reprice import UsageFilter, per_row_rate_keys, run_reprice
 from meterstream.sinks.clickhouse.rows import COLUMNS, to_row
 from tests.conftest import unique_name
 
@@ -128,7 +128,7 @@ def test_grouped_repricing_equals_the_row_by_row_result_to_the_last_digit(
     put(events, twice_in_batch, twice_later)
     usage = UsageFilter(tenant_id=tenant, start=window[0], end=window[1])
     grouped = run_reprice(client, database, PRICER, filter=usage, swap=swap, as_of=as_of)
-    per_row = run_reprice_per_row(client, database, PRICER, filter=usage, swap=swap, as_of=as_of)
+    per_row = run_reprice(client, database, PRICER, filter=usage, swap=swap, as_of=as_of, per_row=True)
     assert grouped == per_row
     assert as_text(grouped) == as_text(per_row)  # the same digits, not only equal values
 
@@ -142,7 +142,7 @@ def test_rows_at_prices_too_fine_to_sum_are_priced_row_by_row(store):
               for _ in range(3)]
     put(events, [], [])
     grouped = run_reprice(client, database, PRICER)
-    assert grouped == run_reprice_per_row(client, database, PRICER)
+    assert grouped == run_reprice(client, database, PRICER, per_row=True)
     line, = grouped.lines
     assert line.repriced_cost == D("1.160001560001") == line.current_cost
     assert per_row_rate_keys(build_plan(PRICER, [("odd", "veo-3.0-generate", "video", "")])) != set()

@@ -26,7 +26,7 @@ How `run_reprice` gets there without per-row arithmetic:
    SQL joins each row to its price version (ASOF JOIN on the instant it is priced at) and
    rounds each line as the engine does.
 
-`run_reprice_per_row` is the row-by-row path for everything: the reference the grouped path is
+`run_reprice(..., per_row=True)` is the row-by-row path for everything: the reference the grouped path is
 tested against (tests/integration/test_reprice_grouped.py, equal to the last digit on random
 usage) and the baseline the benchmark times beside it. The two queries of a mixed run read the
 table one after the other, not as one snapshot: rows inserted in between count for the rate
@@ -55,7 +55,7 @@ from clickhouse_connect.driver.client import Client
 
 from meterstream.pricing import Pricer
 from meterstream.pricing.entry import BASE_VIDEO_RESOLUTIONS
-from meterstream.pricing.groups import PriceShape, Sums, group_cost, price_shape, prices_exactly
+from meterstream.pricing.groups import QUANTITIES, PriceShape, Sums, group_cost, price_shape, prices_exactly
 from meterstream.pricing.money import COST_QUANTUM, EXACT, ZERO
 from meterstream.pricing.plan import OPEN_END, SEPARATOR, RateRow, RepricePlan, build_plan, usage_key
 from meterstream.sinks.clickhouse.usage_groups import (
@@ -285,9 +285,9 @@ ORDER BY {keys}
         return sql.strip(), params
 
 
-@dataclass(frozen=True, slots=True)
-class RepriceGroup:
-    """One row of RepriceGroupsQuery."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RepriceGroup(Sums):
+    """One row of RepriceGroupsQuery: the group's keys and its summed quantities (Sums)."""
 
     tenant_id: str
     service: str
@@ -302,13 +302,14 @@ class RepriceGroup:
     inconsistent: bool
     operations: int
     cost: Decimal  # as stored
-    sums: Sums
 
     @classmethod
     def of(cls, row: Mapping[str, Any]) -> RepriceGroup:
-        return cls(row["tenant_id"], row["service"], row["model"], row["voice_tier"], row["billing_mode"],
-                   row["unit"], row["res"], bool(row["with_audio"]), row["prompt_class"], row["price_period"],
-                   bool(row["inconsistent"]), row["operations"], row["cost"], Sums.of(row))
+        return cls(tenant_id=row["tenant_id"], service=row["service"], model=row["model"],
+                   voice_tier=row["voice_tier"], billing_mode=row["billing_mode"], unit=row["unit"],
+                   resolution=row["res"], with_audio=bool(row["with_audio"]), prompt_class=row["prompt_class"],
+                   price_period=row["price_period"], inconsistent=bool(row["inconsistent"]),
+                   operations=row["operations"], cost=row["cost"], **{name: row[name] for name in QUANTITIES})
 
 
 _Totals = list  # [operations, current, current of priced, repriced, unpriced] of one (service, model, priced_as)
@@ -361,7 +362,7 @@ def price_groups(plan: RepricePlan, shape: PriceShape, groups: Iterable[RepriceG
         if (rate is not None and at < rate.valid_to and rate.unit == group.unit
                 and not (group.unit == "tokens" and group.inconsistent)):
             table = dict(rate.long_prices if shape.is_long(rate.threshold, group.prompt_class) else rate.prices)
-            cost = group_cost(table, group.unit, group.sums, group.resolution or None, group.with_audio)
+            cost = group_cost(table, group.unit, group, group.resolution or None, group.with_audio)
         key = (group.service, group.model, RepricePlan.target_model(rate_key) if rate_key else "")
         if cost is None:
             _add(totals, key, group.operations, group.cost, ZERO, ZERO, group.operations)
@@ -395,42 +396,32 @@ def run_reprice(
     filter: UsageFilter = UsageFilter(),
     swap: Mapping[str, str] | None = None,
     as_of: datetime | None = None,
+    per_row: bool = False,
 ) -> RepriceResult:
     """Re-price the stored usage `filter` selects with `pricer` (its catalog and tenant pricing).
 
     One query sums the quantities per price-relevant group (RepriceGroupsQuery); the groups are
     priced here with the plan's unit prices, exactly (pricing/groups.py). Rows whose rate key
-    has a price too fine for that are re-priced row by row in ClickHouse (RepriceQuery). The
-    result equals run_reprice_per_row's to the last digit."""
+    has a price too fine for that are re-priced row by row in ClickHouse (RepriceQuery).
+
+    `per_row=True` prices every row on its own in ClickHouse (DistinctUsageQuery for the plan,
+    then RepriceQuery): the reference the grouped path is tested equal to, to the last digit,
+    and the baseline the benchmark times beside it."""
+    totals: dict[tuple[str, str, str], _Totals] = {}
+    if per_row:
+        sql, params = DistinctUsageQuery(database, filter).to_sql()
+        usage: Sequence[tuple[str, str, str, str]] = client.query(sql, parameters=params).result_rows
+        plan = build_plan(pricer, usage, swap)
+        _per_row(client, database, plan, filter, as_of, totals)
+        return _result(plan, totals)
     shape = price_shape(pricer, OPEN_END)
     groups = [RepriceGroup.of(row) for row in run_query(client, RepriceGroupsQuery(database, shape, filter, as_of))]
-    usage = sorted({(g.tenant_id, g.model, g.unit, g.voice_tier) for g in groups})
-    plan = build_plan(pricer, usage, swap)
-    totals: dict[tuple[str, str, str], _Totals] = {}
+    plan = build_plan(pricer, sorted({(g.tenant_id, g.model, g.unit, g.voice_tier) for g in groups}), swap)
     if not splits_every_price_change(shape, plan):  # not with the catalog's own versions: never seen
         _per_row(client, database, plan, filter, as_of, totals)
         return _result(plan, totals)
-    per_row = per_row_rate_keys(plan)
-    price_groups(plan, shape, groups, as_of, totals, per_row)
-    if per_row & set(plan.targets.values()):
-        _per_row(client, database, plan, filter, as_of, totals, tuple(sorted(per_row)))
-    return _result(plan, totals)
-
-
-def run_reprice_per_row(
-    client: Client,
-    database: str,
-    pricer: Pricer,
-    *,
-    filter: UsageFilter = UsageFilter(),
-    swap: Mapping[str, str] | None = None,
-    as_of: datetime | None = None,
-) -> RepriceResult:
-    """run_reprice, every row priced on its own in ClickHouse (RepriceQuery): the reference the
-    grouped path is tested against, and the baseline the benchmark times it beside."""
-    sql, params = DistinctUsageQuery(database, filter).to_sql()
-    usage: Sequence[tuple[str, str, str, str]] = client.query(sql, parameters=params).result_rows
-    plan = build_plan(pricer, usage, swap)
-    totals: dict[tuple[str, str, str], _Totals] = {}
-    _per_row(client, database, plan, filter, as_of, totals)
+    fine = per_row_rate_keys(plan)
+    price_groups(plan, shape, groups, as_of, totals, fine)
+    if fine & set(plan.targets.values()):
+        _per_row(client, database, plan, filter, as_of, totals, tuple(sorted(fine)))
     return _result(plan, totals)
