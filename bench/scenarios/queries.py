@@ -6,6 +6,13 @@ fifth), sessions of 10 events, six months, all four billing units, costs compute
 catalog's prices. Then each report query runs `query_repeats` times. Every query reads
 FINAL, as the sink's reports must (a row stored twice before a merge counts once).
 Baseline: the same query without FINAL, i.e. what exactness costs on this engine.
+
+Then the product's re-pricing of that month (`meterstream reprice --from 2026-03-01 --to
+2026-04-01`, i.e. sinks/clickhouse/reprice.run_reprice: one FINAL query summing quantities per
+price-relevant group, priced exactly in Python), for all tenants and for the largest tenant,
+with the catalog that priced the rows. Baselines in the same run: the hand-written re-pricing
+SQL above (all tenants) and the tenant's UsageReport by service and model (one tenant). Also
+the row-by-row path it replaced (`run_reprice(..., per_row=True)`), fewer repeats: it takes seconds.
 """
 
 from __future__ import annotations
@@ -16,8 +23,9 @@ from datetime import UTC, datetime
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from bench.harness import BenchEnv, Result
-from meterstream.pricing import load_catalog
+from meterstream.pricing import Pricer, load_catalog
 from meterstream.sinks.clickhouse import connect, migrate
+from meterstream.sinks.clickhouse.reprice import UsageFilter, run_reprice
 from meterstream.sinks.clickhouse.usage_queries import SessionOperations, UsageReport, ch_time
 
 MONTHS = 6
@@ -173,13 +181,53 @@ def queries(database: str, tenant: str, session: str) -> list[tuple[str, tuple[s
 
 
 def timed(client, sql: str, params: dict, repeats: int) -> list[float]:
-    client.query(sql, parameters=params)  # warm: parts' marks and the query plan cached
+    return timed_call(lambda: client.query(sql, parameters=params), repeats)
+
+
+def timed_call(call, repeats: int) -> list[float]:
+    call()  # warm: parts' marks and the query plan cached
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        client.query(sql, parameters=params)
+        call()
         times.append((time.perf_counter() - start) * 1000)
     return times
+
+
+PER_ROW_REPEATS = 3
+
+
+def repricing_results(client, database: str, tenant: str, rows: int, repeats: int, full: bool) -> list[Result]:
+    """The product's re-pricing of March (run_reprice), all tenants and one, beside same-run baselines."""
+    start, end = datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC)
+    pricer = Pricer(load_catalog())
+    hand_sql, hand_params = repricing(database, ch_time(start), ch_time(end))
+    report_sql, report_params = UsageReport(database, tenant, start, end, group_by=("service", "model")).to_sql()
+    baselines = {None: ("hand-written re-pricing SQL above (FINAL)", timed(client, hand_sql, hand_params, repeats)),
+                 tenant: ("the tenant's month by service and model: UsageReport (FINAL)",
+                          timed(client, report_sql, report_params, repeats))}
+    results = []
+    for who, label in ((None, "all tenants"), (tenant, f"one tenant, {tenant}")):
+        usage = UsageFilter(tenant_id=who, start=start, end=end)
+        (month_rows,), = client.query(
+            f"SELECT count() FROM {database}.usage_events FINAL{usage.where()[0]}", parameters=usage.where()[1]
+        ).result_rows
+        found = run_reprice(client, database, pricer, filter=usage)
+        if found != run_reprice(client, database, pricer, filter=usage, per_row=True):
+            raise AssertionError(f"re-pricing by groups and row by row disagree ({label})")
+        baseline, baseline_runs = baselines[who]
+        grouped = Result("6. Queries", f"product re-pricing of a month, {label}: run_reprice", "ms",
+                         timed_call(lambda: run_reprice(client, database, pricer, filter=usage), repeats),
+                         baseline, baseline_runs, target=f"< {TARGET_MS} ms p50",
+                         note=f"{rows:,} rows, {month_rows:,} in the month; equal to row by row to the last digit")
+        per_row = Result("6. Queries", f"product re-pricing of a month, {label}: row by row (the path before)", "ms",
+                         timed_call(lambda: run_reprice(client, database, pricer, filter=usage, per_row=True),
+                                    min(repeats, PER_ROW_REPEATS)),
+                         baseline, baseline_runs, note=f"{rows:,} rows; run_reprice(per_row=True)")
+        if full:
+            grouped.met = grouped.value < TARGET_MS
+        results += [grouped, per_row]
+    return results
 
 
 def run(env: BenchEnv) -> list[Result]:
@@ -205,6 +253,7 @@ def run(env: BenchEnv) -> list[Result]:
         if full:
             r.met = r.value < TARGET_MS
         results.append(r)
+    results += repricing_results(client, database, tenant, rows, scale.query_repeats, full)
     results.append(Result("6. Queries", "loader: rows generated and inserted per second", "rows/s",
                           [rows / load_s], "", note=f"{rows:,} rows in {load_s:.0f} s"))
     return results

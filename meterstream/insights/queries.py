@@ -17,6 +17,13 @@ from meterstream.insights.recommendations import (
     NON_INTERACTIVE_WORKLOADS,
     SHORT_OUTPUT_TOKENS,
 )
+from meterstream.sinks.clickhouse.usage_groups import (
+    COLUMNS_OVER_ALIASES,
+    QUANTITY_SUMS,
+    RESOLUTION,
+    price_period,
+    prompt_class,
+)
 from meterstream.sinks.clickhouse.usage_queries import ch_time
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -68,20 +75,18 @@ class UsageGroups:
     database: str
     scope: Scope
     thresholds: tuple[int, ...]  # the catalog's long-context thresholds, ascending
-    version_starts: tuple[datetime, ...]  # every catalog version's start: groups never span a price change
+    version_starts: tuple[datetime, ...]  # every version's start and end: groups never span a price change
 
     def to_sql(self) -> tuple[str, dict[str, Any]]:
         where, params = self.scope.where()
-        params.update(thresholds=list(self.thresholds), starts=[ch_time(s) for s in self.version_starts],
-                      short=SHORT_OUTPUT_TOKENS, long_prompt=LONG_PROMPT_TOKENS,
+        prompts, prompt_params = prompt_class(self.thresholds)
+        period, period_params = price_period(self.version_starts, self.scope.start, self.scope.end)
+        params.update(prompt_params, **period_params, short=SHORT_OUTPUT_TOKENS, long_prompt=LONG_PROMPT_TOKENS,
                       quiet=list(NON_INTERACTIVE_VALUES), workloads=list(NON_INTERACTIVE_WORKLOADS))
         sql = f"""
-SELECT model, billing_mode, billing_unit AS unit, voice_tier,
-       transform(trimBoth(lower(resolution)), ['2160p', 'uhd', 'fhd', 'hd'], ['4k', '4k', '1080p', '720p'],
-                 trimBoth(lower(resolution))) AS res,
-       video_with_audio AS with_audio, audio_input_tokens > 0 AS audio_in,
-       arrayCount(t -> input_tokens + tool_use_prompt_tokens > t, {{thresholds:Array(UInt64)}}) AS prompt_class,
-       arrayCount(s -> s <= occurred_at, {{starts:Array(DateTime64(6, 'UTC'))}}) AS price_period,
+SELECT model, billing_mode, billing_unit AS unit, voice_tier, {RESOLUTION} AS res,
+       video_with_audio AS with_audio, audio_input_tokens > 0 AS audio_in, {prompts} AS prompt_class,
+       {period} AS price_period,
        billing_unit = 'tokens' AND output_tokens + thinking_tokens <= {{short:UInt64}} AS short_output,
        lower(attributes['interactive']) IN {{quiet:Array(String)}}
            OR lower(attributes['workload']) IN {{workloads:Array(String)}} AS non_interactive,
@@ -92,18 +97,13 @@ SELECT model, billing_mode, billing_unit AS unit, voice_tier,
                    AND billing_unit = 'tokens' AND input_tokens >= {{long_prompt:UInt64}}
                GROUP BY session_id, model HAVING uniqExact(event_id) >= 2) AS long_uncached_prompt,
        currency, pricing_status != 'unpriced' AS priced,
-       min(occurred_at) AS at, count() AS operations, sum(cost) AS cost,
-       sum(input_tokens) AS input_tokens, sum(cached_input_tokens) AS cached_input_tokens,
-       sum(audio_input_tokens) AS audio_input_tokens, sum(cached_audio_input_tokens) AS cached_audio_input_tokens,
-       sum(output_tokens) AS output_tokens, sum(image_output_tokens) AS image_output_tokens,
-       sum(thinking_tokens) AS thinking_tokens, sum(tool_use_prompt_tokens) AS tool_use_prompt_tokens,
-       sum(images) AS images, sum(video_seconds) AS video_seconds, sum(characters) AS characters
+       min(occurred_at) AS at, count() AS operations, sum(cost) AS cost, {QUANTITY_SUMS}
 FROM {_table(self.database)} FINAL{where}
 GROUP BY model, billing_mode, unit, voice_tier, res, with_audio, audio_in, prompt_class, price_period,
          short_output, non_interactive, long_uncached_prompt, currency, priced
 ORDER BY model, billing_mode, unit, voice_tier, res, with_audio, audio_in, prompt_class, price_period,
          short_output, non_interactive, long_uncached_prompt, currency, priced
-SETTINGS prefer_column_name_to_alias = 1"""
+{COLUMNS_OVER_ALIASES}"""
         return sql.strip(), params
 
 

@@ -5,11 +5,11 @@ ClickHouse aggregates the stored quantities (queries.UsageGroups: one row per mo
 mode, unit, voice tier, resolution, audio flag, price period, prompt-size class and rule
 scope); this module prices each group under the alternative with the engine's own rate cards
 (the same Pricer, so aliases, tenant adjustments, batch and long-context rules hold) and
-compares. Summing quantities before multiplying is exact: a line's cost is quantity × unit
-price rounded to 12 places, and with a unit price of at most 12 places (every list price,
-batch and percentage adjustment in the catalogs) there is nothing to round, so
-Σ(q × p) = (Σq) × p to the last digit. A group priced with a finer unit price is left out
-and counted in `inexact_groups` rather than reported approximately.
+compares. Summing quantities before multiplying is exact (meterstream/pricing/groups.py,
+shared with re-pricing): with unit prices of at most 12 places (6 for video seconds) no
+per-event line needs rounding, so Σ(q × p) = (Σq) × p to the last digit. A group priced with
+a finer unit price is left out and counted in `inexact_groups` rather than reported
+approximately.
 
 Usage stored unpriced is never a saving: its groups are skipped and counted.
 """
@@ -23,8 +23,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from meterstream.pricing import Pricer
-from meterstream.pricing.engine import variant_key, video_bases
-from meterstream.pricing.money import COST_PLACES, places
+from meterstream.pricing.groups import Inexact, PriceShape, Sums, group_cost
 from meterstream.pricing.rates import RateCard
 from meterstream.schemas import BillingMode
 
@@ -112,9 +111,10 @@ RESOLUTION_RULE = Rule("video-at-1080p", Kind.VIDEO_RESOLUTION, "*", Scope.RESOL
 RULES: tuple[Rule, ...] = (*SWAP_RULES, BATCH_RULE, CACHE_RULE, AUDIO_RULE, RESOLUTION_RULE)
 
 
-@dataclass(frozen=True)
-class UsageGroup:
-    """Stored usage aggregated by everything its price depends on, plus the rule scopes."""
+@dataclass(frozen=True, kw_only=True)
+class UsageGroup(Sums):
+    """Stored usage aggregated by everything its price depends on, plus the rule scopes, with its
+    summed quantities (Sums)."""
 
     model: str
     billing_mode: str
@@ -129,17 +129,6 @@ class UsageGroup:
     priced: bool  # stored as priced
     operations: int
     cost: Decimal  # as stored
-    input_tokens: int = 0
-    cached_input_tokens: int = 0
-    audio_input_tokens: int = 0
-    cached_audio_input_tokens: int = 0
-    output_tokens: int = 0
-    image_output_tokens: int = 0
-    thinking_tokens: int = 0
-    tool_use_prompt_tokens: int = 0
-    images: int = 0
-    video_seconds: Decimal = ZERO
-    characters: int = 0
 
 
 @dataclass(frozen=True)
@@ -168,21 +157,11 @@ class RecommendationSet:
     currency: str = "USD"
 
 
-class _Inexact(Exception):
-    """A unit price with more than 12 places: aggregated quantities would not re-price exactly."""
-
-
-def _exact(price: Decimal) -> Decimal:
-    if places(price) > COST_PLACES:
-        raise _Inexact
-    return price
-
-
 class GroupPricer:
-    """Prices a UsageGroup's aggregated quantities with the engine's rate cards."""
+    """Prices a UsageGroup's aggregated quantities with the engine's rate cards (pricing/groups.py)."""
 
     def __init__(self, pricer: Pricer, tenant_id: str, thresholds: tuple[int, ...]) -> None:
-        self.pricer, self.tenant_id, self.thresholds = pricer, tenant_id, thresholds
+        self.pricer, self.tenant_id, self.shape = pricer, tenant_id, PriceShape(thresholds, ())
 
     def canonical(self, group: UsageGroup) -> str | None:
         return self.pricer.resolve_for(self.tenant_id, group.model, group.unit, group.voice_tier or None)
@@ -195,35 +174,16 @@ class GroupPricer:
         return None
 
     def cost(self, group: UsageGroup, canonical: str, mode: str | None = None) -> Decimal | None:
-        """The group's cost priced as `canonical` in `mode` (default its own); None if unpriceable."""
+        """The group's cost priced as `canonical` in `mode` (default its own); None if unpriceable.
+        Raises Inexact when the prices are too fine for aggregated quantities."""
         card = self._card(canonical, group.at)
         if card is None or card.unit != group.unit:
             return None
-        long = False
-        if card.threshold is not None and card.threshold in self.thresholds:  # thresholds ascending
-            long = group.prompt_class > self.thresholds.index(card.threshold)
+        long = self.shape.is_long(card.threshold, group.prompt_class)
         table = card.tables.get((BillingMode(mode or group.billing_mode), long))
         if table is None:
             return None
-        if group.unit == "tokens":
-            cached_audio = group.cached_audio_input_tokens
-            uncached_audio = group.audio_input_tokens - cached_audio
-            text = group.input_tokens - group.cached_input_tokens - uncached_audio
-            parts = (
-                (text + group.tool_use_prompt_tokens, "input"), (uncached_audio, "audio_input"),
-                (group.cached_input_tokens - cached_audio, "cached_input"), (cached_audio, "cached_audio_input"),
-                (group.output_tokens - group.image_output_tokens + group.thinking_tokens, "output"),
-                (group.image_output_tokens, "image_output"),
-            )
-            return sum((Decimal(q) * _exact(table[name]) for q, name in parts if q), ZERO)
-        resolution = group.resolution or None
-        if group.unit == "images":
-            key, quantity = variant_key(table, ("image",), resolution), Decimal(group.images)
-        elif group.unit == "video":
-            key, quantity = variant_key(table, video_bases(group.with_audio), resolution), group.video_seconds
-        else:
-            key, quantity = ("character" if "character" in table else None), Decimal(group.characters)
-        return None if key is None else quantity * _exact(table[key])
+        return group_cost(table, group.unit, group, group.resolution or None, group.with_audio)
 
 
 def _alternative(rule: Rule, group: UsageGroup, canonical: str, prices: GroupPricer) -> tuple[str, Decimal] | None:
@@ -276,7 +236,7 @@ def recommend(groups: Iterable[UsageGroup], prices: GroupPricer, rules: tuple[Ru
             try:
                 alternative = _alternative(rule, group, canonical, prices)
                 current = prices.cost(group, canonical) if alternative is not None else None
-            except _Inexact:
+            except Inexact:
                 result.inexact_groups += 1
                 break
             if alternative is None or current is None:

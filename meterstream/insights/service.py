@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -18,29 +18,10 @@ from meterstream.insights.queries import CostDistribution, DailySpend, Scope, To
 from meterstream.insights.recommendations import GroupPricer, RecommendationSet, Scope as RuleScope, UsageGroup, \
     recommend
 from meterstream.pricing import Pricer
-from meterstream.sinks.clickhouse.usage_queries import UsageReport, run_query
-
-def utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
+from meterstream.pricing.groups import QUANTITIES, price_shape
+from meterstream.sinks.clickhouse.usage_queries import UsageReport, run_query, utc
 
 Rows = Callable[[Any], list[dict[str, Any]]]
-_QUANTITIES = ("input_tokens", "cached_input_tokens", "audio_input_tokens", "cached_audio_input_tokens",
-               "output_tokens", "image_output_tokens", "thinking_tokens", "tool_use_prompt_tokens", "images",
-               "video_seconds", "characters")
-
-
-def catalog_shape(pricer: Pricer) -> tuple[tuple[int, ...], tuple[datetime, ...]]:
-    """The catalog's long-context thresholds and every version's start (what groups split on)."""
-    thresholds, starts = set(), set()
-    for versions in pricer._index.versions.values():  # noqa: SLF001 - the Pricer's own compiled catalog
-        for version in versions:
-            starts.add(version.start)
-            if version.end is not None:
-                starts.add(version.end)
-            if version.card.threshold is not None:
-                thresholds.add(version.card.threshold)
-    return tuple(sorted(thresholds)), tuple(sorted(starts))
 
 
 def usage_group(row: dict[str, Any]) -> UsageGroup:
@@ -52,14 +33,14 @@ def usage_group(row: dict[str, Any]) -> UsageGroup:
         resolution=row["res"], with_audio=bool(row["with_audio"]), at=utc(row["at"]), prompt_class=row["prompt_class"],
         scopes=frozenset(RuleScope(name) for name, on in flags.items() if on), currency=row["currency"],
         priced=bool(row["priced"]), operations=row["operations"], cost=row["cost"],
-        **{name: row[name] for name in _QUANTITIES},
+        **{name: row[name] for name in QUANTITIES},
     )
 
 
 def recommendations(rows: Rows, database: str, pricer: Pricer, scope: Scope) -> RecommendationSet:
-    thresholds, starts = catalog_shape(pricer)
-    groups = [usage_group(row) for row in rows(UsageGroups(database, scope, thresholds, starts))]
-    return recommend(groups, GroupPricer(pricer, scope.tenant_id, thresholds))
+    shape = price_shape(pricer)
+    groups = [usage_group(row) for row in rows(UsageGroups(database, scope, shape.thresholds, shape.boundaries))]
+    return recommend(groups, GroupPricer(pricer, scope.tenant_id, shape.thresholds))
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ the same Pricer that prices live events:
   component after all rules (batch, free, tenant adjustments, fallbacks between
   components), plus the long-context threshold and prices.
 
-The query then only looks prices up and multiplies (see sinks/clickhouse/reprice.py).
+Re-pricing then only looks prices up and multiplies, per group of summed quantities or per
+row (see sinks/clickhouse/reprice.py).
 """
 
 from __future__ import annotations

@@ -2,13 +2,38 @@
 
 Usage is stored as quantities (tokens by kind, images, seconds, characters), so history
 can be priced again. The pricing decisions come from a RepricePlan (meterstream.pricing.plan,
-made by the same Pricer as live pricing); the query joins each stored row to its price
-version (ASOF JOIN on the instant it is priced at) and computes, per row and line, quantity
-× unit price rounded half-to-even to 12 places, like the engine. Everything heavy runs in
-ClickHouse, so the work scales with the table, not with Python loops.
+made by the same Pricer as live pricing). The result is what pricing each stored row on its
+own gives: per row and line, quantity × unit price rounded half-to-even to 12 places, like
+the engine, summed by service, model and the model it is priced as.
+
+How `run_reprice` gets there without per-row arithmetic:
+
+1. One query (RepriceGroupsQuery, FINAL: a row stored twice counts once, as in every report)
+   sums the stored quantities per price-relevant group: tenant, service, model, voice tier,
+   billing mode, unit, resolution, audio flag, how many long-context thresholds the prompt
+   exceeds, which price period it falls in (every catalog version starts or ends on a
+   boundary; only the boundaries inside the range cost a comparison per row), and whether its
+   token counts are inconsistent (priced by nothing). Every row of a group has the same unit
+   prices. A month of 10 million stored events is a few hundred to a few thousand groups.
+2. The plan is built from the groups' (tenant, model, unit, voice tier): no second scan.
+3. Each group is priced in Python with the plan's unit prices (pricing/groups.py, shared with
+   the savings recommendations): the version in effect in its period (as the ASOF JOIN picks
+   it), long-context prices above the threshold, the component the engine would bill. That
+   is exact, not an estimate: with unit prices of at most 12 places (6 for video seconds,
+   which carry 6) no per-row line needs rounding, so Σ(q × p) = (Σq) × p to the last digit.
+4. The rows of a rate key with a finer price (a tenant's odd discount or custom price) are
+   re-priced row by row instead: RepriceQuery restricted to those rate keys, whose per-row
+   SQL joins each row to its price version (ASOF JOIN on the instant it is priced at) and
+   rounds each line as the engine does.
+
+`run_reprice(..., per_row=True)` is the row-by-row path for everything: the reference the grouped path is
+tested against (tests/integration/test_reprice_grouped.py, equal to the last digit on random
+usage) and the baseline the benchmark times beside it. The two queries of a mixed run read the
+table one after the other, not as one snapshot: rows inserted in between count for the rate
+keys of the query that ran after them.
 
 Queries are data: each is a frozen dataclass whose `to_sql()` returns (sql, parameters),
-with placeholders only. `run_reprice` executes them.
+with placeholders only.
 
 Every token kind the stream meters is billed at its own rate, as the engine splits them:
 uncached text and tool-use prompt at `input`, uncached audio at `audio_input`, cached text
@@ -20,7 +45,7 @@ with migration 8; rows stored before it hold 0 there).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -30,7 +55,18 @@ from clickhouse_connect.driver.client import Client
 
 from meterstream.pricing import Pricer
 from meterstream.pricing.entry import BASE_VIDEO_RESOLUTIONS
-from meterstream.pricing.plan import SEPARATOR, RepricePlan, build_plan
+from meterstream.pricing.groups import QUANTITIES, PriceShape, Sums, group_cost, price_shape, prices_exactly
+from meterstream.pricing.money import COST_QUANTUM, EXACT, ZERO
+from meterstream.pricing.plan import OPEN_END, SEPARATOR, RateRow, RepricePlan, build_plan, usage_key
+from meterstream.sinks.clickhouse.usage_groups import (
+    COLUMNS_OVER_ALIASES,
+    INCONSISTENT_TOKENS,
+    QUANTITY_SUMS,
+    RESOLUTION,
+    price_period,
+    prompt_class,
+)
+from meterstream.sinks.clickhouse.usage_queries import run_query, utc
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _RATES_TYPE = ("Array(Tuple(String, String, String, DateTime64(6, 'UTC'), DateTime64(6, 'UTC'), UInt64, "
@@ -119,9 +155,13 @@ class RepriceQuery:
     plan: RepricePlan
     filter: UsageFilter = UsageFilter()
     as_of: datetime | None = None  # price every row at this instant instead of its occurred_at
+    only_rate_keys: tuple[str, ...] | None = None  # only the rows these rate keys price (None: every row)
 
     def to_sql(self) -> tuple[str, dict[str, Any]]:
         where, params = self.filter.where()
+        if self.only_rate_keys is not None:
+            where += f"{' AND' if where else ' WHERE'} rate_key IN {{only_rate_keys:Array(String)}}"
+            params["only_rate_keys"] = list(self.only_rate_keys)
         targets = sorted(self.plan.targets.items())
         rate_keys = sorted({key for _, key in targets if key})
         params.update({
@@ -163,8 +203,7 @@ FROM (
         SELECT *, {price_at} AS price_at,
                transform(concat(tenant_id, {{sep:String}}, model, {{sep:String}}, voice_tier),
                          {{target_keys:Array(String)}}, {{target_rates:Array(String)}}, '') AS rate_key,
-               transform(trimBoth(lower(resolution)), ['2160p', 'uhd', 'fhd', 'hd'], ['4k', '4k', '1080p', '720p'],
-                         trimBoth(lower(resolution))) AS res
+               {RESOLUTION} AS res
         FROM {_table(self.database)} FINAL{where}
     ) AS u
     ASOF LEFT JOIN (
@@ -213,6 +252,142 @@ class RepriceResult:
         return sum(line.unpriced for line in self.lines)
 
 
+@dataclass(frozen=True)
+class RepriceGroupsQuery:
+    """The stored usage `filter` selects (FINAL), summed per price-relevant group: tenant, service,
+    model, voice tier, billing mode, unit, resolution, audio flag, prompt-size class, price period
+    (`shape`'s boundaries; one period under `as_of`) and whether the token counts are inconsistent
+    (uncached text below 0: unpriced). Every row of a group is priced with the same unit prices."""
+
+    database: str
+    shape: PriceShape
+    filter: UsageFilter = UsageFilter()
+    as_of: datetime | None = None
+
+    def to_sql(self) -> tuple[str, dict[str, Any]]:
+        where, params = self.filter.where()
+        prompts, prompt_params = prompt_class(self.shape.thresholds)
+        start, end = (None if at is None else utc(at) for at in (self.filter.start, self.filter.end))
+        period, period_params = (("toUInt32(0)", {}) if self.as_of is not None
+                                 else price_period(self.shape.boundaries, start, end))
+        params.update(prompt_params, **period_params)
+        keys = ("tenant_id, service, model, voice_tier, billing_mode, unit, res, with_audio, prompt_class, "
+                "price_period, inconsistent")
+        sql = f"""
+SELECT tenant_id, service, model, voice_tier, billing_mode, billing_unit AS unit, {RESOLUTION} AS res,
+       video_with_audio AS with_audio, {prompts} AS prompt_class, {period} AS price_period,
+       {INCONSISTENT_TOKENS} AS inconsistent,
+       count() AS operations, sum(cost) AS cost, {QUANTITY_SUMS}
+FROM {_table(self.database)} FINAL{where}
+GROUP BY {keys}
+ORDER BY {keys}
+{COLUMNS_OVER_ALIASES}"""
+        return sql.strip(), params
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RepriceGroup(Sums):
+    """One row of RepriceGroupsQuery: the group's keys and its summed quantities (Sums)."""
+
+    tenant_id: str
+    service: str
+    model: str
+    voice_tier: str
+    billing_mode: str
+    unit: str
+    resolution: str
+    with_audio: bool
+    prompt_class: int
+    price_period: int
+    inconsistent: bool
+    operations: int
+    cost: Decimal  # as stored
+
+    @classmethod
+    def of(cls, row: Mapping[str, Any]) -> RepriceGroup:
+        return cls(tenant_id=row["tenant_id"], service=row["service"], model=row["model"],
+                   voice_tier=row["voice_tier"], billing_mode=row["billing_mode"], unit=row["unit"],
+                   resolution=row["res"], with_audio=bool(row["with_audio"]), prompt_class=row["prompt_class"],
+                   price_period=row["price_period"], inconsistent=bool(row["inconsistent"]),
+                   operations=row["operations"], cost=row["cost"], **{name: row[name] for name in QUANTITIES})
+
+
+_Totals = list  # [operations, current, current of priced, repriced, unpriced] of one (service, model, priced_as)
+
+
+def _add(totals: dict[tuple[str, str, str], _Totals], key: tuple[str, str, str], operations: int,
+         current: Decimal, current_priced: Decimal, repriced: Decimal, unpriced: int) -> None:
+    entry = totals.setdefault(key, [0, ZERO, ZERO, ZERO, 0])
+    entry[0] += operations
+    entry[1] = EXACT.add(entry[1], current)
+    entry[2] = EXACT.add(entry[2], current_priced)
+    entry[3] = EXACT.add(entry[3], repriced)
+    entry[4] += unpriced
+
+
+def per_row_rate_keys(plan: RepricePlan) -> set[str]:
+    """The rate keys with a unit price too fine for summed quantities (pricing/groups.py): their
+    rows are re-priced one by one."""
+    return {row.rate_key for row in plan.rates
+            if not (prices_exactly(dict(row.prices), row.unit) and prices_exactly(dict(row.long_prices), row.unit))}
+
+
+def splits_every_price_change(shape: PriceShape, plan: RepricePlan) -> bool:
+    """Whether groups on `shape` never span one of `plan`'s version boundaries or thresholds."""
+    boundaries = set(shape.boundaries)
+    return all(row.valid_from in boundaries and row.valid_to in boundaries
+               and (not row.threshold or row.threshold in shape.thresholds) for row in plan.rates)
+
+
+def price_groups(plan: RepricePlan, shape: PriceShape, groups: Iterable[RepriceGroup], as_of: datetime | None,
+                 totals: dict[tuple[str, str, str], _Totals], per_row: set[str]) -> None:
+    """Add each group's current and re-priced cost to `totals`, as RepriceQuery prices its rows:
+    the rate version in effect at the group's period (ASOF), long-context prices above the
+    threshold, the component the engine picks; unpriced when no version, unit or component
+    fits or the token counts are inconsistent. Groups of the `per_row` rate keys are skipped."""
+    versions: dict[tuple[str, str], list[RateRow]] = {}
+    for row in plan.rates:  # sorted by (rate key, mode, valid_from)
+        versions.setdefault((row.rate_key, row.billing_mode), []).append(row)
+    at_fixed = None if as_of is None else utc(as_of)
+    for group in groups:
+        rate_key = plan.targets[usage_key(group.tenant_id, group.model, group.voice_tier)]
+        if rate_key in per_row:
+            continue
+        at = at_fixed if as_of is not None else shape.period_start(group.price_period)
+        rate = None
+        if rate_key and at is not None:
+            rate = next((row for row in reversed(versions.get((rate_key, group.billing_mode), ()))
+                         if row.valid_from <= at), None)
+        cost = None
+        if (rate is not None and at < rate.valid_to and rate.unit == group.unit
+                and not (group.unit == "tokens" and group.inconsistent)):
+            table = dict(rate.long_prices if shape.is_long(rate.threshold, group.prompt_class) else rate.prices)
+            cost = group_cost(table, group.unit, group, group.resolution or None, group.with_audio)
+        key = (group.service, group.model, RepricePlan.target_model(rate_key) if rate_key else "")
+        if cost is None:
+            _add(totals, key, group.operations, group.cost, ZERO, ZERO, group.operations)
+        else:
+            _add(totals, key, group.operations, group.cost, group.cost, cost, 0)
+
+
+def _per_row(client: Client, database: str, plan: RepricePlan, filter: UsageFilter, as_of: datetime | None,
+             totals: dict[tuple[str, str, str], _Totals], only_rate_keys: tuple[str, ...] | None = None) -> None:
+    sql, params = RepriceQuery(database, plan, filter, as_of, only_rate_keys).to_sql()
+    for service, model, priced_as, operations, current, current_priced, repriced, unpriced \
+            in client.query(sql, parameters=params).result_rows:
+        _add(totals, (service, model, priced_as), operations, current, current_priced, repriced, unpriced)
+
+
+def _result(plan: RepricePlan, totals: dict[tuple[str, str, str], _Totals]) -> RepriceResult:
+    lines = []
+    for key in sorted(totals):
+        operations, current, current_priced, repriced, unpriced = totals[key]
+        repriced = repriced.quantize(COST_QUANTUM, context=EXACT)  # Decimal128(12), as the per-row query's sum
+        lines.append(RepriceLine(*key, operations, current, repriced, EXACT.subtract(repriced, current_priced),
+                                 unpriced))
+    return RepriceResult(plan.catalog_version, lines)
+
+
 def run_reprice(
     client: Client,
     database: str,
@@ -221,15 +396,32 @@ def run_reprice(
     filter: UsageFilter = UsageFilter(),
     swap: Mapping[str, str] | None = None,
     as_of: datetime | None = None,
+    per_row: bool = False,
 ) -> RepriceResult:
-    """Re-price the stored usage `filter` selects with `pricer` (its catalog and tenant pricing)."""
-    sql, params = DistinctUsageQuery(database, filter).to_sql()
-    usage: Sequence[tuple[str, str, str, str]] = client.query(sql, parameters=params).result_rows
-    plan = build_plan(pricer, usage, swap)
-    sql, params = RepriceQuery(database, plan, filter, as_of).to_sql()
-    lines = [
-        RepriceLine(service, model, priced_as, operations, current, repriced, repriced - current_priced, unpriced)
-        for service, model, priced_as, operations, current, current_priced, repriced, unpriced
-        in client.query(sql, parameters=params).result_rows
-    ]
-    return RepriceResult(plan.catalog_version, lines)
+    """Re-price the stored usage `filter` selects with `pricer` (its catalog and tenant pricing).
+
+    One query sums the quantities per price-relevant group (RepriceGroupsQuery); the groups are
+    priced here with the plan's unit prices, exactly (pricing/groups.py). Rows whose rate key
+    has a price too fine for that are re-priced row by row in ClickHouse (RepriceQuery).
+
+    `per_row=True` prices every row on its own in ClickHouse (DistinctUsageQuery for the plan,
+    then RepriceQuery): the reference the grouped path is tested equal to, to the last digit,
+    and the baseline the benchmark times beside it."""
+    totals: dict[tuple[str, str, str], _Totals] = {}
+    if per_row:
+        sql, params = DistinctUsageQuery(database, filter).to_sql()
+        usage: Sequence[tuple[str, str, str, str]] = client.query(sql, parameters=params).result_rows
+        plan = build_plan(pricer, usage, swap)
+        _per_row(client, database, plan, filter, as_of, totals)
+        return _result(plan, totals)
+    shape = price_shape(pricer, OPEN_END)
+    groups = [RepriceGroup.of(row) for row in run_query(client, RepriceGroupsQuery(database, shape, filter, as_of))]
+    plan = build_plan(pricer, sorted({(g.tenant_id, g.model, g.unit, g.voice_tier) for g in groups}), swap)
+    if not splits_every_price_change(shape, plan):  # not with the catalog's own versions: never seen
+        _per_row(client, database, plan, filter, as_of, totals)
+        return _result(plan, totals)
+    fine = per_row_rate_keys(plan)
+    price_groups(plan, shape, groups, as_of, totals, fine)
+    if fine & set(plan.targets.values()):
+        _per_row(client, database, plan, filter, as_of, totals, tuple(sorted(fine)))
+    return _result(plan, totals)

@@ -51,6 +51,11 @@ DIMENSIONS: dict[str, str] = {
 }
 
 
+def utc(value: datetime) -> datetime:
+    """`value` in UTC; a naive value is taken as UTC (as ClickHouse reads a zone-less parameter)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 def ch_time(value: datetime) -> str:
     """A DateTime64(6, 'UTC') parameter value: UTC wall time, no zone suffix."""
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")

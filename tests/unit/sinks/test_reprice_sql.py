@@ -106,3 +106,17 @@ def test_as_of_prices_every_row_at_one_instant_instead_of_when_it_happened():
     assert "{as_of:DateTime64(6, 'UTC')} AS price_at" in sql and params["as_of"] == START
     sql, _ = RepriceQuery("meterstream", plan).to_sql()
     assert "occurred_at AS price_at" in sql
+
+
+def test_the_groups_query_compares_only_the_price_boundaries_inside_its_range():
+    from meterstream.pricing.groups import PriceShape
+    from meterstream.sinks.clickhouse.reprice import RepriceGroupsQuery
+
+    shape = PriceShape((200_000,), (datetime(2025, 1, 1, tzinfo=UTC), START + (END - START) / 2,
+                                    datetime(2027, 1, 1, tzinfo=UTC)))
+    sql, params = RepriceGroupsQuery("meterstream", shape, UsageFilter(start=START, end=END)).to_sql()
+    assert "toUInt32(1 + (occurred_at >= {boundary_0:DateTime64(6, 'UTC')})) AS price_period" in sql
+    assert set(params) == {"start", "end", "threshold_0", "boundary_0"} and params["threshold_0"] == 200_000
+    assert "FROM meterstream.usage_events FINAL WHERE" in sql
+    sql, params = RepriceGroupsQuery("meterstream", shape, as_of=START).to_sql()
+    assert "toUInt32(0) AS price_period" in sql and "boundary_0" not in params
