@@ -110,6 +110,9 @@ class ReplyListener:
         for key in list(self._selector.get_map().values()):
             key.fileobj.close()  # type: ignore[union-attr]
         self._selector.close()
+        # It refers back to the client: without it the client and its producer go when the caller
+        # lets go of them, not at some later garbage collection (when the broker may be gone).
+        del self._on_reply
 
 
 class KafkaReplies:
@@ -161,6 +164,7 @@ class KafkaReplies:
         self._stop.set()
         self._thread.join(5)
         self._consumer.close()
+        del self._on_reply  # as ReplyListener.close
 
 
 # -- the owner's side -------------------------------------------------------------------------------
