@@ -33,6 +33,15 @@ def _when(text: str) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+def _hours(text: str) -> tuple[int, ...]:
+    from meterstream.insights.recommendations import parse_hours
+
+    try:
+        return parse_hours(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, Decimal):
         return money_text(value)
@@ -114,7 +123,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             if args.view == "recommendations":
                 found = service.recommendations(
                     rows, database, Pricer(load_catalog(settings.catalog), load_tenants(settings.tenant_pricing_file)),
-                    scope)
+                    scope, args.non_interactive_hours)
                 result: Any = {"total_cost": found.total_cost, "operations": found.operations,
                                "unpriced_operations": found.unpriced_operations,
                                "recommendations": found.recommendations}
@@ -160,6 +169,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     insights.add_argument("--session", help="recommendations: only this session's usage")
     insights.add_argument("--attribute", help="recommendations: only usage whose attribute has --value")
     insights.add_argument("--value")
+    insights.add_argument("--non-interactive-hours", type=_hours, default=(), metavar="A-B[,C-D]",
+                          help="recommendations: UTC hours whose usage counts as non-interactive for batch mode, "
+                               "as tagged usage does; from hour A up to, not including, B (22-6 wraps), e.g. 0-6")
     insights.add_argument("--by", choices=("event", "session", "user", "operation"), default="session",
                           help="top: what to rank")
     insights.add_argument("--limit", type=int, default=10, help="top: rows; anomalies: the newest alerts (10)")

@@ -13,6 +13,7 @@ import pytest
 
 from meterstream.insights import service
 from meterstream.insights.queries import Scope
+from meterstream.insights.recommendations import parse_hours
 from meterstream.pricing import Pricer, load_catalog
 from meterstream.schemas import TokenUsage, VideoUsage
 from meterstream.sinks.clickhouse import connect, migrate
@@ -56,8 +57,9 @@ def acme_june():
     ]
 
 
-def recommendations(client, database, tenant="acme", **scope):
-    return service.recommendations(service.client_rows(client), database, PRICER, Scope(tenant, *MONTH, **scope))
+def recommendations(client, database, tenant="acme", non_interactive_hours=(), **scope):
+    return service.recommendations(service.client_rows(client), database, PRICER, Scope(tenant, *MONTH, **scope),
+                                   non_interactive_hours)
 
 
 def test_each_saving_equals_the_hand_computed_difference_to_the_last_digit(client):
@@ -203,3 +205,61 @@ def test_text_calls_are_swapped_to_flash_lite_2_0_and_calls_with_audio_are_not(c
     swap = next(r for r in recommendations(client, database).recommendations
                 if r.rule_id == "gemini-2.0-flash-to-flash-lite")
     assert (swap.operations, swap.saving) == (1, (1_000 * (D("0.10") - D("0.075")) + 10 * (D("0.40") - D("0.30"))) / M)
+
+
+def test_usage_timed_as_non_interactive_counts_for_batch_mode_as_tagged_usage_does_and_never_twice(client):
+    def flash(hour, input_tokens, output_tokens, **attributes):
+        event = usage_event("gemini-2.5-flash", TokenUsage(input_tokens=input_tokens, output_tokens=output_tokens),
+                            at=JUNE.replace(hour=hour))
+        return with_attributes(event, **attributes) if attributes else event
+
+    database = stored(client, [
+        flash(3, 1_234, 567),  # timed: 03:00 UTC lies in 0-6
+        flash(3, 2_000, 100, interactive="false"),  # tagged and timed: counted once
+        flash(12, 1_000, 100, workload="nightly"),  # tagged only
+        flash(12, 3_000, 300),  # neither
+        flash(6, 5_000, 10),  # 06:00 is the excluded end of 0-6
+    ])
+
+    def batch(**hours):
+        return next((r for r in recommendations(client, database, **hours).recommendations
+                     if r.rule_id == "batch-mode-for-non-interactive"), None)
+
+    # Flash: input 0.30, output 2.50 per 1M tokens; batch halves both.
+    # Tagged only: (2,000 × 0.30 + 100 × 2.50) / 2 + (1,000 × 0.30 + 100 × 2.50) / 2 = 425 + 275 = 700 per 1M.
+    tagged = batch()
+    assert (tagged.operations, tagged.saving) == (2, D("0.0007"))
+    # With 0-6: + (1,234 × 0.30 + 567 × 2.50) / 2 = (370.2 + 1,417.5) / 2 = 893.85 per 1M.
+    timed = batch(non_interactive_hours=parse_hours("0-6"))
+    assert (timed.operations, timed.cost, timed.would_cost, timed.saving) == (
+        3, D("0.0031877"), D("0.00159385"), D("0.00159385"))
+    # Wrapping past midnight: 22-4 holds 03:00 too; 7-12 holds none of the untagged calls.
+    assert batch(non_interactive_hours=parse_hours("22-4")).saving == D("0.00159385")
+    assert batch(non_interactive_hours=parse_hours("7-12")).saving == D("0.0007")
+
+
+def test_the_insights_command_takes_non_interactive_hours_and_refuses_malformed_ones(
+        client, clickhouse_dsn, capsys, tmp_path):
+    import json
+
+    from meterstream.cli import build_parser
+    from meterstream.settings import Settings
+
+    event = usage_event("gemini-2.5-flash", TokenUsage(input_tokens=1_234, output_tokens=567), at=JUNE.replace(hour=3))
+    database = stored(client, [event])
+    settings = Settings(data_dir=tmp_path, clickhouse_dsn=clickhouse_dsn, clickhouse_database=database)
+    command = ["insights", "recommendations", "--tenant", "acme", "--start", "2026-06-01", "--end", "2026-07-01",
+               "--json"]
+    args = build_parser().parse_args(command)
+    assert args.handler(args, settings) == 0
+    assert "batch-mode-for-non-interactive" not in capsys.readouterr().out
+    args = build_parser().parse_args([*command, "--non-interactive-hours", "0-6"])
+    assert args.handler(args, settings) == 0
+    batch = next(r for r in json.loads(capsys.readouterr().out)["recommendations"]
+                 if r["rule_id"] == "batch-mode-for-non-interactive")
+    assert (batch["operations"], batch["saving"]) == (1, "0.00089385")
+    for bad in ("6-6", "0-25", "night"):
+        with pytest.raises(SystemExit) as refused:
+            build_parser().parse_args([*command, "--non-interactive-hours", bad])
+        assert refused.value.code == 2
+        assert "--non-interactive-hours" in capsys.readouterr().err

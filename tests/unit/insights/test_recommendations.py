@@ -82,3 +82,17 @@ def test_calls_with_audio_input_are_not_sent_to_a_model_without_audio_input():
     _, rules = found(group("gemini-2.0-flash", scopes={Scope.SHORT_OUTPUT}, input_tokens=1_000, output_tokens=10))
     assert rules["gemini-2.0-flash-to-flash-lite"].saving == (1_000 * (D("0.10") - D("0.075"))
                                                               + 10 * (D("0.40") - D("0.30"))) / 1_000_000
+
+
+def test_non_interactive_hours_are_utc_hour_ranges_with_the_end_excluded():
+    import pytest
+
+    from meterstream.insights.recommendations import parse_hours
+
+    assert parse_hours("0-6") == (0, 1, 2, 3, 4, 5)
+    assert parse_hours("22-2") == (0, 1, 22, 23)  # past midnight
+    assert parse_hours("0-2, 1-3,23") == (0, 1, 2, 23)  # a single hour; overlaps count once
+    assert parse_hours("0-24") == tuple(range(24))
+    for bad in ("", "6-6", "0-25", "24-3", "a-b", "1-2-3", "-1-3", "3-"):
+        with pytest.raises(ValueError):
+            parse_hours(bad)
