@@ -263,3 +263,81 @@ def test_the_insights_command_takes_non_interactive_hours_and_refuses_malformed_
             build_parser().parse_args([*command, "--non-interactive-hours", bad])
         assert refused.value.code == 2
         assert "--non-interactive-hours" in capsys.readouterr().err
+
+
+def insights_command(clickhouse_dsn, tmp_path, database, *arguments):
+    from meterstream.cli import build_parser
+    from meterstream.settings import Settings
+
+    settings = Settings(data_dir=tmp_path, clickhouse_dsn=clickhouse_dsn, clickhouse_database=database)
+    args = build_parser().parse_args(["insights", *arguments, "--tenant", "acme"])
+    return args.handler(args, settings)
+
+
+def test_the_insights_command_ranks_the_costliest_events_sessions_and_users(client, clickhouse_dsn, capsys,
+                                                                            tmp_path):
+    import json
+
+    database = stored(client, acme_june())
+    period = ("--start", "2026-06-01", "--end", "2026-07-01")
+    assert insights_command(clickhouse_dsn, tmp_path, database, "top", *period, "--by", "event", "--limit", "2",
+                            "--json") == 0
+    events = json.loads(capsys.readouterr().out)
+    # the two Veo calls (same cost and time: then by event_id)
+    assert sorted((e["model"], e["cost"], e["session_id"]) for e in events) == [
+        ("veo-3.0-generate", "3.2", "s1"), ("veo-3.0-generate", "3.2", "s2")]
+    assert insights_command(clickhouse_dsn, tmp_path, database, "top", *period, "--json") == 0
+    sessions = json.loads(capsys.readouterr().out)
+    # s1: Veo 3.20 + Pro 0.0165 + Pro 0.0325 + Flash 0.00055, and the unpriced call counted apart
+    assert [(s["session_id"], s["cost"], s["operations"], s["unpriced"]) for s in sessions] == [
+        ("s1", "3.24955", 5, 1), ("s2", "3.2", 1, 0)]
+    assert insights_command(clickhouse_dsn, tmp_path, database, "top", *period, "--by", "operation", "--json") == 0
+    operations = json.loads(capsys.readouterr().out)
+    assert [(o["service"], o["operation"], o["operations"], o["cost"], o["unpriced"]) for o in operations] == [
+        ("video", "generate", 2, "6.4", 0), ("text", "generate", 4, "0.04955", 1)]
+    assert insights_command(clickhouse_dsn, tmp_path, database, "top", *period) == 0
+    table = capsys.readouterr().out
+    assert "top for acme" in table and "3.24955" in table
+
+
+def test_the_insights_command_shows_cost_per_session_and_user_as_percentiles(client, clickhouse_dsn, capsys,
+                                                                             tmp_path):
+    import json
+
+    from meterstream.schemas import ImageUsage
+
+    events = [usage_event("imagen-4.0-generate", ImageUsage(images=n), session=f"s{n}").model_copy(
+        update={"user_id": f"u{n % 2}"}) for n in range(1, 11)]
+    database = stored(client, [*events, usage_event("gemini-9-imaginary", TokenUsage(input_tokens=1),
+                                                    session="unknown")])
+    period = ("--start", "2026-06-01", "--end", "2026-07-01")
+    assert insights_command(clickhouse_dsn, tmp_path, database, "distributions", *period, "--json") == 0
+    found = {d["by"]: d for d in json.loads(capsys.readouterr().out)}
+    # sessions cost n × 0.04 for n = 1..10 (ClickHouse's exact quantiles), the unpriced one apart
+    assert (found["session"]["units"], found["session"]["p50"], found["session"]["p90"], found["session"]["max"],
+            found["session"]["total"], found["session"]["unpriced_only"]) == (10, "0.24", "0.4", "0.4", "2.2", 1)
+    # users: odd n (u1) 25 × 0.04 = 1.00, even n (u0) 30 × 0.04 = 1.20
+    assert (found["user"]["units"], found["user"]["max"], found["user"]["total"]) == (2, "1.2", "2.2")
+    assert insights_command(clickhouse_dsn, tmp_path, database, "distributions", *period) == 0
+    table = capsys.readouterr().out
+    assert "distributions for acme" in table and "0.24" in table
+
+
+def test_the_insights_command_compares_the_period_with_the_one_before(client, clickhouse_dsn, capsys, tmp_path):
+    import json
+
+    from meterstream.schemas import ImageUsage
+
+    may = JUNE - timedelta(days=30)
+    database = stored(client, [usage_event("veo-3.0-generate", VideoUsage(seconds=D(8))),
+                               usage_event("veo-3.0-generate", VideoUsage(seconds=D(4)), at=may),
+                               usage_event("imagen-4.0-generate", ImageUsage(images=3), at=may)])
+    period = ("--start", (JUNE - timedelta(days=15)).isoformat(), "--end", (JUNE + timedelta(days=15)).isoformat())
+    assert insights_command(clickhouse_dsn, tmp_path, database, "compare", *period, "--json") == 0
+    changes = json.loads(capsys.readouterr().out)
+    # Veo: 8 s against 4 s at 0.40/s; Imagen: none now against 3 × 0.04; the largest change first
+    assert [(c["model"], c["current"], c["previous"], c["change"], c["ratio"]) for c in changes] == [
+        ("veo-3.0-generate", "3.2", "1.6", "1.6", "2"), ("imagen-4.0-generate", "0", "0.12", "-0.12", "0")]
+    assert insights_command(clickhouse_dsn, tmp_path, database, "compare", *period) == 0
+    table = capsys.readouterr().out
+    assert "compare for acme" in table and "-0.12" in table

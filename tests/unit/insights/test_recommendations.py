@@ -96,3 +96,17 @@ def test_non_interactive_hours_are_utc_hour_ranges_with_the_end_excluded():
     for bad in ("", "6-6", "0-25", "24-3", "a-b", "1-2-3", "-1-3", "3-"):
         with pytest.raises(ValueError):
             parse_hours(bad)
+
+
+def test_imagen_4_standard_images_are_priced_at_imagen_4_fast():
+    # Imagen 4 Standard 0.04 per image, Imagen 4 Fast 0.02: 7 images save 7 × 0.02.
+    result, rules = found(group("imagen-4.0-generate", unit="images", images=7, cost="0.28"))
+    swap = rules["imagen-4-standard-to-fast"]
+    assert (swap.model, swap.alternative, swap.operations) == ("imagen-4.0-generate", "imagen-4.0-fast-generate", 1)
+    assert (swap.cost, swap.would_cost, swap.saving) == (D("0.28"), D("0.14"), D("0.14"))
+    assert set(rules) == {"imagen-4-standard-to-fast"}  # not the Ultra rule
+    # the preview name is the same model; Ultra steps down one tier only, not to Fast
+    _, rules = found(group("imagen-4.0-generate-preview-06-06", unit="images", images=1, cost="0.04"))
+    assert rules["imagen-4-standard-to-fast"].saving == D("0.02")
+    _, rules = found(group("imagen-4.0-ultra-generate", unit="images", images=1, cost="0.06"))
+    assert set(rules) == {"imagen-4-ultra-to-standard"}
