@@ -167,7 +167,14 @@ def test_the_insights_command_forecasts_the_month(client, clickhouse_dsn, capsys
     settings = Settings(data_dir=tmp_path, clickhouse_dsn=clickhouse_dsn, clickhouse_database=database)
     args = build_parser().parse_args(["insights", "forecast", "--tenant", "acme", "--end", "2026-06-30T00:00:00"])
     assert args.handler(args, settings) == 0
-    assert "forecast of 2026-06" in capsys.readouterr().out
+    table = capsys.readouterr().out
+    assert "forecast of 2026-06" in table
+    assert_readable_at_80_columns(table, "2026-06")
+    args = build_parser().parse_args(["insights", "recommendations", "--tenant", "acme", "--start", "2026-06-01",
+                                      "--end", "2026-07-01"])
+    assert args.handler(args, settings) == 0
+    table = capsys.readouterr().out
+    assert_readable_at_80_columns(table, "6.4", "2.4", "veo-3-to-veo-3-fast:")
 
 
 def test_context_caching_is_suggested_only_where_long_prompts_repeat_in_a_session(client):
@@ -265,6 +272,13 @@ def test_the_insights_command_takes_non_interactive_hours_and_refuses_malformed_
         assert "--non-interactive-hours" in capsys.readouterr().err
 
 
+def assert_readable_at_80_columns(table: str, *whole: str) -> None:
+    """Nothing cut (no ellipsis), no line wider than 80 columns, and each of `whole` on one line."""
+    assert "…" not in table and all(len(line) <= 80 for line in table.splitlines()), table
+    for text in whole:
+        assert text in table, text
+
+
 def insights_command(clickhouse_dsn, tmp_path, database, *arguments):
     from meterstream.cli import build_parser
     from meterstream.settings import Settings
@@ -297,7 +311,11 @@ def test_the_insights_command_ranks_the_costliest_events_sessions_and_users(clie
         ("video", "generate", 2, "6.4", 0), ("text", "generate", 4, "0.04955", 1)]
     assert insights_command(clickhouse_dsn, tmp_path, database, "top", *period) == 0
     table = capsys.readouterr().out
-    assert "top for acme" in table and "3.24955" in table
+    assert "top sessions of acme" in table and "3.24955" in table
+    assert_readable_at_80_columns(table, "s1", "5 (1 unpriced)")
+    assert insights_command(clickhouse_dsn, tmp_path, database, "top", *period, "--by", "event") == 0
+    table = capsys.readouterr().out
+    assert_readable_at_80_columns(table, "2026-06-01 12:00", "veo-3.0-generate", "gemini-9-imaginary", "unpriced")
 
 
 def test_the_insights_command_shows_cost_per_session_and_user_as_percentiles(client, clickhouse_dsn, capsys,
@@ -320,7 +338,8 @@ def test_the_insights_command_shows_cost_per_session_and_user_as_percentiles(cli
     assert (found["user"]["units"], found["user"]["max"], found["user"]["total"]) == (2, "1.2", "2.2")
     assert insights_command(clickhouse_dsn, tmp_path, database, "distributions", *period) == 0
     table = capsys.readouterr().out
-    assert "distributions for acme" in table and "0.24" in table
+    assert "cost per session and per user of acme" in table
+    assert_readable_at_80_columns(table, "session (USD)", "user (USD)", "0.24", "2.2")
 
 
 def test_the_insights_command_compares_the_period_with_the_one_before(client, clickhouse_dsn, capsys, tmp_path):
@@ -340,4 +359,5 @@ def test_the_insights_command_compares_the_period_with_the_one_before(client, cl
         ("veo-3.0-generate", "3.2", "1.6", "1.6", "2"), ("imagen-4.0-generate", "0", "0.12", "-0.12", "0")]
     assert insights_command(clickhouse_dsn, tmp_path, database, "compare", *period) == 0
     table = capsys.readouterr().out
-    assert "compare for acme" in table and "-0.12" in table
+    assert "against the period before" in table
+    assert_readable_at_80_columns(table, "veo-3.0-generate", "imagen-4.0-generate", "-0.12", "3.2")
