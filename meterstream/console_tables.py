@@ -3,6 +3,11 @@
 Names (models, services, sessions) are never cut: their columns do not wrap or shorten. The
 quantities share one `usage` column that names only what is there ("2 images, 8 s video"), and
 may wrap; money is the exact decimal (no rounding to 6 places, no ellipsis).
+
+Each token count means what it means in stats, export and reports (SessionTotals): input is
+the prompt with its cached part (shown in brackets), output excludes thinking, and thinking
+and tool-use prompt tokens are counted apart: "1,200 in tokens (200 cached), 300 out tokens,
+40 thinking tokens, 10 tool-use tokens".
 """
 
 from __future__ import annotations
@@ -16,18 +21,28 @@ from rich.table import Table
 from meterstream.pricing.money import money_text
 from meterstream.schemas import SessionTotals
 
-UNITS = (("input_tokens", "in tokens"), ("output_tokens", "out tokens"), ("images", "images"),
-         ("video_seconds", "s video"), ("characters", "chars"))
+UNITS = (("input_tokens", "in tokens"), ("cached_input_tokens", "cached"), ("output_tokens", "out tokens"),
+         ("thinking_tokens", "thinking tokens"), ("tool_use_prompt_tokens", "tool-use tokens"),
+         ("images", "images"), ("video_seconds", "s video"), ("characters", "chars"))
+PART_OF = {"cached_input_tokens": "input_tokens"}  # shown in brackets after the count it is part of
+
+
+def _number(value: Any) -> str:
+    return money_text(Decimal(value)) if isinstance(value, (Decimal, float, str)) else f"{int(value):,}"
 
 
 def usage_text(quantities: Mapping[str, Any]) -> str:
-    """ "1,200 in tokens, 300 out tokens" — the non-zero quantities, exact."""
+    """ "1,200 in tokens (200 cached), 300 out tokens, 40 thinking tokens" — the non-zero quantities, exact."""
     parts = []
     for name, label in UNITS:
         value = quantities.get(name) or 0
-        if value:
-            number = money_text(Decimal(value)) if isinstance(value, (Decimal, float, str)) else f"{int(value):,}"
-            parts.append(f"{number} {label}")
+        if not value:
+            continue
+        whole = PART_OF.get(name)
+        if whole and quantities.get(whole) and parts:
+            parts[-1] += f" ({_number(value)} {label})"
+        else:
+            parts.append(f"{_number(value)} {label}" + (" tokens" if whole else ""))
     return ", ".join(parts) or "-"
 
 

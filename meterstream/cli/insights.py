@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import textwrap
 from dataclasses import asdict, is_dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -33,6 +34,15 @@ def _when(text: str) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+def _hours(text: str) -> tuple[int, ...]:
+    from meterstream.insights.recommendations import parse_hours
+
+    try:
+        return parse_hours(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, Decimal):
         return money_text(value)
@@ -48,18 +58,47 @@ def _plain(value: Any) -> Any:
 
 
 def _table(title: str, rows: list[dict[str, Any]], empty: str = "nothing in this period") -> None:
-    table = Table(title=title)
+    """Columns from the rows' keys. Nothing is cut at 80 columns: a value too wide for its column
+    wraps (money is exact, names whole), so each view keeps to the few columns that fit."""
+    table = Table(title=title, title_justify="left", pad_edge=False)
     if not rows:
         Console().print(f"{title}: {empty}")
         return
     for column in rows[0]:
-        money = isinstance(rows[0][column], Decimal)  # folded when narrow, never cut: money is exact
-        table.add_column(column, justify="right" if money or isinstance(rows[0][column], int) else "left",
-                         overflow="fold" if money else "ellipsis")
+        value = rows[0][column]
+        table.add_column(column, overflow="fold",
+                         justify="right" if isinstance(value, (Decimal, int)) or value is None else "left")
     for row in rows:
         table.add_row(*("unpriced" if v is None else money_text(v) if isinstance(v, Decimal) else str(v)
                         for v in row.values()))
     Console().print(table)
+
+
+def _ops(operations: int, unpriced: int) -> str:
+    return f"{operations:,}" + (f" ({unpriced:,} unpriced)" if unpriced else "")
+
+
+def _top_rows(by: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The ranked rows in a few columns (the JSON has them all)."""
+    if by == "event":
+        return [{"when (UTC)": f"{r['occurred_at']:%Y-%m-%d %H:%M}", "session": r["session_id"], "model": r["model"],
+                 "cost": None if r["pricing_status"] == "unpriced" else r["cost"]} for r in rows]
+    keys = {"session": ("session_id",), "user": ("user_id",), "operation": ("service", "operation")}[by]
+    return [{**{key.removesuffix("_id"): r[key] or "-" for key in keys}, "ops": _ops(r["operations"], r["unpriced"]),
+             f"cost {r['currency']}": None if r["unpriced"] == r["operations"] else r["cost"]} for r in rows]
+
+
+def _distribution_rows(found: list[Any]) -> list[dict[str, Any]]:
+    return [{"per": f"{d.by} ({d.currency})", "count": d.units, "p50": d.p50, "p90": d.p90, "p99": d.p99,
+             "max": d.max, "total": d.total, "unpriced only": d.unpriced_only} for d in found]
+
+
+def _change_rows(found: list[Any]) -> list[dict[str, Any]]:
+    unpriced = any(c.current_unpriced or c.previous_unpriced for c in found)
+    return [{"service": c.service, "model": c.model, f"now {c.currency}": c.current, "before": c.previous,
+             "change": c.change, "ratio": "-" if c.ratio is None else money_text(c.ratio),
+             **({"unpriced now/before": f"{c.current_unpriced}/{c.previous_unpriced}"} if unpriced else {})}
+            for c in found]
 
 
 def _anomalies(args: argparse.Namespace, settings: Settings) -> int:
@@ -114,7 +153,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             if args.view == "recommendations":
                 found = service.recommendations(
                     rows, database, Pricer(load_catalog(settings.catalog), load_tenants(settings.tenant_pricing_file)),
-                    scope)
+                    scope, args.non_interactive_hours)
                 result: Any = {"total_cost": found.total_cost, "operations": found.operations,
                                "unpriced_operations": found.unpriced_operations,
                                "recommendations": found.recommendations}
@@ -135,17 +174,24 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(plain, indent=2))
         return 0
     if args.view == "recommendations":
-        _table(f"savings for {args.tenant}, {start:%Y-%m-%d} to {end:%Y-%m-%d} (priced cost {found.total_cost}, "
-               f"{found.unpriced_operations} unpriced operations)",
-               [{"rule": r.rule_id, "model": r.model, "instead": r.alternative, "operations": r.operations,
-                 "cost": r.cost, "would cost": r.would_cost, "saving": r.saving, "share": r.share_of_cost}
-                for r in found.recommendations])
-        for r in found.recommendations:
-            print(f"  {r.rule_id}: {r.trade_off}")
+        _table(f"savings for {args.tenant}, {start:%Y-%m-%d} to {end:%Y-%m-%d} (priced cost "
+               f"{money_text(found.total_cost)}, {found.unpriced_operations} unpriced operations)",
+               [{"#": n, "model → instead": f"{r.model} → {r.alternative}", "ops": r.operations, "cost": r.cost,
+                 "would cost": r.would_cost, "saving": r.saving, "share": r.share_of_cost}
+                for n, r in enumerate(found.recommendations, 1)])
+        for n, r in enumerate(found.recommendations, 1):
+            print(textwrap.fill(f"{n}. {r.rule_id}: {r.trade_off}", 80, initial_indent="  ",
+                                subsequent_indent="     ", break_long_words=False, break_on_hyphens=False))
     elif args.view == "forecast":
-        _table(f"forecast of {result['month']} for {args.tenant}", [result])
+        _table(f"forecast of {result['month']} for {args.tenant}",
+               [{"": name.replace("_", " "), "value": value} for name, value in result.items() if name != "month"])
+    elif args.view == "top":
+        _table(f"top {args.by}s of {args.tenant}, {start:%Y-%m-%d} to {end:%Y-%m-%d}", _top_rows(args.by, result))
+    elif args.view == "distributions":
+        _table(f"cost per session and per user of {args.tenant}, {start:%Y-%m-%d} to {end:%Y-%m-%d}",
+               _distribution_rows(result))
     else:
-        _table(f"{args.view} for {args.tenant}", plain)
+        _table(f"{args.tenant}: {start:%Y-%m-%d} to {end:%Y-%m-%d} against the period before", _change_rows(result))
     return 0
 
 
@@ -160,6 +206,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     insights.add_argument("--session", help="recommendations: only this session's usage")
     insights.add_argument("--attribute", help="recommendations: only usage whose attribute has --value")
     insights.add_argument("--value")
+    insights.add_argument("--non-interactive-hours", type=_hours, default=(), metavar="A-B[,C-D]",
+                          help="recommendations: UTC hours whose usage counts as non-interactive for batch mode, "
+                               "as tagged usage does; from hour A up to, not including, B (22-6 wraps), e.g. 0-6")
     insights.add_argument("--by", choices=("event", "session", "user", "operation"), default="session",
                           help="top: what to rank")
     insights.add_argument("--limit", type=int, default=10, help="top: rows; anomalies: the newest alerts (10)")

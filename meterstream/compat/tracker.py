@@ -8,10 +8,15 @@
 The event goes to Kafka like any other (validated first, spooled to disk if the broker is
 away); the tenant is `tenant_id=` if given, else METERSTREAM_COMPAT_TENANT_ID. The emitter is
 made on the first call, so importing this connects to nothing.
+
+The old tracker kept each call as it returned, so its apps never flush: a tracker that made
+its own emitter closes it when the process exits (delivering what is queued, spooling what
+cannot be delivered), or an app that ends right after its last call would lose those calls.
 """
 
 from __future__ import annotations
 
+import atexit
 import threading
 from typing import Any
 
@@ -35,7 +40,14 @@ class UsageTracker:
             if self._emitter is None:
                 self._settings = self._settings or Settings()
                 self._emitter = UsageEmitter(self._settings)
+                atexit.register(self._close_at_exit, self._emitter)
             return self._emitter
+
+    def _close_at_exit(self, emitter: UsageEmitter) -> None:
+        with self._lock:
+            if self._emitter is emitter:  # not closed (and perhaps replaced) since
+                self._emitter = None
+                emitter.close()
 
     def record_usage(self, *, session_id: str, model_name: str, service_type: str,
                      operation_type: str | None = None, **usage: Any) -> UsageEvent:

@@ -76,20 +76,23 @@ class UsageGroups:
     scope: Scope
     thresholds: tuple[int, ...]  # the catalog's long-context thresholds, ascending
     version_starts: tuple[datetime, ...]  # every version's start and end: groups never span a price change
+    non_interactive_hours: tuple[int, ...] = ()  # UTC hours whose usage counts as non-interactive (timed)
 
     def to_sql(self) -> tuple[str, dict[str, Any]]:
         where, params = self.scope.where()
         prompts, prompt_params = prompt_class(self.thresholds)
         period, period_params = price_period(self.version_starts, self.scope.start, self.scope.end)
         params.update(prompt_params, **period_params, short=SHORT_OUTPUT_TOKENS, long_prompt=LONG_PROMPT_TOKENS,
-                      quiet=list(NON_INTERACTIVE_VALUES), workloads=list(NON_INTERACTIVE_WORKLOADS))
+                      quiet=list(NON_INTERACTIVE_VALUES), workloads=list(NON_INTERACTIVE_WORKLOADS),
+                      quiet_hours=list(self.non_interactive_hours))
         sql = f"""
 SELECT model, billing_mode, billing_unit AS unit, voice_tier, {RESOLUTION} AS res,
        video_with_audio AS with_audio, audio_input_tokens > 0 AS audio_in, {prompts} AS prompt_class,
        {period} AS price_period,
        billing_unit = 'tokens' AND output_tokens + thinking_tokens <= {{short:UInt64}} AS short_output,
        lower(attributes['interactive']) IN {{quiet:Array(String)}}
-           OR lower(attributes['workload']) IN {{workloads:Array(String)}} AS non_interactive,
+           OR lower(attributes['workload']) IN {{workloads:Array(String)}}
+           OR has({{quiet_hours:Array(UInt8)}}, toHour(occurred_at)) AS non_interactive,
        billing_unit = 'tokens' AND input_tokens >= {{long_prompt:UInt64}}
            AND cached_input_tokens * 4 < input_tokens
            AND (session_id, model) IN (

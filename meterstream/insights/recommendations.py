@@ -37,6 +37,8 @@ LOW_CACHED_SHARE = Decimal("0.25")  # cached share of a long prompt below this: 
 ASSUMED_CACHE_HIT = Decimal("0.5")  # the share of such a prompt assumed cacheable (a repeated system prompt)
 NON_INTERACTIVE_VALUES = ("false", "no", "0")  # attributes['interactive']
 NON_INTERACTIVE_WORKLOADS = ("batch", "background", "offline", "scheduled", "nightly")  # attributes['workload']
+# Usage is also non-interactive when "timed" so: its occurred_at falls in UTC hours the caller names
+# (parse_hours). One flag per stored row, tagged or timed or both, so no call counts twice.
 
 
 class Kind(StrEnum):
@@ -155,6 +157,27 @@ class RecommendationSet:
     unpriced_operations: int = 0
     inexact_groups: int = 0
     currency: str = "USD"
+
+
+def parse_hours(text: str) -> tuple[int, ...]:
+    """UTC hours from `A-B[,C-D...]` (or a single hour `H`): each range is from hour A up to, not
+    including, hour B, 0 <= A, B <= 24, and wraps past midnight when A > B: `0-6` is 00:00-05:59,
+    `22-6` is 22:00-05:59. The hours ascending; ValueError with the reason when malformed."""
+    hours: set[int] = set()
+    parts = [part.strip() for part in text.split(",")]
+    if not any(parts):
+        raise ValueError("name at least one hour range, e.g. 0-6")
+    for part in parts:
+        bounds = [b.strip() for b in part.split("-")]
+        if len(bounds) > 2 or not all(b.isdigit() for b in bounds):
+            raise ValueError(f"{part!r} is not an hour range like 0-6 (UTC hours, end excluded)")
+        first, last = (int(bounds[0]), int(bounds[-1]) + 1) if len(bounds) == 1 else map(int, bounds)
+        if not (0 <= first <= 23 and 0 <= last <= 24):
+            raise ValueError(f"{part!r}: hours go from 0 to 24")
+        if first == last:
+            raise ValueError(f"{part!r} is empty: the end hour is excluded")
+        hours.update(range(first, last) if first < last else (*range(first, 24), *range(0, last)))
+    return tuple(sorted(hours))
 
 
 class GroupPricer:

@@ -37,9 +37,13 @@ def usage_group(row: dict[str, Any]) -> UsageGroup:
     )
 
 
-def recommendations(rows: Rows, database: str, pricer: Pricer, scope: Scope) -> RecommendationSet:
+def recommendations(rows: Rows, database: str, pricer: Pricer, scope: Scope,
+                    non_interactive_hours: tuple[int, ...] = ()) -> RecommendationSet:
+    """`non_interactive_hours`: UTC hours whose usage counts as non-interactive for the batch rule,
+    as tagged usage does (recommendations.parse_hours)."""
     shape = price_shape(pricer)
-    groups = [usage_group(row) for row in rows(UsageGroups(database, scope, shape.thresholds, shape.boundaries))]
+    groups = [usage_group(row) for row in rows(UsageGroups(database, scope, shape.thresholds, shape.boundaries,
+                                                           tuple(non_interactive_hours)))]
     return recommend(groups, GroupPricer(pricer, scope.tenant_id, shape.thresholds))
 
 

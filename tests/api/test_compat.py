@@ -121,6 +121,48 @@ def test_the_compat_routes_are_authenticated_and_tenant_scoped(api_stack: ApiSta
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "usage"
 
 
+OLD_APP = """
+import sys
+
+from meterstream.compat import usage_tracker  # the module-level tracker, configured by METERSTREAM_*
+
+session_id = sys.argv[1]
+usage_tracker.record_usage(session_id=session_id, model_name="imagen-4.0-generate-001", service_type="image",
+                           operation_type="generate", number_of_images=2)
+usage_tracker.record_usage(session_id=session_id, model_name="gemini-2.5-flash", service_type="text",
+                           operation_type="ad_copy", input_tokens=1200, output_tokens=300)
+# and the app ends, as the old in-process tracker's apps did: no flush, no close
+"""
+
+
+def test_an_old_app_s_module_level_usage_tracker_is_configured_by_the_environment_and_keeps_every_call(
+        api_stack: ApiStack, tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from meterstream.settings import settings_env
+
+    tenant_id, key = api_stack.new_tenant()
+    env = {**os.environ, **settings_env(api_stack.settings), "METERSTREAM_COMPAT_TENANT_ID": tenant_id,
+           "METERSTREAM_DATA_DIR": str(tmp_path / "app")}
+    app = subprocess.run([sys.executable, "-c", OLD_APP, "old-app-session"], env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert app.returncode == 0, app.stderr
+    with api_stack.client(key) as client:  # the tenant METERSTREAM_COMPAT_TENANT_ID names
+        def stats_of_both_calls():
+            answer = client.get("/compat/session-stats/old-app-session")  # 404 until the first one is metered
+            return answer.status_code == 200 and (s := _exact(answer))["total_operations"] == 2 and s
+
+        stats = eventually(stats_of_both_calls, timeout=60, what="the old app's two calls in the live totals")
+    assert list(stats) == USAGE_STATS_KEYS
+    # 2 Imagen 4 images at 0.04; Flash 1,200 in at 0.30 and 300 out at 2.50 per 1M tokens
+    assert stats["services_breakdown"] == {
+        "image": {"operations": 1, "cost": Decimal("0.08"), "models": ["imagen-4.0-generate-001"]},
+        "text": {"operations": 1, "cost": Decimal("0.00111"), "models": ["gemini-2.5-flash"]}}
+    assert stats["total_cost"] == Decimal("0.08111")
+
+
 def test_the_record_usage_facade_sends_through_the_emitter(api_stack: ApiStack) -> None:
     tenant_id, key = api_stack.new_tenant()
     with UsageEmitter(api_stack.settings) as emitter:

@@ -55,6 +55,19 @@ def test_a_veo_3_saving_equals_the_hand_computed_difference_and_another_tenants_
     assert get(theirs, "recommendations", **JUNE)["operations"] == 3
 
 
+def test_usage_in_the_named_non_interactive_hours_is_offered_batch_mode(api_stack, tenant) -> None:
+    _, client = tenant
+    flash = {"service": "text", "model": "gemini-2.5-flash",
+             "usage": {"unit": "tokens", "input_tokens": 1_234, "output_tokens": 567}}
+    record(api_stack, client, {**flash, "occurred_at": "2026-06-10T03:00:00Z"},
+           {**flash, "occurred_at": "2026-06-10T13:00:00Z"})
+    assert "batch-mode-for-non-interactive" not in str(get(client, "recommendations", **JUNE))
+    body = get(client, "recommendations", **JUNE, non_interactive_hours="0-6")
+    batch = next(r for r in body["recommendations"] if r["rule_id"] == "batch-mode-for-non-interactive")
+    # the 03:00 call only: (1,234 × 0.30 + 567 × 2.50) / 1M at half price
+    assert (batch["operations"], batch["saving"]) == (1, "0.00089385")
+
+
 def test_every_insights_endpoint_answers_for_the_callers_tenant_only(api_stack, two_tenants) -> None:
     mine, theirs = two_tenants
     record(api_stack, theirs, {**IMAGE, "occurred_at": "2026-06-03T09:00:00Z", "user_id": "zed"})
@@ -128,6 +141,9 @@ def test_a_spend_anomaly_detected_in_the_stream_reaches_the_feed_a_verified_webh
     ({"start": "2026-07-01T00:00:00Z", "end": "2026-06-01T00:00:00Z"}, "start"),
     ({"attribute": "team"}, "value"),
     ({"start": "2026-06-01"}, "start"),
+    ({"non_interactive_hours": "6-6"}, "non_interactive_hours"),
+    ({"non_interactive_hours": "0-25"}, "non_interactive_hours"),
+    ({"non_interactive_hours": "night"}, "non_interactive_hours"),
 ])
 def test_bad_input_gets_a_422_naming_the_field(tenant, params, field) -> None:
     _, client = tenant

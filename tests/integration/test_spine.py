@@ -74,3 +74,45 @@ def test_events_are_priced_totalled_and_stored_exactly_once(pipeline: LocalPipel
     dead = read_dead_letters(settings)
     assert sorted(record.value or b"" for record in dead) == sorted(MALFORMED)
     assert all(record.reason and record.source.startswith(settings.topic_events) for record in dead)
+
+
+def test_reconcile_reports_a_conflicting_duplicate_apart_from_a_plain_one(pipeline: LocalPipeline, capsys):
+    from decimal import Decimal
+
+    from meterstream.cli import build_parser
+
+    settings = pipeline.settings
+    events = list(studio_workload(40, sessions=4, tenant_id="acme-creative"))
+    first, second = events[3], events[7]
+    # the same event_id again with other content: not the same usage repeated
+    conflicting = first.model_copy(update={"attributes": {**first.attributes, "feature": "changed"}})
+    if isinstance(first.usage, TokenUsage):
+        conflicting = conflicting.model_copy(update={"usage": first.usage.model_copy(
+            update={"output_tokens": first.usage.output_tokens + 1})})
+    with UsageEmitter(settings) as emitter:
+        for event in events:
+            emitter.emit(event)
+        emitter.emit(second)  # a plain duplicate send
+        emitter.emit(conflicting)
+        assert emitter.flush() == 0
+    sent = len(events) + 2
+    wait_until(lambda: sum(pipeline.worker.counts().values()) >= sent, 90, "the worker to meter every message")
+    assert pipeline.worker.counts() == {"priced": len(events), "duplicate": 1, "conflict": 1}
+    assert pipeline.sink.wait_stored(len(events), timeout=60)
+    pipeline.sink.stop()
+
+    report = reconcile(settings, pipeline.sink.client)
+    assert report.consistent, report.differences
+    assert report.expected.by_tenant["acme-creative"] == {"accepted": len(events), "duplicate": 1, "conflict": 1}
+    assert f"{len(events)} accepted, 1 duplicates, 1 conflicting duplicates" in report.summary()
+    # the first content counts: ClickHouse holds the one row of that event_id as first sent
+    client, table = pipeline.sink.client, f"{settings.clickhouse_database}.usage_events"
+    (stored,) = client.query(f"SELECT attributes['feature'] FROM {table} FINAL WHERE event_id = {{e:UUID}}",
+                             parameters={"e": str(first.event_id)}).result_rows
+    assert stored[0] != "changed"
+    assert Decimal(pipeline.worker.session_totals(first.session_id).total_cost) == dict(client.query(
+        f"SELECT session_id, sum(cost) FROM {table} FINAL GROUP BY session_id").result_rows)[first.session_id]
+
+    args = build_parser().parse_args(["reconcile"])
+    assert args.handler(args, settings) == 0
+    assert "1 duplicates, 1 conflicting duplicates" in capsys.readouterr().out

@@ -34,6 +34,7 @@ from meterstream.api.services import Services, ServicesDep
 from meterstream.insights import forecast as forecast_rule
 from meterstream.insights import service
 from meterstream.insights.queries import Scope
+from meterstream.insights.recommendations import parse_hours
 from meterstream.schemas.alerts import ANOMALY_KINDS
 
 router = APIRouter(prefix="/v1/insights", tags=["insights"])
@@ -44,6 +45,9 @@ End = Annotated[AwareDatetime | None, Query(description="Exclusive; default now.
 UserQuery = Annotated[str | None, Query(min_length=1, max_length=128)]
 AttributeQuery = Annotated[str | None, Query(min_length=1, max_length=64, description="An attribute key; with `value`.")]
 ValueQuery = Annotated[str | None, Query(min_length=1, max_length=256)]
+HoursQuery = Annotated[str | None, Query(max_length=128, description=(
+    "UTC hours whose usage counts as non-interactive for batch mode, as tagged usage does: `A-B[,C-D]`, "
+    "from hour A up to, not including, B; `22-6` wraps past midnight. E.g. `0-6`."))]
 
 
 def _scope(tenant_id: str, start: datetime | None, end: datetime | None, user_id: str | None = None,
@@ -74,12 +78,20 @@ def _rows(services: Services) -> service.Rows:
 @router.get("/recommendations", responses=problems(503))
 async def recommendations(caller: CallerDep, services: ServicesDep, start: Start = None, end: End = None,
                           user_id: UserQuery = None, session_id: SessionIdQuery = None,
-                          attribute: AttributeQuery = None, value: ValueQuery = None) -> RecommendationsOut:
-    """Where the same usage would have cost less: cheaper models of the family, batch mode, context
-    caching, video without audio or at 1080p, cheaper voice tiers. Largest saving first."""
+                          attribute: AttributeQuery = None, value: ValueQuery = None,
+                          non_interactive_hours: HoursQuery = None) -> RecommendationsOut:
+    """Where the same usage would have cost less: cheaper models of the family, batch mode (for usage
+    tagged non-interactive, or in `non_interactive_hours`), context caching, video without audio or at
+    1080p, cheaper voice tiers. Largest saving first."""
+    hours: tuple[int, ...] = ()
+    if non_interactive_hours is not None:
+        try:
+            hours = parse_hours(non_interactive_hours)
+        except ValueError as error:
+            raise InvalidRequest([{"field": "non_interactive_hours", "reason": str(error)}]) from None
     scope = _scope(caller.tenant_id, start, end, user_id, session_id, attribute, value)
     found = await _run(service.recommendations, _rows(services), services.warehouse.database,
-                       services.pricing.pricer, scope)
+                       services.pricing.pricer, scope, hours)
     out = [RecommendationOut(**{**r.__dict__, "kind": r.kind.value}) for r in found.recommendations]
     return RecommendationsOut(start=scope.start, end=scope.end, total_cost=found.total_cost,
                               operations=found.operations, unpriced_operations=found.unpriced_operations,

@@ -82,3 +82,31 @@ def test_calls_with_audio_input_are_not_sent_to_a_model_without_audio_input():
     _, rules = found(group("gemini-2.0-flash", scopes={Scope.SHORT_OUTPUT}, input_tokens=1_000, output_tokens=10))
     assert rules["gemini-2.0-flash-to-flash-lite"].saving == (1_000 * (D("0.10") - D("0.075"))
                                                               + 10 * (D("0.40") - D("0.30"))) / 1_000_000
+
+
+def test_non_interactive_hours_are_utc_hour_ranges_with_the_end_excluded():
+    import pytest
+
+    from meterstream.insights.recommendations import parse_hours
+
+    assert parse_hours("0-6") == (0, 1, 2, 3, 4, 5)
+    assert parse_hours("22-2") == (0, 1, 22, 23)  # past midnight
+    assert parse_hours("0-2, 1-3,23") == (0, 1, 2, 23)  # a single hour; overlaps count once
+    assert parse_hours("0-24") == tuple(range(24))
+    for bad in ("", "6-6", "0-25", "24-3", "a-b", "1-2-3", "-1-3", "3-"):
+        with pytest.raises(ValueError):
+            parse_hours(bad)
+
+
+def test_imagen_4_standard_images_are_priced_at_imagen_4_fast():
+    # Imagen 4 Standard 0.04 per image, Imagen 4 Fast 0.02: 7 images save 7 × 0.02.
+    result, rules = found(group("imagen-4.0-generate", unit="images", images=7, cost="0.28"))
+    swap = rules["imagen-4-standard-to-fast"]
+    assert (swap.model, swap.alternative, swap.operations) == ("imagen-4.0-generate", "imagen-4.0-fast-generate", 1)
+    assert (swap.cost, swap.would_cost, swap.saving) == (D("0.28"), D("0.14"), D("0.14"))
+    assert set(rules) == {"imagen-4-standard-to-fast"}  # not the Ultra rule
+    # the preview name is the same model; Ultra steps down one tier only, not to Fast
+    _, rules = found(group("imagen-4.0-generate-preview-06-06", unit="images", images=1, cost="0.04"))
+    assert rules["imagen-4-standard-to-fast"].saving == D("0.02")
+    _, rules = found(group("imagen-4.0-ultra-generate", unit="images", images=1, cost="0.06"))
+    assert set(rules) == {"imagen-4-ultra-to-standard"}
