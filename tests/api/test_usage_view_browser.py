@@ -44,18 +44,22 @@ def test_the_session_picker_lists_searches_and_opens_sessions(usage_run: dict) -
 def test_unpriced_usage_is_marked_never_shown_as_zero_dollars(usage_run: dict) -> None:
     assert usage_run["batch"]["accepted"] == MODELS
     marks = usage_run["unpriced"]
-    assert marks["tracker_badge"] == "1 unpriced operation"
-    assert "1 unpriced operation" in marks["tracker_text_service"]
+    # the count and what the unknown model used: 1,000 input, 200 output and 100 thinking tokens
+    assert marks["tracker_badge"] == "1 unpriced operation · 1,300 tokens"
+    assert marks["tracker_service_badge"] == "1 unpriced operation · 1,300 tokens"
     assert "Unpriced" in marks["activity_row"] and "$" not in marks["activity_row"]
     assert "gemini-9-ultra" in marks["activity_badge_title"]  # the reason, on hover
-    assert "Not in the price list" in marks["service_card"] and "1 unpriced operation" in marks["service_card"]
+    assert "Not in the price list" in marks["service_card"]
+    assert marks["service_card_badge"] == "1 unpriced operation · 1,300 tokens"
     assert marks["zero_dollars"] == []
-    assert usage_run["tooltip"]["unpriced"] >= 0
+    # the chart's tooltip over the hour of all sixteen models marks the one unknown model, with its tokens
+    assert usage_run["tooltip"]["unpriced"] == ["1 unpriced operation · 1,300 tokens"]
 
 
 def test_unpriced_usage_is_marked_in_arabic_too(usage_run: dict) -> None:
     marks = usage_run["unpriced_ar"]
-    assert marks["tracker_badge"] == "عملية واحدة بلا سعر"
+    assert marks["tracker_badge"] == "عملية واحدة بلا سعر · ١٬٣٠٠ رمز"
+    assert marks["service_card_badge"] == "عملية واحدة بلا سعر · ١٬٣٠٠ رمز"
     assert "بلا سعر" in marks["activity_row"] and "$" not in marks["activity_row"]
     assert marks["zero_dollars"] == []
 

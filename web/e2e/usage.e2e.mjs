@@ -49,10 +49,11 @@ async function unpricedMarks(page) {
     return {
       tracker_headline: text(document.querySelector('[data-testid="tracker-headline"]')),
       tracker_badge: text(document.querySelector('[data-testid="tracker-headline"] [data-testid="unpriced"]')),
-      tracker_text_service: text(document.querySelector('[data-testid="service-text"]')),
+      tracker_service_badge: text(document.querySelector('[data-testid="service-text"] [data-testid="unpriced"]')),
       activity_row: text(row),
       activity_badge_title: row?.querySelector('[data-testid="unpriced"]')?.title ?? null,
       service_card: text(card),
+      service_card_badge: text(card?.querySelector('[data-testid="unpriced"]')),
       zero_dollars: [...document.querySelectorAll("body *")]
         .filter((el) => el.children.length === 0 && !el.closest("svg") && /\$0\.00(?!\d)/.test(el.textContent))
         .map((el) => el.textContent),
@@ -134,7 +135,7 @@ await withBrowser(async (page, consoleErrors) => {
     const overlaps = a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
     const covered = overlaps && Number(getComputedStyle(tip.parentElement).zIndex || 0)
       <= Number(getComputedStyle(legend).zIndex || 0);
-    return { text: tip.textContent, unpriced: tip.querySelectorAll(".ms-unpriced").length, covered_by_legend: covered };
+    return { text: tip.textContent, unpriced: [...tip.querySelectorAll(".ms-unpriced")].map((el) => el.textContent), covered_by_legend: covered };
   });
   await page.mouse.move(0, 0);
   await sizes(page, outDir, "usage-view-models-en", result, WIDE, PHONE);

@@ -1,7 +1,8 @@
 // The meterstream HTTP API, typed as the dashboard and the tracker use it. Money is a string.
 import { HttpError } from "./sse";
+import type { UnpricedQuantities } from "./unpriced";
 
-export interface ServiceStats {
+export interface ServiceStats extends UnpricedQuantities {
   operations: number;
   /** The priced operations' cost; unpriced ones are counted in `unpriced_operations`, never as 0. */
   cost: string;
@@ -9,7 +10,7 @@ export interface ServiceStats {
   models: string[];
 }
 
-export interface SessionStats {
+export interface SessionStats extends UnpricedQuantities {
   session_id: string;
   currency: string;
   total_cost: string;
@@ -84,7 +85,7 @@ export interface Operation {
   unpriced_reason?: string | null;
 }
 
-export interface ReportRow {
+export interface ReportRow extends UnpricedQuantities {
   keys: Record<string, string>;
   currency: string;
   operations: number;
