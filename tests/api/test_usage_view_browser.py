@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -62,6 +64,18 @@ def test_unpriced_usage_is_marked_in_arabic_too(usage_run: dict) -> None:
     assert marks["service_card_badge"] == "عملية واحدة بلا سعر · ١٬٣٠٠ رمز"
     assert "بلا سعر" in marks["activity_row"] and "$" not in marks["activity_row"]
     assert marks["zero_dollars"] == []
+
+
+def test_the_statements_month_is_picked_in_arabic_words_and_digits(usage_run: dict) -> None:
+    picker = usage_run["statements_month_ar"]
+    assert picker["tag"] == "select" and picker["month_inputs"] == 0  # no native month input (Latin, English)
+    this_month = datetime.now(UTC).strftime("%Y-%m")
+    assert picker["value"] == this_month and len(picker["options"]) == 24
+    for value, shown in picker["options"]:
+        assert re.fullmatch(r"\d{4}-\d{2}", value), value  # what the API expects
+        assert not re.search(r"[0-9A-Za-z]", shown) and re.search(r"[٠-٩]{4}", shown), shown
+    assert usage_run["statements_asked_ar"] == picker["options"][1][0]
+    assert saved_png(usage_run["screenshot_statements_ar_phone"])
 
 
 def test_the_health_panel_says_what_the_stream_counted(usage_run: dict) -> None:

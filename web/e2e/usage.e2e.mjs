@@ -182,6 +182,23 @@ await withBrowser(async (page, consoleErrors) => {
   await page.waitForTimeout(300);
   result.unpriced_ar = await unpricedMarks(page);
   result.tracker_status_ar = await page.getByTestId("tracker-status").textContent();
+  // The statements' month, in Arabic at a phone's width: the page's words and digits, the API's value.
+  await page.setViewportSize(PHONE);
+  const monthPicker = page.getByTestId("statements-month");
+  await monthPicker.scrollIntoViewIfNeeded();
+  result.statements_month_ar = await monthPicker.evaluate((el) => ({
+    tag: el.tagName.toLowerCase(), value: el.value, shown: el.selectedOptions?.[0]?.textContent ?? null,
+    options: [...(el.options ?? [])].map((o) => [o.value, o.textContent]),
+    month_inputs: document.querySelectorAll('input[type="month"]').length,
+  }));
+  result.screenshot_statements_ar_phone = `${outDir}/statements-month-ar-390.png`;
+  await page.locator('[data-testid="statements"]').screenshot({ path: result.screenshot_statements_ar_phone });
+  const previous = result.statements_month_ar.options[1]?.[0];
+  const askedMonth = page.waitForRequest((r) => r.url().includes("/v1/statements?"), { timeout: 10_000 });
+  await monthPicker.selectOption(previous);
+  await page.locator('[data-testid="statements"] button[type="submit"]').click();
+  result.statements_asked_ar = new URL((await askedMonth).url()).searchParams.get("month");
+  await page.setViewportSize(WIDE);
   await sizes(page, outDir, "usage-view-ar", result, WIDE, PHONE);
   result.console_errors = consoleErrors;
   return result;
