@@ -6,19 +6,12 @@
 // Inputs (environment): API_URL, API_KEY, OUT_DIR, CHROMIUM. Prints one JSON object.
 import { readFile } from "node:fs/promises";
 
-import { inputs, overflow, signIn, sizes, withBrowser } from "./browser.mjs";
+import { inputs, signIn, sizes, withBrowser } from "./browser.mjs";
 
 const { apiUrl, apiKey, outDir } = inputs();
 const WIDE = { width: 1400, height: 1000 };
 const PHONE = { width: 390, height: 844 };
 
-/** Screenshots at both widths, and the overflow at both (the wide one first). */
-async function screenshots(page, name, result) {
-  await page.setViewportSize(WIDE);
-  await page.waitForTimeout(200); // charts re-measure
-  result[`overflow_${name}_wide`] = await overflow(page);
-  await sizes(page, outDir, name, result, WIDE, PHONE);
-}
 
 async function shows(page) {
   await page.waitForSelector('[data-testid="recommendation"]', { timeout: 30_000 });
@@ -51,11 +44,11 @@ await withBrowser(async (page, consoleErrors) => {
     const [download] = await Promise.all([page.waitForEvent("download"), page.getByTestId(`download-${name}`).click()]);
     result[`csv_${name}`] = { name: download.suggestedFilename(), text: await readFile(await download.path(), "utf8") };
   }
-  await screenshots(page, "insights-en", result);
+  await sizes(page, outDir, "insights-en", result, WIDE, PHONE); // screenshots and overflow at both widths
   await page.getByTestId("language-toggle").click();
   await page.waitForFunction(() => document.documentElement.dir === "rtl");
   result.ar = await shows(page);
-  await screenshots(page, "insights-ar", result);
+  await sizes(page, outDir, "insights-ar", result, WIDE, PHONE);
   result.console_errors = consoleErrors;
   return result;
 });
