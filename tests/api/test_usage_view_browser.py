@@ -49,6 +49,7 @@ def test_unpriced_usage_is_marked_never_shown_as_zero_dollars(usage_run: dict) -
     # the count and what the unknown model used: 1,000 input, 200 output and 100 thinking tokens
     assert marks["tracker_badge"] == "1 unpriced operation · 1,300 tokens"
     assert marks["tracker_service_badge"] == "1 unpriced operation · 1,300 tokens"
+    assert marks["service_overlap"] is False  # the longer mark wraps under the cost, not over the count
     assert "Unpriced" in marks["activity_row"] and "$" not in marks["activity_row"]
     assert "gemini-9-ultra" in marks["activity_badge_title"]  # the reason, on hover
     assert "Not in the price list" in marks["service_card"]
@@ -62,6 +63,7 @@ def test_unpriced_usage_is_marked_in_arabic_too(usage_run: dict) -> None:
     marks = usage_run["unpriced_ar"]
     assert marks["tracker_badge"] == "عملية واحدة بلا سعر · ١٬٣٠٠ رمز"
     assert marks["service_card_badge"] == "عملية واحدة بلا سعر · ١٬٣٠٠ رمز"
+    assert marks["service_overlap"] is False
     assert "بلا سعر" in marks["activity_row"] and "$" not in marks["activity_row"]
     assert marks["zero_dollars"] == []
 

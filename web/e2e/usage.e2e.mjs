@@ -52,6 +52,18 @@ async function unpricedMarks(page) {
       tracker_service_badge: text(document.querySelector('[data-testid="service-text"] [data-testid="unpriced"]')),
       activity_row: text(row),
       activity_badge_title: row?.querySelector('[data-testid="unpriced"]')?.title ?? null,
+      // the text service's count and its cost (with the unpriced mark) side by side, never over each other
+      service_overlap: (() => {
+        const line = document.querySelector('[data-testid="service-text"]');
+        const extent = (el) => { // where the text is drawn (a squeezed grid item's own box can be narrower)
+          if (!el) return null;
+          const range = document.createRange();
+          range.selectNodeContents(el);
+          return range.getBoundingClientRect();
+        };
+        const [a, b] = [".ms-tracker__ops", ".ms-tracker__money"].map((s) => extent(line?.querySelector(s)));
+        return !a || !b ? null : a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+      })(),
       service_card: text(card),
       service_card_badge: text(card?.querySelector('[data-testid="unpriced"]')),
       zero_dollars: [...document.querySelectorAll("body *")]
