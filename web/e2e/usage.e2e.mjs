@@ -3,11 +3,12 @@
 //   before the key and before the first event the charts show an empty state, not bare axes;
 //   two sessions are started, found again with the session picker's search, and opened;
 //   usage of sixteen models (one of them unknown to the catalog) is recorded from the page:
-//   the unknown model's operation is marked unpriced (tracker, activity, service card, chart
-//   tooltip), never "$0.00", and the chart gives every model its own colour;
+//   the unknown model's operation is marked unpriced with the tokens it used (tracker,
+//   activity, service card, chart tooltip), never "$0.00", and the chart gives every model its
+//   own colour; the statements' month is picked in Arabic words and digits;
 //   the time range changes what the charts ask for; a report downloads as CSV;
 //   ending the session flips the tracker to "Ended" by push (timed);
-//   at 1400 and 390 px, in English and Arabic: screenshots, and nothing sticks out at 390.
+//   at 1400 and 390 px, in English and Arabic: screenshots, and nothing sticks out at either.
 // Inputs (environment): API_URL, API_KEY, OUT_DIR, CHROMIUM. Prints one JSON object on stdout.
 import { readFile } from "node:fs/promises";
 
