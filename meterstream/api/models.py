@@ -88,6 +88,11 @@ class ServiceStats(BaseModel):
     operations: int
     cost: Money
     unpriced_operations: int = Field(default=0, description="Counted in `operations`; their cost is unknown.")
+    unpriced_tokens: int = Field(default=0, description="What the unpriced operations used: tokens (input, output, "
+                                 "thinking and tool use), images, video seconds, characters.")
+    unpriced_images: int = 0
+    unpriced_video_seconds: Quantity = Decimal(0)
+    unpriced_characters: int = 0
     models: list[str]
 
 
@@ -99,6 +104,10 @@ class SessionStats(BaseModel):
     total_cost: Money
     operations: int
     unpriced_operations: int
+    unpriced_tokens: int = Field(default=0, description="What the unpriced operations used (as in ServiceStats).")
+    unpriced_images: int = 0
+    unpriced_video_seconds: Quantity = Decimal(0)
+    unpriced_characters: int = 0
     input_tokens: int
     output_tokens: int
     cached_input_tokens: int
@@ -290,6 +299,10 @@ class UsageMeasures(BaseModel):
     operations: int = 0
     cost: Money = Decimal(0)
     unpriced_operations: int = 0
+    unpriced_tokens: int = Field(default=0, description="What the unpriced operations used (as in ServiceStats).")
+    unpriced_images: int = 0
+    unpriced_video_seconds: Quantity = Decimal(0)
+    unpriced_characters: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
     cached_input_tokens: int = 0

@@ -16,6 +16,11 @@ class ServiceTotals(BaseModel):
     operations: int = 0
     cost: Decimal = Decimal(0)
     unpriced_operations: int = 0  # counted in `operations`, their cost unknown (not in `cost`)
+    # What the unpriced operations used (tokens: input, output, thinking and tool use, as the tracker counts them)
+    unpriced_tokens: int = 0
+    unpriced_images: int = 0
+    unpriced_video_seconds: Decimal = Decimal(0)
+    unpriced_characters: int = 0
     models: list[str] = Field(default_factory=list)
 
 
@@ -33,6 +38,10 @@ class SessionTotals(BaseModel):
     total_cost: Decimal = Decimal(0)
     operations: int = 0
     unpriced_operations: int = 0
+    unpriced_tokens: int = 0  # what the unpriced operations used, as in ServiceTotals
+    unpriced_images: int = 0
+    unpriced_video_seconds: Decimal = Decimal(0)
+    unpriced_characters: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
     cached_input_tokens: int = 0
@@ -49,6 +58,25 @@ class SessionTotals(BaseModel):
 _when = TypeAdapter(datetime)
 
 
+def unpriced_quantity(usage: object) -> tuple[str, int | Decimal]:
+    """The `unpriced_*` count an operation's usage adds to when it is unpriced, and how much."""
+    if isinstance(usage, TokenUsage):
+        return "unpriced_tokens", (usage.input_tokens + usage.output_tokens + usage.thinking_tokens
+                                   + usage.tool_use_prompt_tokens)
+    if isinstance(usage, ImageUsage):
+        return "unpriced_images", usage.images
+    if isinstance(usage, VideoUsage):
+        return "unpriced_video_seconds", usage.seconds
+    if isinstance(usage, CharacterUsage):
+        return "unpriced_characters", usage.characters
+    raise TypeError(f"no unpriced count for {type(usage).__name__}")
+
+
+def _plus(stored: int | str, amount: int | Decimal) -> int | str:
+    """A stored count plus `amount`: seconds stay decimal text, the rest integers."""
+    return str(Decimal(stored) + amount) if isinstance(amount, Decimal) else int(stored) + amount
+
+
 def add_to_totals_json(totals: dict[str, Any], priced: PricedUsage) -> dict[str, Any]:
     """Count one more priced event in a session's totals, in the JSON form the worker's
     table stores (`SessionTotals.model_dump(mode="json")`), updated in place.
@@ -61,7 +89,8 @@ def add_to_totals_json(totals: dict[str, Any], priced: PricedUsage) -> dict[str,
     cost = priced.total_cost
     totals["operations"] += 1
     totals["total_cost"] = str(Decimal(totals["total_cost"]) + cost)
-    if priced.status is PricingStatus.UNPRICED:
+    unpriced = priced.status is PricingStatus.UNPRICED
+    if unpriced:
         totals["unpriced_operations"] += 1
     usage = event.usage
     if isinstance(usage, TokenUsage):
@@ -80,8 +109,11 @@ def add_to_totals_json(totals: dict[str, Any], priced: PricedUsage) -> dict[str,
     service = totals["by_service"].setdefault(event.service.value, {"operations": 0, "cost": "0", "models": []})
     service["operations"] += 1
     service["cost"] = str(Decimal(service["cost"]) + cost)
-    if priced.status is PricingStatus.UNPRICED:  # totals stored before this count existed lack it
+    if unpriced:  # totals stored before these counts existed lack them
         service["unpriced_operations"] = service.get("unpriced_operations", 0) + 1
+        field, amount = unpriced_quantity(usage)
+        for counts in (totals, service):
+            counts[field] = _plus(counts.get(field, 0), amount)
     if event.model not in service["models"]:
         service["models"].append(event.model)
     at = event.occurred_at

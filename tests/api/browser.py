@@ -53,7 +53,7 @@ def saved_png(path: str) -> bool:
 
 
 def assert_fits(run: dict, name: str, wide: int = 1400, phone: int = 390) -> None:
-    """Nothing of the page `name` stuck out of the window at either width (`checkedSizes` in
+    """Nothing of the page `name` stuck out of the window at either width (`sizes` in
     web/e2e/browser.mjs measured both), and both screenshots were saved."""
     for key, width in ((f"overflow_{name}_wide", wide), (f"overflow_{name}", phone)):
         measured = run[key]

@@ -4,6 +4,8 @@ stream reaches GET /v1/insights/anomalies. Every endpoint sees only the caller's
 
 from __future__ import annotations
 
+import csv
+import io
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal
@@ -98,6 +100,19 @@ def test_tops_distributions_and_the_comparison_show_the_period(api_stack, tenant
     assert (found["session"]["units"], found["session"]["p99"], found["session"]["unpriced_only"]) == (2, "3.2", 1)
     changes = get(client, "comparison", start="2026-05-16T00:00:00Z", end="2026-06-16T00:00:00Z")["changes"]
     assert [(c["model"], c["current"], c["previous"]) for c in changes][:1] == [("veo-3.0-generate", "3.2", "0")]
+
+    # the same rows as CSV files: money exact, an unpriced row's cost empty (never 0)
+    answer = client.get("/v1/insights/top", params={"by": "event", "format": "csv", **JUNE})
+    assert answer.headers["content-type"].startswith("text/csv") and "attachment" in answer.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(answer.text)))
+    assert [(r["model"], r["cost"], r["unpriced_operations"]) for r in rows] == [
+        ("veo-3.0-generate", "3.2", "0"), ("imagen-4.0-generate", "0.04", "0"), ("gemini-9-imaginary", "", "1")]
+    assert list(rows[0])[:3] == ["event_id", "session_id", "user_id"]
+    users = client.get("/v1/insights/top", params={"by": "user", "format": "csv", **JUNE}).text
+    assert users.splitlines()[0] == "user_id,operations,cost,unpriced_operations,currency,first_at,last_at"
+    spread = {r["by"]: r for r in csv.DictReader(io.StringIO(
+        client.get("/v1/insights/distributions", params={"format": "csv", **JUNE}).text))}
+    assert (spread["user"]["max"], spread["user"]["unpriced_only"], spread["session"]["p99"]) == ("3.24", "1", "3.2")
 
 
 def test_the_forecast_adds_the_rest_of_the_month_at_the_median_day(api_stack, tenant) -> None:

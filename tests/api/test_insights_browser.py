@@ -8,6 +8,8 @@ The browser part is web/e2e/insights.e2e.mjs (see tests/api/browser.py for when 
 
 from __future__ import annotations
 
+import csv
+import io
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -49,6 +51,7 @@ def insights_run(api_stack: ApiStack) -> dict:
         eventually(lambda: client.get("/v1/insights/anomalies").json()["anomalies"], timeout=60, what="an anomaly")
         result = run_browser_script("insights.e2e.mjs", api_stack.url, key)
         result["api"] = client.get("/v1/insights/recommendations").json()
+        result["api_top"] = client.get("/v1/insights/top", params={"by": "session"}).json()
     return result
 
 
@@ -70,6 +73,18 @@ def test_the_anomaly_and_the_forecast_are_shown(insights_run: dict) -> None:
     assert any("المتوقع" in text for text in insights_run["ar"]["anomalies"])
     assert insights_run["en"]["forecast"].startswith("$")
     assert insights_run["url"].endswith("#insights")
+
+
+def test_the_top_sessions_and_distributions_download_as_csv_with_exact_money(insights_run: dict) -> None:
+    top = insights_run["csv_insights-top-sessions"]
+    assert top["name"].startswith("top-session-") and top["name"].endswith(".csv")
+    [row] = list(csv.DictReader(io.StringIO(top["text"])))
+    # two images at $0.04, 8 s of Veo 3 at $0.40, and two Gemini 2.5 Pro calls at $0.018: every digit, no float
+    assert row["cost"] == "3.316" == insights_run["api_top"]["rows"][0]["cost"]
+    assert (row["operations"], row["unpriced_operations"], row["currency"]) == ("5", "0", "USD")
+    assert row["session_id"] == insights_run["api_top"]["rows"][0]["key"]["session_id"]
+    distributions = {r["by"]: r for r in csv.DictReader(io.StringIO(insights_run["csv_insights-distributions"]["text"]))}
+    assert distributions["session"]["total"] == "3.316" and distributions["session"]["units"] == "1"
 
 
 def test_the_page_is_right_to_left_in_arabic(insights_run: dict) -> None:

@@ -63,6 +63,8 @@ def test_stats_show_the_exact_live_totals(recorded) -> None:
     assert (stats["images"], Decimal(stats["video_seconds"]), stats["characters"]) == (3, Decimal(8), 1000)
     assert {name: Decimal(s["cost"]) for name, s in stats["by_service"].items()} == COSTS
     assert stats["by_service"]["image"] == {"operations": 1, "cost": "0.12", "unpriced_operations": 0,
+                                           "unpriced_tokens": 0, "unpriced_images": 0,
+                                           "unpriced_video_seconds": "0", "unpriced_characters": 0,
                                            "models": ["imagen-4.0-generate"]}
 
 
@@ -173,8 +175,12 @@ def test_unpriced_usage_is_counted_apart_in_stats_and_summary_never_as_cost(api_
         stats = eventually(lambda: (s := client.get(f"/v1/sessions/{session_id}/stats").json())["operations"] == 2 and s)
         summary = eventually(lambda: (s := client.get(f"/v1/sessions/{session_id}/summary").json())["operations"] == 2
                              and s, what="both operations stored")
+        [row] = client.get("/v1/reports/usage", params={"group_by": "service", "compare": "false"}).json()["current"]["rows"]
     assert stats["unpriced_operations"] == 1 and Decimal(stats["total_cost"]) == COSTS["text"]
     assert stats["by_service"]["text"]["unpriced_operations"] == 1
+    # what the unpriced operation used, live and stored
+    assert stats["unpriced_tokens"] == stats["by_service"]["text"]["unpriced_tokens"] == 10
+    assert (row["unpriced_operations"], row["unpriced_tokens"], row["unpriced_images"]) == (1, 10, 0)
     assert stats["by_service"]["text"]["operations"] == 2
     [text] = summary["services"]
     assert (text["operations"], text["unpriced_operations"]) == (2, 1) and summary["unpriced_operations"] == 1

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -44,20 +46,38 @@ def test_the_session_picker_lists_searches_and_opens_sessions(usage_run: dict) -
 def test_unpriced_usage_is_marked_never_shown_as_zero_dollars(usage_run: dict) -> None:
     assert usage_run["batch"]["accepted"] == MODELS
     marks = usage_run["unpriced"]
-    assert marks["tracker_badge"] == "1 unpriced operation"
-    assert "1 unpriced operation" in marks["tracker_text_service"]
+    # the count and what the unknown model used: 1,000 input, 200 output and 100 thinking tokens
+    assert marks["tracker_badge"] == "1 unpriced operation · 1,300 tokens"
+    assert marks["tracker_service_badge"] == "1 unpriced operation · 1,300 tokens"
+    assert marks["service_overlap"] is False  # the longer mark wraps under the cost, not over the count
     assert "Unpriced" in marks["activity_row"] and "$" not in marks["activity_row"]
     assert "gemini-9-ultra" in marks["activity_badge_title"]  # the reason, on hover
-    assert "Not in the price list" in marks["service_card"] and "1 unpriced operation" in marks["service_card"]
+    assert "Not in the price list" in marks["service_card"]
+    assert marks["service_card_badge"] == "1 unpriced operation · 1,300 tokens"
     assert marks["zero_dollars"] == []
-    assert usage_run["tooltip"]["unpriced"] >= 0
+    # the chart's tooltip over the hour of all sixteen models marks the one unknown model, with its tokens
+    assert usage_run["tooltip"]["unpriced"] == ["1 unpriced operation · 1,300 tokens"]
 
 
 def test_unpriced_usage_is_marked_in_arabic_too(usage_run: dict) -> None:
     marks = usage_run["unpriced_ar"]
-    assert marks["tracker_badge"] == "عملية واحدة بلا سعر"
+    assert marks["tracker_badge"] == "عملية واحدة بلا سعر · ١٬٣٠٠ رمز"
+    assert marks["service_card_badge"] == "عملية واحدة بلا سعر · ١٬٣٠٠ رمز"
+    assert marks["service_overlap"] is False
     assert "بلا سعر" in marks["activity_row"] and "$" not in marks["activity_row"]
     assert marks["zero_dollars"] == []
+
+
+def test_the_statements_month_is_picked_in_arabic_words_and_digits(usage_run: dict) -> None:
+    picker = usage_run["statements_month_ar"]
+    assert picker["tag"] == "select" and picker["month_inputs"] == 0  # no native month input (Latin, English)
+    this_month = datetime.now(UTC).strftime("%Y-%m")
+    assert picker["value"] == this_month and len(picker["options"]) == 24
+    for value, shown in picker["options"]:
+        assert re.fullmatch(r"\d{4}-\d{2}", value), value  # what the API expects
+        assert not re.search(r"[0-9A-Za-z]", shown) and re.search(r"[٠-٩]{4}", shown), shown
+    assert usage_run["statements_asked_ar"] == picker["options"][1][0]
+    assert saved_png(usage_run["screenshot_statements_ar_phone"])
 
 
 def test_the_health_panel_says_what_the_stream_counted(usage_run: dict) -> None:
@@ -97,7 +117,13 @@ def test_ending_the_session_flips_the_tracker_within_a_second(usage_run: dict) -
 @pytest.mark.parametrize("name", ["usage-view-models-en", "usage-view-en", "usage-view-ar"])
 def test_nothing_overflows_a_phone_screen(usage_run: dict, name: str) -> None:
     assert usage_run[f"overflow_{name}"] == {"scroll_width": 390, "client_width": 390, "outside": []}
-    assert saved_png(usage_run[f"screenshot_{name}_wide"]) and saved_png(usage_run[f"screenshot_{name}_phone"])
+    assert saved_png(usage_run[f"screenshot_{name}_phone"])
+
+
+@pytest.mark.parametrize("name", ["usage-view-models-en", "usage-view-en", "usage-view-ar"])
+def test_nothing_overflows_a_desktop_screen(usage_run: dict, name: str) -> None:
+    assert usage_run[f"overflow_{name}_wide"] == {"scroll_width": 1400, "client_width": 1400, "outside": []}
+    assert saved_png(usage_run[f"screenshot_{name}_wide"])
 
 
 def test_the_page_logs_no_errors(usage_run: dict) -> None:

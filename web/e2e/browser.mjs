@@ -63,9 +63,14 @@ export async function overflow(page) {
   });
 }
 
-/** Full-page screenshots at `wide` and `phone` sizes into `outDir`, the overflow at the phone's; back to `wide` after. */
+/**
+ * Full-page screenshots at `wide` and `phone` sizes into `outDir`, the overflow at both
+ * (`overflow_<name>_wide`, and `overflow_<name>` at the phone's); back to `wide` after.
+ */
 export async function sizes(page, outDir, name, result, wide, phone) {
   await page.setViewportSize(wide);
+  await page.waitForTimeout(200); // charts re-measure
+  result[`overflow_${name}_wide`] = await overflow(page);
   result[`screenshot_${name}_wide`] = join(outDir, `${name}-${wide.width}.png`);
   await page.screenshot({ path: result[`screenshot_${name}_wide`], fullPage: true });
   await page.setViewportSize(phone);
@@ -74,12 +79,4 @@ export async function sizes(page, outDir, name, result, wide, phone) {
   result[`screenshot_${name}_phone`] = join(outDir, `${name}-${phone.width}.png`);
   await page.screenshot({ path: result[`screenshot_${name}_phone`], fullPage: true });
   await page.setViewportSize(wide);
-}
-
-/** `sizes`, with the overflow measured at the `wide` size too (as `overflow_<name>_wide`). */
-export async function checkedSizes(page, outDir, name, result, wide, phone) {
-  await page.setViewportSize(wide);
-  await page.waitForTimeout(200); // charts re-measure
-  result[`overflow_${name}_wide`] = await overflow(page);
-  await sizes(page, outDir, name, result, wide, phone);
 }

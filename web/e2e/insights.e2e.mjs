@@ -1,19 +1,17 @@
 // Drives the Insights view in headless Chromium, against a tenant whose last 30 days hold
 // Veo 3 and Gemini 2.5 Pro usage and a spend anomaly (recorded through the API by the test):
 // open the view, wait for the recommendations, the forecast and the charts, read what they
-// show, take screenshots at 1400 and 390 px and check that nothing overflows at 390; then the
-// same in Arabic (right to left).
+// show, download the top sessions and the distributions as CSV, take screenshots at 1400 and
+// 390 px and check that nothing overflows at either; then the same in Arabic (right to left).
 // Inputs (environment): API_URL, API_KEY, OUT_DIR, CHROMIUM. Prints one JSON object.
-import { checkedSizes, inputs, signIn, withBrowser } from "./browser.mjs";
+import { readFile } from "node:fs/promises";
+
+import { inputs, signIn, sizes, withBrowser } from "./browser.mjs";
 
 const { apiUrl, apiKey, outDir } = inputs();
 const WIDE = { width: 1400, height: 1000 };
 const PHONE = { width: 390, height: 844 };
 
-/** Screenshots at both widths, and the overflow at both. */
-async function screenshots(page, name, result) {
-  await checkedSizes(page, outDir, name, result, WIDE, PHONE);
-}
 
 async function shows(page) {
   await page.waitForSelector('[data-testid="recommendation"]', { timeout: 30_000 });
@@ -41,11 +39,16 @@ await withBrowser(async (page, consoleErrors) => {
   await page.getByTestId("view-insights").click();
   result.en = await shows(page);
   result.url = page.url();
-  await screenshots(page, "insights-en", result);
+  // The tables as CSV files, as the API writes them.
+  for (const name of ["insights-top-sessions", "insights-distributions"]) {
+    const [download] = await Promise.all([page.waitForEvent("download"), page.getByTestId(`download-${name}`).click()]);
+    result[`csv_${name}`] = { name: download.suggestedFilename(), text: await readFile(await download.path(), "utf8") };
+  }
+  await sizes(page, outDir, "insights-en", result, WIDE, PHONE); // screenshots and overflow at both widths
   await page.getByTestId("language-toggle").click();
   await page.waitForFunction(() => document.documentElement.dir === "rtl");
   result.ar = await shows(page);
-  await screenshots(page, "insights-ar", result);
+  await sizes(page, outDir, "insights-ar", result, WIDE, PHONE);
   result.console_errors = consoleErrors;
   return result;
 });

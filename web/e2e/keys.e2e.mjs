@@ -5,17 +5,13 @@
 //   both); "I have stored it" takes it off the page; revoke it after confirming. Then in
 //   Arabic (right to left): create a key for ٩٠ days, screenshots, store, revoke.
 // Inputs (environment): API_URL, API_KEY, OUT_DIR, CHROMIUM. Prints one JSON object.
-import { checkedSizes, inputs, signIn, withBrowser } from "./browser.mjs";
+import { inputs, signIn, sizes, withBrowser } from "./browser.mjs";
 
 const { apiUrl, apiKey, outDir } = inputs();
 const WIDE = { width: 1400, height: 1000 };
 const PHONE = { width: 390, height: 844 };
 const row = (keyId) => `[data-testid="key"][data-key-id="${keyId}"]`;
 
-/** Screenshots at both widths, and the overflow at both. */
-async function screenshots(page, name, result) {
-  await checkedSizes(page, outDir, name, result, WIDE, PHONE);
-}
 
 /** What the list shows: per key its id, state, whether it is marked as this dashboard's, and its dates. */
 function listed(page) {
@@ -89,7 +85,7 @@ await withBrowser(async (page, consoleErrors) => {
   result.en = await create(page, "e2e laptop", "30");
   result.en.copy = await copy(page);
   result.en.list = await listed(page);
-  await screenshots(page, "keys-en", result);
+  await sizes(page, outDir, "keys-en", result, WIDE, PHONE);
   result.en.still_on_page = await store(page, result.en.secret);
   result.en.confirmation = await revoke(page, result.en.key_id);
   result.en.list_after = await listed(page);
@@ -101,7 +97,7 @@ await withBrowser(async (page, consoleErrors) => {
   result.ar.list = await listed(page);
   result.ar.heading = await page.locator('[data-testid="keys"] h2').textContent();
   result.ar.dir = await page.evaluate(() => document.documentElement.dir);
-  await screenshots(page, "keys-ar", result);
+  await sizes(page, outDir, "keys-ar", result, WIDE, PHONE);
   result.ar.still_on_page = await store(page, result.ar.secret);
   result.ar.confirmation = await revoke(page, result.ar.key_id);
   result.ar.list_after = await listed(page);

@@ -3,11 +3,12 @@
 //   before the key and before the first event the charts show an empty state, not bare axes;
 //   two sessions are started, found again with the session picker's search, and opened;
 //   usage of sixteen models (one of them unknown to the catalog) is recorded from the page:
-//   the unknown model's operation is marked unpriced (tracker, activity, service card, chart
-//   tooltip), never "$0.00", and the chart gives every model its own colour;
+//   the unknown model's operation is marked unpriced with the tokens it used (tracker,
+//   activity, service card, chart tooltip), never "$0.00", and the chart gives every model its
+//   own colour; the statements' month is picked in Arabic words and digits;
 //   the time range changes what the charts ask for; a report downloads as CSV;
 //   ending the session flips the tracker to "Ended" by push (timed);
-//   at 1400 and 390 px, in English and Arabic: screenshots, and nothing sticks out at 390.
+//   at 1400 and 390 px, in English and Arabic: screenshots, and nothing sticks out at either.
 // Inputs (environment): API_URL, API_KEY, OUT_DIR, CHROMIUM. Prints one JSON object on stdout.
 import { readFile } from "node:fs/promises";
 
@@ -49,10 +50,23 @@ async function unpricedMarks(page) {
     return {
       tracker_headline: text(document.querySelector('[data-testid="tracker-headline"]')),
       tracker_badge: text(document.querySelector('[data-testid="tracker-headline"] [data-testid="unpriced"]')),
-      tracker_text_service: text(document.querySelector('[data-testid="service-text"]')),
+      tracker_service_badge: text(document.querySelector('[data-testid="service-text"] [data-testid="unpriced"]')),
       activity_row: text(row),
       activity_badge_title: row?.querySelector('[data-testid="unpriced"]')?.title ?? null,
+      // the text service's count and its cost (with the unpriced mark) side by side, never over each other
+      service_overlap: (() => {
+        const line = document.querySelector('[data-testid="service-text"]');
+        const extent = (el) => { // where the text is drawn (a squeezed grid item's own box can be narrower)
+          if (!el) return null;
+          const range = document.createRange();
+          range.selectNodeContents(el);
+          return range.getBoundingClientRect();
+        };
+        const [a, b] = [".ms-tracker__ops", ".ms-tracker__money"].map((s) => extent(line?.querySelector(s)));
+        return !a || !b ? null : a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+      })(),
       service_card: text(card),
+      service_card_badge: text(card?.querySelector('[data-testid="unpriced"]')),
       zero_dollars: [...document.querySelectorAll("body *")]
         .filter((el) => el.children.length === 0 && !el.closest("svg") && /\$0\.00(?!\d)/.test(el.textContent))
         .map((el) => el.textContent),
@@ -134,7 +148,7 @@ await withBrowser(async (page, consoleErrors) => {
     const overlaps = a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
     const covered = overlaps && Number(getComputedStyle(tip.parentElement).zIndex || 0)
       <= Number(getComputedStyle(legend).zIndex || 0);
-    return { text: tip.textContent, unpriced: tip.querySelectorAll(".ms-unpriced").length, covered_by_legend: covered };
+    return { text: tip.textContent, unpriced: [...tip.querySelectorAll(".ms-unpriced")].map((el) => el.textContent), covered_by_legend: covered };
   });
   await page.mouse.move(0, 0);
   await sizes(page, outDir, "usage-view-models-en", result, WIDE, PHONE);
@@ -181,6 +195,23 @@ await withBrowser(async (page, consoleErrors) => {
   await page.waitForTimeout(300);
   result.unpriced_ar = await unpricedMarks(page);
   result.tracker_status_ar = await page.getByTestId("tracker-status").textContent();
+  // The statements' month, in Arabic at a phone's width: the page's words and digits, the API's value.
+  await page.setViewportSize(PHONE);
+  const monthPicker = page.getByTestId("statements-month");
+  await monthPicker.scrollIntoViewIfNeeded();
+  result.statements_month_ar = await monthPicker.evaluate((el) => ({
+    tag: el.tagName.toLowerCase(), value: el.value, shown: el.selectedOptions?.[0]?.textContent ?? null,
+    options: [...(el.options ?? [])].map((o) => [o.value, o.textContent]),
+    month_inputs: document.querySelectorAll('input[type="month"]').length,
+  }));
+  result.screenshot_statements_ar_phone = `${outDir}/statements-month-ar-390.png`;
+  await page.locator('[data-testid="statements"]').screenshot({ path: result.screenshot_statements_ar_phone });
+  const previous = result.statements_month_ar.options[1]?.[0];
+  const askedMonth = page.waitForRequest((r) => r.url().includes("/v1/statements?"), { timeout: 10_000 });
+  await monthPicker.selectOption(previous);
+  await page.locator('[data-testid="statements"] button[type="submit"]').click();
+  result.statements_asked_ar = new URL((await askedMonth).url()).searchParams.get("month");
+  await page.setViewportSize(WIDE);
   await sizes(page, outDir, "usage-view-ar", result, WIDE, PHONE);
   result.console_errors = consoleErrors;
   return result;

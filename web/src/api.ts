@@ -1,7 +1,8 @@
 // The meterstream HTTP API, typed as the dashboard and the tracker use it. Money is a string.
 import { HttpError } from "./sse";
+import type { UnpricedQuantities } from "./unpriced";
 
-export interface ServiceStats {
+export interface ServiceStats extends UnpricedQuantities {
   operations: number;
   /** The priced operations' cost; unpriced ones are counted in `unpriced_operations`, never as 0. */
   cost: string;
@@ -9,7 +10,7 @@ export interface ServiceStats {
   models: string[];
 }
 
-export interface SessionStats {
+export interface SessionStats extends UnpricedQuantities {
   session_id: string;
   currency: string;
   total_cost: string;
@@ -84,7 +85,7 @@ export interface Operation {
   unpriced_reason?: string | null;
 }
 
-export interface ReportRow {
+export interface ReportRow extends UnpricedQuantities {
   keys: Record<string, string>;
   currency: string;
   operations: number;
@@ -404,10 +405,9 @@ export class ApiClient {
   /** Cost insights of the last `days` days (GET /v1/insights/...). */
   async insights(days = 30) {
     const end = new Date();
-    const start = new Date(end.getTime() - days * 86_400_000);
-    const range = new URLSearchParams({ start: start.toISOString(), end: end.toISOString() });
+    const range = { start: new Date(end.getTime() - days * 86_400_000).toISOString(), end: end.toISOString() };
     const get = <T>(path: string, extra: Record<string, string> = {}) =>
-      this.request<T>("GET", `/v1/insights/${path}?${new URLSearchParams({ ...Object.fromEntries(range), ...extra })}`);
+      this.request<T>("GET", insightsPath(path, range, extra));
     const [recommendations, anomalies, sessions, users, distributions, comparison, forecast] = await Promise.all([
       get<Recommendations>("recommendations"),
       this.request<{ anomalies: AlertRecord[] }>("GET", "/v1/insights/anomalies?limit=20"),
@@ -419,7 +419,7 @@ export class ApiClient {
     ]);
     return {
       recommendations, anomalies: anomalies.anomalies, sessions: sessions.rows, users: users.rows,
-      distributions: distributions.distributions, changes: comparison.changes, forecast,
+      distributions: distributions.distributions, changes: comparison.changes, forecast, range,
     };
   }
 
@@ -447,6 +447,12 @@ export class ApiClient {
     link.click();
     URL.revokeObjectURL(link.href);
   }
+}
+
+/** GET /v1/insights/`path` over `range` (ISO times), with more parameters (`format: "csv"` for a file). */
+export function insightsPath(path: string, range: { start: string; end: string },
+                             extra: Record<string, string> = {}): string {
+  return `/v1/insights/${path}?${new URLSearchParams({ ...range, ...extra })}`;
 }
 
 /** GET /v1/reports/usage over the `hours` before `end`, grouped by `groupBy` (add `format=csv` for a file). */

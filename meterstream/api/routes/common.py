@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import csv
+import io
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, ParamSpec, TypeVar
 
-from fastapi import Path, Query
+from fastapi import Path, Query, Response
 from starlette.concurrency import run_in_threadpool
 
 from meterstream.api.models import OperationOut, Problem
@@ -50,3 +52,25 @@ def operation(row: dict[str, Any]) -> OperationOut:
         "user_id": row["user_id"] or None,
         "unpriced_reason": row["unpriced_reason"] or None,
     })
+
+
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """A CSV file (CRLF lines, as RFC 4180): `header`, then each row; None as an empty field."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows([("" if value is None else value) for value in row] for row in rows)
+    return out.getvalue()
+
+
+def csv_response(text: str, filename: str) -> Response:
+    """`text` as a CSV download named `filename`."""
+    return Response(text, media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def csv_or_json(format: str, text: Callable[[], str], filename: str, body: Any) -> Response:
+    """The answer of a route with `format=json|csv`: `body` (a model) as JSON, or `text()` as a CSV file."""
+    if format == "csv":
+        return csv_response(text(), filename)
+    return Response(body.model_dump_json(), media_type="application/json")

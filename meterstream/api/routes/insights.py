@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from pydantic import AwareDatetime
 from starlette.concurrency import run_in_threadpool
 
@@ -28,7 +28,7 @@ from meterstream.api.insight_models import (
     TopOut,
     TopRow,
 )
-from meterstream.api.routes.common import SessionIdQuery, blocking, problems, utc
+from meterstream.api.routes.common import SessionIdQuery, blocking, csv_or_json, csv_text, problems, utc
 from meterstream.api.routes.reports import EARLIEST, LATEST, range_errors
 from meterstream.api.services import Services, ServicesDep
 from meterstream.insights import forecast as forecast_rule
@@ -48,6 +48,16 @@ ValueQuery = Annotated[str | None, Query(min_length=1, max_length=256)]
 HoursQuery = Annotated[str | None, Query(max_length=128, description=(
     "UTC hours whose usage counts as non-interactive for batch mode, as tagged usage does: `A-B[,C-D]`, "
     "from hour A up to, not including, B; `22-6` wraps past midnight. E.g. `0-6`."))]
+
+Format = Annotated[Literal["json", "csv"], Query(description="`csv`: the rows as a CSV file, money exact.")]
+
+
+def _csv_answer(description: str, schema: str) -> dict[int | str, dict]:
+    return {**problems(503), 200: {
+        "description": f"{description}; with `format=csv`, its rows as CSV.",
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}},
+                    "text/csv": {"schema": {"type": "string"}}},
+    }}
 
 
 def _scope(tenant_id: str, start: datetime | None, end: datetime | None, user_id: str | None = None,
@@ -107,11 +117,12 @@ async def anomalies(caller: CallerDep, services: ServicesDep,
     return AnomaliesOut(anomalies=[a.record for a in stored])
 
 
-@router.get("/top", responses=problems(503))
+@router.get("/top", responses=_csv_answer("The rows, costliest first", "TopOut"), response_model=TopOut)
 async def top(caller: CallerDep, services: ServicesDep,
               by: Annotated[Literal["event", "session", "user", "operation"], Query(
                   description="`event`: single operations; `operation`: by service and operation name.")] = "session",
-              limit: Annotated[int, Query(ge=1, le=100)] = 10, start: Start = None, end: End = None) -> TopOut:
+              limit: Annotated[int, Query(ge=1, le=100)] = 10, start: Start = None, end: End = None,
+              format: Format = "json") -> Response:
     """The costliest operations, sessions, users or operation names of the period."""
     scope = _scope(caller.tenant_id, start, end)
     rows = await _run(service.top, _rows(services), services.warehouse.database, scope, by, limit)
@@ -130,17 +141,35 @@ async def top(caller: CallerDep, services: ServicesDep,
                           cost=None if row["unpriced"] == row["operations"] else row["cost"],
                           unpriced_operations=row["unpriced"], currency=row["currency"],
                           first_at=utc(row["first_at"]), last_at=utc(row["last_at"])))
-    return TopOut(by=by, start=scope.start, end=scope.end, rows=out)
+    found = TopOut(by=by, start=scope.start, end=scope.end, rows=out)
+    return csv_or_json(format, lambda: top_csv(found), f"top-{by}-{scope.start:%Y%m%d}-{scope.end:%Y%m%d}.csv", found)
 
 
-@router.get("/distributions", responses=problems(503))
+def top_csv(found: TopOut) -> str:
+    """One line per row: its key's fields, then the figures (an unpriced row's cost empty, never 0)."""
+    keys = list(dict.fromkeys(name for row in found.rows for name in row.key)) or [found.by]
+    figures = ["operations", "cost", "unpriced_operations", "currency", "first_at", "last_at"]
+    extra = ["model", "service"] if found.by == "event" else []
+    rows = []
+    for row in found.rows:
+        data = row.model_dump(mode="json")
+        rows.append([*(row.key.get(name) for name in keys), *(data[name] for name in figures + extra)])
+    return csv_text([*keys, *figures, *extra], rows)
+
+
+@router.get("/distributions", responses=_csv_answer("The distributions", "DistributionsOut"),
+            response_model=DistributionsOut)
 async def distributions(caller: CallerDep, services: ServicesDep, start: Start = None,
-                        end: End = None) -> DistributionsOut:
+                        end: End = None, format: Format = "json") -> Response:
     """Cost per session and per user: p50, p90, p99 (exact), max and total."""
     scope = _scope(caller.tenant_id, start, end)
     found = await _run(service.distributions, _rows(services), services.warehouse.database, scope)
-    return DistributionsOut(start=scope.start, end=scope.end,
-                            distributions=[DistributionOut(**d.__dict__) for d in found])
+    out = DistributionsOut(start=scope.start, end=scope.end,
+                           distributions=[DistributionOut(**d.__dict__) for d in found])
+    columns = list(DistributionOut.model_fields)
+    return csv_or_json(format, lambda: csv_text(columns, ([d.model_dump(mode="json")[name] for name in columns]
+                                                          for d in out.distributions)),
+                       f"distributions-{scope.start:%Y%m%d}-{scope.end:%Y%m%d}.csv", out)
 
 
 @router.get("/comparison", responses=problems(503))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -15,7 +13,7 @@ from pydantic import AwareDatetime
 from meterstream.api.auth import CallerDep
 from meterstream.api.errors import InvalidRequest
 from meterstream.api.models import OperationOut, PeriodChange, ReportPeriod, ReportRow, UsageMeasures, UsageReportOut
-from meterstream.api.routes.common import SessionIdQuery, operation, problems, utc
+from meterstream.api.routes.common import SessionIdQuery, csv_or_json, csv_text, operation, problems, utc
 from meterstream.api.services import Services, ServicesDep
 from meterstream.sinks.clickhouse.usage_queries import MEASURES, Dimension, RecentActivity, UsageReport
 
@@ -85,14 +83,11 @@ def report_csv(report: UsageReportOut) -> str:
     """The current period's rows: one column per group key, the currency, then every measure
     (money and seconds as plain decimal text, exact)."""
     measures = [name for name, _ in MEASURES]
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([*report.group_by, "currency", *measures])
+    rows = []
     for row in report.current.rows:
         data = row.model_dump(mode="json")
-        writer.writerow([*(row.keys[name] for name in report.group_by), row.currency,
-                         *(data[name] for name in measures)])
-    return out.getvalue()
+        rows.append([*(row.keys[name] for name in report.group_by), row.currency, *(data[name] for name in measures)])
+    return csv_text([*report.group_by, "currency", *measures], rows)
 
 
 @router.get("/reports/usage", responses={**problems(503), 200: {
@@ -131,8 +126,5 @@ async def usage_report(
         group_by=list(group_by), attribute=attribute, current=current, previous=previous,
         change=_changes(current, previous) if previous is not None else [],
     )
-    if format == "csv":
-        name = "usage-" + "-".join(group_by) + f"-{start:%Y%m%dT%H%M}-{end:%Y%m%dT%H%M}.csv"
-        return Response(report_csv(out), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
-    return Response(out.model_dump_json(), media_type="application/json")
+    name = "usage-" + "-".join(group_by) + f"-{start:%Y%m%dT%H%M}-{end:%Y%m%dT%H%M}.csv"
+    return csv_or_json(format, lambda: report_csv(out), name, out)

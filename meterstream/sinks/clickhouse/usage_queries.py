@@ -20,6 +20,12 @@ MEASURES = (
     ("operations", "count()"),
     ("cost", "sum(cost)"),
     ("unpriced_operations", "countIf(pricing_status = 'unpriced')"),
+    # what the unpriced operations used, counted as SessionTotals counts it
+    ("unpriced_tokens", "sumIf(input_tokens + output_tokens + thinking_tokens + tool_use_prompt_tokens,"
+                        " pricing_status = 'unpriced')"),
+    ("unpriced_images", "sumIf(images, pricing_status = 'unpriced')"),
+    ("unpriced_video_seconds", "sumIf(video_seconds, pricing_status = 'unpriced')"),
+    ("unpriced_characters", "sumIf(characters, pricing_status = 'unpriced')"),
     ("input_tokens", "sum(input_tokens)"),
     ("output_tokens", "sum(output_tokens)"),
     ("cached_input_tokens", "sum(cached_input_tokens)"),

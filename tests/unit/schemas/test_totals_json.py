@@ -30,6 +30,7 @@ usages = st.one_of(
               st.decimals(0, 60, places=6), st.booleans()),
     st.builds(lambda n: (Service.SPEECH, "cloud-tts-chirp3-hd", CharacterUsage(characters=n)), st.integers(0, 10**5)),
     st.just((Service.IMAGE, "imagen-99", ImageUsage(images=1))),  # unpriced
+    st.just((Service.TEXT, "gemini-9-ultra", TokenUsage(input_tokens=1000, output_tokens=200, thinking_tokens=5))),
 )
 
 
@@ -56,11 +57,26 @@ def test_totals_are_the_exact_sums_of_the_priced_events(steps):
     assert totals.images == sum(e.usage.images for e in events if isinstance(e.usage, ImageUsage))
     assert totals.video_seconds == sum((e.usage.seconds for e in events if isinstance(e.usage, VideoUsage)), Decimal(0))
     assert totals.characters == sum(e.usage.characters for e in events if isinstance(e.usage, CharacterUsage))
+    assert unpriced_of(totals) == unpriced_of_events(priced_events)  # what the unpriced operations used
     for service, by in totals.by_service.items():
         mine = [p for p in priced_events if p.event.service.value == service]
         assert by.operations == len(mine)
         assert by.cost == sum((p.total_cost for p in mine), Decimal(0))
         assert by.unpriced_operations == sum(p.status.value == "unpriced" for p in mine)
+        assert unpriced_of(by) == unpriced_of_events(mine)
         assert by.models == list(dict.fromkeys(p.event.model for p in mine))
     assert (totals.first_event_at, totals.last_event_at) == (min(e.occurred_at for e in events),
                                                             max(e.occurred_at for e in events))
+
+
+def unpriced_of(counts) -> tuple:
+    return (counts.unpriced_tokens, counts.unpriced_images, counts.unpriced_video_seconds, counts.unpriced_characters)
+
+
+def unpriced_of_events(priced_events) -> tuple:
+    usages = [p.event.usage for p in priced_events if p.status.value == "unpriced"]
+    return (sum(u.input_tokens + u.output_tokens + u.thinking_tokens + u.tool_use_prompt_tokens
+                for u in usages if isinstance(u, TokenUsage)),
+            sum(u.images for u in usages if isinstance(u, ImageUsage)),
+            sum((u.seconds for u in usages if isinstance(u, VideoUsage)), Decimal(0)),
+            sum(u.characters for u in usages if isinstance(u, CharacterUsage)))

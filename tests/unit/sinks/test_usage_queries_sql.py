@@ -16,6 +16,10 @@ START = datetime(2026, 3, 1, tzinfo=UTC)
 END = datetime(2026, 3, 8, tzinfo=UTC)
 MEASURES_SQL = (
     "count() AS operations, sum(cost) AS cost, countIf(pricing_status = 'unpriced') AS unpriced_operations, "
+    "sumIf(input_tokens + output_tokens + thinking_tokens + tool_use_prompt_tokens, pricing_status = 'unpriced') "
+    "AS unpriced_tokens, sumIf(images, pricing_status = 'unpriced') AS unpriced_images, "
+    "sumIf(video_seconds, pricing_status = 'unpriced') AS unpriced_video_seconds, "
+    "sumIf(characters, pricing_status = 'unpriced') AS unpriced_characters, "
     "sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens, "
     "sum(cached_input_tokens) AS cached_input_tokens, sum(thinking_tokens) AS thinking_tokens, "
     "sum(tool_use_prompt_tokens) AS tool_use_prompt_tokens, sum(images) AS images, "

@@ -1,6 +1,7 @@
 import type { Price, Pricing, ReportRow } from "../api";
 import { componentLabel, fill, formatCount, formatDate, modelName, type Locale, type Translate } from "../i18n";
 import { formatMoney, localDigits, ltrIsolate } from "../money";
+import { addUnpriced, type UnpricedQuantities } from "../unpriced";
 import { UnpricedBadge } from "./Money";
 
 // Which service a billing unit belongs to, for models the tenant has not used yet.
@@ -44,22 +45,28 @@ export function priceRules(price: Price, t: Translate, locale: Locale): string[]
   return rules;
 }
 
+interface Unpriced { operations: number; used: UnpricedQuantities }
+const NONE: Unpriced = { operations: 0, used: {} };
+
 /** One card per service: its models, each with billing type and price (used models first); unpriced usage marked. */
 export function ServiceCards({ pricing, usage, locale, t }: {
   pricing: Pricing; usage: ReportRow[]; locale: Locale; t: Translate;
 }) {
   const current = pricing.prices.filter((p) => p.in_force);
-  const byService = new Map<string, Map<string, number>>(); // service -> model -> unpriced operations
+  // service -> model -> unpriced operations and what they used
+  const byService = new Map<string, Map<string, Unpriced>>();
   for (const row of usage) {
     if (!byService.has(row.keys.service)) byService.set(row.keys.service, new Map());
     const models = byService.get(row.keys.service)!;
-    models.set(row.keys.model, (models.get(row.keys.model) ?? 0) + (row.unpriced_operations ?? 0));
+    const before = models.get(row.keys.model) ?? NONE;
+    models.set(row.keys.model, { operations: before.operations + (row.unpriced_operations ?? 0),
+                                 used: addUnpriced(before.used, row) });
   }
   if (byService.size === 0) {
     for (const price of current) {
       const service = UNIT_SERVICE[price.billing_unit] ?? "other";
       if (!byService.has(service)) byService.set(service, new Map());
-      byService.get(service)!.set(price.model, 0);
+      byService.get(service)!.set(price.model, NONE);
     }
   }
   return (
@@ -75,7 +82,9 @@ export function ServiceCards({ pricing, usage, locale, t }: {
                   <strong>{modelName(model)}</strong>
                   <span className="muted">{price ? t(`unit.${price.billing_unit}`) : t("notInCatalog")}</span>
                   {price && <bdi>{priceText(price, t, locale)}</bdi>}
-                  {unpriced > 0 && <span><UnpricedBadge count={unpriced} locale={locale} t={t} /></span>}
+                  {unpriced.operations > 0 && (
+                    <span><UnpricedBadge count={unpriced.operations} quantities={unpriced.used} locale={locale} t={t} /></span>
+                  )}
                 </li>
               );
             })}

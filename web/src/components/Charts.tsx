@@ -6,6 +6,7 @@ import {
 import type { ReportRow, UsageReport } from "../api";
 import { modelName, plural, type Locale, type Translate } from "../i18n";
 import { addMoney, formatMoney, localDigits, moneyNumber, moneyTick, trimZeros } from "../money";
+import { addUnpriced, unpricedText, type UnpricedQuantities } from "../unpriced";
 
 // Twenty colours that stay apart from each other (Kelly's and Tableau's distinct sets, on a
 // white background); past twenty, hues spaced by the golden angle. No two series share one.
@@ -31,7 +32,7 @@ function bucketLabel(iso: string, bucket: Bucket, locale: Locale): string {
 }
 
 /** An axis tick: the amount in the page's digits. */
-interface Cell { cost: string; operations: number; unpriced: number }
+interface Cell { cost: string; operations: number; unpriced: number; used: UnpricedQuantities }
 type Point = Record<string, number | string> & { label: string };
 
 /** Per bucket (hour or day) and series: the exact cost, operations and unpriced operations. */
@@ -43,10 +44,10 @@ export function chartData(rows: ReportRow[], bucket: Bucket, split: string, loca
     const at = row.keys[bucket];
     if (at === undefined) continue; // a report grouped otherwise
     if (!cells.has(at)) cells.set(at, new Map());
-    const cell = cells.get(at)!.get(row.keys[split]) ?? { cost: "0", operations: 0, unpriced: 0 };
+    const cell = cells.get(at)!.get(row.keys[split]) ?? { cost: "0", operations: 0, unpriced: 0, used: {} };
     cells.get(at)!.set(row.keys[split], {
       cost: addMoney(cell.cost, row.cost), operations: cell.operations + row.operations,
-      unpriced: cell.unpriced + (row.unpriced_operations ?? 0),
+      unpriced: cell.unpriced + (row.unpriced_operations ?? 0), used: addUnpriced(cell.used, row),
     });
   }
   const data = [...cells.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([at, bySeries]) => {
@@ -78,7 +79,11 @@ function CellsTooltip({ active, payload, cells, nameOf, locale }: {
               <span>{nameOf(name)}</span>
               <bdi className="chart-tooltip__value" dir="ltr">
                 {priced > 0 ? formatMoney(cell.cost, "USD", locale) : ""}
-                {cell.unpriced > 0 && <span className="ms-unpriced">{plural("count.unpriced", cell.unpriced, locale)}</span>}
+                {cell.unpriced > 0 && (
+                  <span className="ms-unpriced">
+                    {unpricedText(cell.unpriced, cell.used, locale)}
+                  </span>
+                )}
               </bdi>
             </li>
           );

@@ -2,7 +2,8 @@ import { useEffect, useState } from "react";
 import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 
 import { anomalyHeadline } from "../alerts/headline";
-import type { AlertRecord, ApiClient, Change, Distribution, Forecast, Recommendations, TopRow } from "../api";
+import { insightsPath, type AlertRecord, type ApiClient, type Change, type Distribution, type Forecast,
+  type Recommendations, type TopRow } from "../api";
 import { fill, formatCount, formatMonth, formatPercent, formatTime, modelName, plural, type Locale, type Translate } from "../i18n";
 import { formatMoney, moneyNumber, moneyTick } from "../money";
 
@@ -26,6 +27,14 @@ export function InsightsPage({ api, locale, t, refreshKey }: {
 
   if (error) return <p className="notice notice--error" data-testid="insights-error">{t("error")}: {error}</p>;
   if (!data) return <p className="muted">{t("connecting")}</p>;
+  // The rows a table shows, as the API's CSV (money exact), over the same period.
+  const csv = (path: string, extra: Record<string, string>, name: string) => (
+    <button type="button" className="chip panel__download" data-testid={`download-${name}`}
+            onClick={() => api.download(insightsPath(path, data.range, { ...extra, format: "csv" }), `${name}.csv`)
+              .catch((e) => setError(String(e)))}>
+      {t("downloadCsv")}
+    </button>
+  );
   return (
     <main className="grid grid--insights" data-testid="insights">
       <div className="col">
@@ -39,13 +48,20 @@ export function InsightsPage({ api, locale, t, refreshKey }: {
           <ComparisonChart changes={data.changes} locale={locale} t={t} />
         </section>
         <section className="panel">
-          <h2>{t("insights.distributions")}</h2>
+          <div className="panel__head">
+            <h2>{t("insights.distributions")}</h2>{csv("distributions", {}, "insights-distributions")}
+          </div>
           <DistributionsChart distributions={data.distributions} locale={locale} t={t} />
         </section>
         <section className="panel">
-          <h2>{t("insights.top")}</h2>
+          <div className="panel__head">
+            <h2>{t("insights.top")}</h2>{csv("top", { by: "session", limit: "5" }, "insights-top-sessions")}
+          </div>
           <TopTable rows={data.sessions} name="session_id" locale={locale} t={t} testId="insights-top-sessions" />
-          <h2 className="insights__subheading">{t("insights.topUsers")}</h2>
+          <div className="panel__head">
+            <h2 className="insights__subheading">{t("insights.topUsers")}</h2>
+            {csv("top", { by: "user", limit: "5" }, "insights-top-users")}
+          </div>
           <TopTable rows={data.users} name="user_id" locale={locale} t={t} testId="insights-top-users" />
         </section>
       </div>

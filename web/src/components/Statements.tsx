@@ -1,8 +1,9 @@
 import { useCallback, useEffect, useState } from "react";
 
 import type { ApiClient } from "../api";
-import { formatCount, formatTime, type Locale, type Translate } from "../i18n";
+import { formatCount, formatMonth, formatTime, type Locale, type Translate } from "../i18n";
 import { formatMoney } from "../money";
+import { recentMonths } from "../months";
 
 // The parts of a statement (GET /v1/statements) this view shows; money is an exact string.
 interface Amount { currency: string; amount: string }
@@ -30,6 +31,9 @@ const FORMATS = [
 function thisMonth(): string {
   return new Date().toISOString().slice(0, 7);
 }
+
+/** How many months back the month picker goes (this one included). */
+const MONTHS_BACK = 24;
 
 function total(s: Statement, locale: Locale): string {
   return s.totals.map((t) => formatMoney(t.amount, t.currency, locale)).join(" · ") || formatMoney("0", "USD", locale);
@@ -75,8 +79,11 @@ export function Statements({ api, locale, t }: { api: ApiClient; locale: Locale;
             onSubmit={(e) => { e.preventDefault(); setShown({ month, attribute: attribute.trim() }); }}>
         <label>
           <span className="sr-only">{t("statements.month")}</span>
-          <input type="month" value={month} onChange={(e) => setMonth(e.target.value)} dir="ltr"
-                 aria-label={t("statements.month")} data-testid="statements-month" />
+          {/* Not <input type="month">: Chromium draws it in the browser's language and Latin digits. */}
+          <select value={month} onChange={(e) => setMonth(e.target.value)}
+                  aria-label={t("statements.month")} data-testid="statements-month">
+            {recentMonths(thisMonth(), MONTHS_BACK).map((m) => <option key={m} value={m}>{formatMonth(m, locale)}</option>)}
+          </select>
         </label>
         <input value={attribute} onChange={(e) => setAttribute(e.target.value)} placeholder={t("statements.attribute")}
                aria-label={t("statements.attribute")} dir="ltr" style={{ flex: "1 1 140px", minWidth: 0 }} />
@@ -93,7 +100,7 @@ export function Statements({ api, locale, t }: { api: ApiClient; locale: Locale;
             <span className="activity__what" style={{ minWidth: 0, overflowWrap: "anywhere" }}>
               <strong><bdi>{s.attribute ? `${s.attribute}=${s.value || "—"}` : t("statements.tenant")}</bdi></strong>
               {" · "}{t("statements.events")} {formatCount(s.events, locale)}
-              {s.adjustments.length > 0 && <> · {t("statements.adjustments")} <bdi>{s.adjustments.map((a) => a.for_month).join(", ")}</bdi></>}
+              {s.adjustments.length > 0 && <> · {t("statements.adjustments")} <bdi>{s.adjustments.map((a) => formatMonth(a.for_month, locale)).join(locale === "ar" ? "، " : ", ")}</bdi></>}
               {s.unpriced.length > 0 && <> · {t("statements.unpriced")} {formatCount(s.unpriced.reduce((n, u) => n + u.events, 0), locale)}</>}
               <br />
               <span className="muted">

@@ -55,7 +55,7 @@ export function UsageTracker({
   const services = Object.entries(totals?.by_service ?? {}).sort(([a], [b]) => a.localeCompare(b));
   const cost = (
     <CostWithUnpriced cost={totals?.total_cost ?? "0"} currency={currency} operations={totals?.operations ?? 0}
-                      unpriced={totals?.unpriced_operations ?? 0} locale={locale} t={t} />
+                      unpriced={totals?.unpriced_operations ?? 0} quantities={totals ?? {}} locale={locale} t={t} />
   );
   // Every token counted, each kind as the API names it (cached tokens are part of the input).
   const tokens = {
@@ -121,7 +121,7 @@ export function UsageTracker({
                   <span className="ms-tracker__ops">{plural("count.operations", stats.operations, locale)}</span>
                   <span className="ms-tracker__money">
                     <CostWithUnpriced cost={stats.cost} currency={currency} operations={stats.operations}
-                                      unpriced={stats.unpriced_operations ?? 0} locale={locale} t={t} />
+                                      unpriced={stats.unpriced_operations ?? 0} quantities={stats} locale={locale} t={t} />
                   </span>
                 </li>
               ))}
