@@ -5,6 +5,8 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import orjson
@@ -45,31 +47,33 @@ def test_answers_reach_the_listener_by_request_id():
         listener.close()
 
 
-def test_an_answer_split_across_reads_arrives_whole():
+@contextmanager
+def owner_connected_to_a_listener() -> Iterator[tuple[socket.socket, Received]]:
+    """A listener, and a raw connection to it standing in for an owner."""
     received = Received()
     listener = ReplyListener("127.0.0.1", received)
     try:
         with socket.create_connection(replies.split_address(listener.address)) as connection:
-            line = _answer("split", amount="0.030000000000") + b"\n"
-            connection.sendall(line[:7])
-            time.sleep(0.1)
-            connection.sendall(line[7:])
-            assert received.wait_for(1)["split"]["amount"] == "0.030000000000"
+            yield connection, received
     finally:
         listener.close()
+
+
+def test_an_answer_split_across_reads_arrives_whole():
+    with owner_connected_to_a_listener() as (connection, received):
+        line = _answer("split", amount="0.030000000000") + b"\n"
+        connection.sendall(line[:7])
+        time.sleep(0.1)
+        connection.sendall(line[7:])
+        assert received.wait_for(1)["split"]["amount"] == "0.030000000000"
 
 
 def test_an_unreadable_answer_is_passed_on_as_an_error_without_stopping_the_listener():
-    received = Received()
-    listener = ReplyListener("127.0.0.1", received)
-    try:
-        with socket.create_connection(replies.split_address(listener.address)) as connection:
-            connection.sendall(b"not json\n" + _answer("after") + b"\n")
-            answers = received.wait_for(2)
-        assert isinstance(answers[""], orjson.JSONDecodeError)
-        assert answers["after"] == {"request_id": "after"}
-    finally:
-        listener.close()
+    with owner_connected_to_a_listener() as (connection, received):
+        connection.sendall(b"not json\n" + _answer("after") + b"\n")
+        answers = received.wait_for(2)
+    assert isinstance(answers[""], orjson.JSONDecodeError)
+    assert answers["after"] == {"request_id": "after"}
 
 
 def test_answers_to_a_client_that_went_away_are_dropped_and_the_next_client_is_answered():
