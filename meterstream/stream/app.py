@@ -185,17 +185,13 @@ def create_app(settings: Settings, budget_owner_url: str | None = None) -> faust
         async def get(self, request: Request) -> Response:
             return self.json({"partitions": sorted(active_partitions()), "of": settings.topic_partitions})
 
-    def own_ledger(tenant_id: str | None = None) -> dict[str, dict[str, int]]:
-        counts = processor.ledger_by_tenant(active_partitions())
-        return counts if tenant_id is None else {t: c for t, c in counts.items() if t == tenant_id}
-
     @app.page("/ledger")
     class LedgerView(View):
         """The counts of the partitions this worker owns (it may hold standby copies of others);
         `?tenant_id=` narrows them to one tenant. Summed over the workers: reconcile."""
 
         async def get(self, request: Request) -> Response:
-            return self.json(own_ledger(request.query.get("tenant_id")))
+            return self.json(processor.ledger_by_tenant(active_partitions(), request.query.get("tenant_id")))
 
     @app.page("/ledger/{tenant_id}")
     class TenantLedgerView(View):
@@ -203,7 +199,8 @@ def create_app(settings: Settings, budget_owner_url: str | None = None) -> faust
         plus each other worker's /ledger for the tenant (its sessions live in all partitions)."""
 
         async def get(self, request: Request, tenant_id: str) -> Response:
-            counts: Counter[str] = Counter(own_ledger(tenant_id).get(tenant_id, {}))
+            own = processor.ledger_by_tenant(active_partitions(), tenant_id)
+            counts: Counter[str] = Counter(own.get(tenant_id, {}))
             try:
                 for answer in await owners.from_peers(f"/ledger?tenant_id={quote(tenant_id, safe='')}"):
                     counts.update(answer.get(tenant_id, {}))

@@ -190,12 +190,14 @@ class MeteringProcessor:
         state = self.sessions.get(session_id)
         return None if state is None else SessionTotals.model_validate(state["totals"])
 
-    def ledger_by_tenant(self, partitions: Container[int] | None = None) -> dict[str, dict[str, int]]:
-        """The durable counts summed over partitions (all, or those in `partitions`), per tenant and outcome."""
+    def ledger_by_tenant(self, partitions: Container[int] | None = None,
+                         tenant_id: str | None = None) -> dict[str, dict[str, int]]:
+        """The durable counts summed over partitions (all, or those in `partitions`), per tenant
+        (all, or `tenant_id` alone) and outcome."""
         totals: dict[str, Counter[str]] = {}
         for key, entry in self.ledger.items():
             partition, _, tenant = key.split("|")
-            if partitions is not None and int(partition) not in partitions:
+            if (partitions is not None and int(partition) not in partitions) or tenant_id not in (None, tenant):
                 continue
             counter = totals.setdefault(tenant, Counter())
             counter.update({name: entry.get(name, 0) for name in OUTCOMES})
