@@ -28,6 +28,7 @@ from meterstream.api.settings import ApiSettings
 from meterstream.devstack import ensure_topics
 from meterstream.devstack.pipeline import SinkThread
 from meterstream.errors import InfrastructureUnavailable
+from meterstream.runtime import freeze_startup_objects
 from meterstream.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -50,8 +51,10 @@ def serve(settings: Settings, api_settings: ApiSettings, with_sink: bool = True)
     sink = SinkThread(settings) if with_sink else None
     if sink is not None:
         sink.start()
+    server = _server(settings, api_settings, api_settings.host, api_settings.port)
+    freeze_startup_objects()
     try:
-        _server(settings, api_settings, api_settings.host, api_settings.port).run()
+        server.run()
     finally:
         if sink is not None:
             sink.stop()

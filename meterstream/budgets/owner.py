@@ -57,6 +57,7 @@ from meterstream.budgets.web import OwnerDirectory, owner_client_id, serve
 from meterstream.failpoints import failpoint
 from meterstream.metrics import CounterCollector, exposition, registry_of
 from meterstream.processes import stop_for_replay
+from meterstream.runtime import freeze_startup_objects
 from meterstream.settings import Settings
 from meterstream.stream.topics import BUDGET_ENTRY_MAX_BYTES, budget_owner_id, changelog_topic
 
@@ -356,6 +357,7 @@ def run_budget_owner(settings: Settings, web_port: int) -> None:
     server = serve(owner, settings, web_port, OwnerDirectory(settings, budget_owner_id(settings)))
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: owner.stop())
+    freeze_startup_objects()
     try:
         owner.run()
     finally:
