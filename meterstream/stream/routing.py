@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from aiokafka.partitioner import murmur2
 
+from meterstream.partitioning import murmur2_partition
 from meterstream.schemas.envelope import MalformedEnvelope, envelope_events, is_envelope
 
 ROUTED_VERSION = 1
@@ -45,7 +45,7 @@ MAX_ENVELOPE_BYTES = 8 * 1024 * 1024
 
 def home_partition(session_id: str, partitions: int) -> int:
     """The partition a session's events are metered in: the Java client's placement of the key."""
-    return (murmur2(session_id.encode()) & 0x7FFFFFFF) % partitions
+    return murmur2_partition(session_id.encode(), partitions)
 
 
 @dataclass(frozen=True)
