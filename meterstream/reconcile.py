@@ -102,7 +102,8 @@ def expected_outcomes(settings: Settings) -> Expected:
     messages = sorted(read_topic(settings, settings.topic_events, "meterstream-reconcile"),
                       key=lambda m: (m.partition(), m.offset()))
     items = ((message.partition(), item) for message in messages
-             for item, _ in split_message("", message.offset(), None, message.value()))
+             for item, _ in split_message(f"{settings.topic_events}:{message.partition()}", message.offset(),
+                                          None, message.value()))
     expected.messages = len(messages)
     for partition, item in items:
         expected.items += 1
