@@ -253,7 +253,8 @@ def test_a_full_spend_command_with_attributes_passes_the_worker_s_producer_limit
 
     event = image_event().model_copy(update={"attributes": {f"attribute_{n}": "x" * 40 for n in range(16)}})
     priced = Pricer(load_catalog()).price(event)
-    [command] = spend_commands([(priced, "usage.routed:0|usage.events:1", offset, None) for offset in range(MAX_SPEND_ITEMS)])
+    [command] = spend_commands([(priced, "usage.routed:0|usage.events:1", offset, None)
+                                for offset in range(MAX_SPEND_ITEMS)])
     assert 1024 * 1024 < len(orjson.dumps(command)) <= app_config(Settings())["producer_max_request_size"]
 
 

@@ -25,7 +25,8 @@ def dead_broker_emitter(tmp_path: Path, linger_ms: float = 0, **overrides) -> Us
 
 def events_in(values: list[bytes]) -> list[bytes]:
     """The events of spooled messages, each single event or envelope, as compact JSON."""
-    return sorted(orjson.dumps(orjson.loads(event)) for value in values for event in decode_envelope(value) or [value])
+    return sorted(orjson.dumps(orjson.loads(event))
+                  for value in values for event in decode_envelope(value) or [value])
 
 
 def spooled(directory: Path) -> list[bytes]:
@@ -102,8 +103,9 @@ def test_events_linger_then_leave_as_one_message_per_destination(tmp_path):
 def test_events_are_grouped_by_the_partition_their_key_lands_on_in_emit_order():
     records = [(f"s{n % 5}".encode(), b'{"n":%d}' % n) for n in range(20)]
     messages = batch_messages(records, place=lambda key: int(key[1:]) % 2)
+    # keyed by the first event's key: placed on the same partition as every event in it
     assert [(key, indexes) for key, _, indexes in messages] == [
-        (b"s0", [n for n in range(20) if n % 5 % 2 == 0]), (b"s1", [n for n in range(20) if n % 5 % 2])]  # the first event's key: the same partition
+        (b"s0", [n for n in range(20) if n % 5 % 2 == 0]), (b"s1", [n for n in range(20) if n % 5 % 2])]
     assert [orjson.loads(event)["n"] for event in decode_envelope(messages[0][1])] == [
         n for n in range(20) if n % 5 % 2 == 0]
     assert batch_messages([(b"s1", b"{}"), (b"s2", b"[]"), (b"s1", b"1")], place=None) == [
