@@ -2,10 +2,10 @@
 
 Three independent records are compared: the source topic itself (with the dead-letter
 topic saying which messages were rejected), the worker's ledger and session totals, and
-ClickHouse. The expected outcome of each source message is derived here from the topic
-alone: dead-lettered if the DLQ names its position, a duplicate if its event_id came
-earlier (a conflicting duplicate if it says something else than that first one), accepted
-otherwise.
+ClickHouse. The expected outcome of each source message (of each event, for a batch
+envelope) is derived here from the topic alone: dead-lettered if the DLQ names its position
+(and index), a duplicate if its event_id came earlier (a conflicting duplicate if it says
+something else than that first one), accepted otherwise.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from meterstream.errors import InvalidUsageEvent
 from meterstream.schemas import content_fingerprint, parse_usage_event
 from meterstream.settings import Settings
 from meterstream.stream.processor import UNKNOWN_TENANT
+from meterstream.stream.routing import split_message
 
 _POSITION = re.compile(r"^(?P<topic>.+)\[(?P<partition>\d+)\]@(?P<offset>\d+)$")
 MAX_LISTED = 20
@@ -32,6 +33,7 @@ MAX_LISTED = 20
 @dataclass
 class Expected:
     messages: int = 0
+    items: int = 0  # events, and messages not read as envelopes
     by_tenant: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     sessions: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # session -> event ids
     session_tenant: dict[str, str] = field(default_factory=dict)
@@ -52,7 +54,8 @@ class Report:
         totals: Counter[str] = Counter()
         for counts in self.expected.by_tenant.values():
             totals.update(counts)
-        return (f"{self.expected.messages:,} messages: {totals['accepted']:,} accepted, "
+        return (f"{self.expected.messages:,} messages ({self.expected.items:,} items): "
+                f"{totals['accepted']:,} accepted, "
                 f"{totals['duplicate']:,} duplicates, {totals['conflict']:,} conflicting duplicates, "
                 f"{totals['dead_letter']:,} dead-lettered; "
                 f"{self.stored_rows:,} rows in ClickHouse across {len(self.expected.sessions):,} sessions")
@@ -84,28 +87,35 @@ def read_topic(settings: Settings, topic: str, group: str):
 
 
 def expected_outcomes(settings: Settings) -> Expected:
-    dead: dict[tuple[int, int], str] = {}
+    dead: dict[tuple[int, int, int | None], str] = {}
     for message in read_topic(settings, settings.topic_dlq, "meterstream-reconcile"):
         headers = dict(message.headers() or [])
         position = _POSITION.match(headers.get("meterstream-source", b"").decode())
         if position and position["topic"] == settings.topic_events:
             tenant = headers.get("meterstream-tenant", UNKNOWN_TENANT.encode()).decode()
-            dead[(int(position["partition"]), int(position["offset"]))] = tenant
+            index = headers.get("meterstream-index")
+            dead[(int(position["partition"]), int(position["offset"]),
+                  None if index is None else int(index))] = tenant
 
     expected = Expected()
     seen: dict[str, str] = {}  # event_id -> what it said first (content_fingerprint)
     messages = sorted(read_topic(settings, settings.topic_events, "meterstream-reconcile"),
                       key=lambda m: (m.partition(), m.offset()))
-    for message in messages:
-        expected.messages += 1
-        position = (message.partition(), message.offset())
+    items = ((message.partition(), item) for message in messages
+             for item, _ in split_message(f"{settings.topic_events}:{message.partition()}", message.offset(),
+                                          None, message.value()))
+    expected.messages = len(messages)
+    for partition, item in items:
+        expected.items += 1
+        position = (partition, item.offset, item.index)
         if position in dead:
             expected.by_tenant[dead[position]]["dead_letter"] += 1
             continue
         try:
-            event = parse_usage_event(message.value() or b"")
+            event = parse_usage_event(item.value or b"")
         except InvalidUsageEvent as error:
-            expected.not_dead_lettered.append(f"{settings.topic_events}[{position[0]}]@{position[1]}: {error}")
+            at = "" if item.index is None else f"#{item.index}"
+            expected.not_dead_lettered.append(f"{settings.topic_events}[{partition}]@{item.offset}{at}: {error}")
             continue
         event_id = str(event.event_id)
         if event_id in seen:

@@ -22,6 +22,10 @@ class Settings(BaseSettings):
     topic_events: str = "usage.events"
     topic_priced: str = "usage.priced"
     topic_dlq: str = "usage.dlq"
+    # UsageEmitter: how long emitted events wait to share a message (a batch envelope per
+    # destination partition, schemas/envelope.py) with the events emitted after them; 0: one
+    # message per event, sent at once.
+    emit_linger_ms: float = Field(default=5.0, ge=0)
     # Internal: usage.events forwarded to each session's home partition (stream/routing.py).
     # Its partition count (topic_partitions when created) is the most workers that share the load.
     topic_routed: str = "usage.routed"

@@ -1,8 +1,10 @@
 """Sending validated usage events to Kafka from async request handlers.
 
-Each event is produced with a delivery callback that resolves an asyncio future, so a
+Each message is produced with a delivery callback that resolves an asyncio future, so a
 request answers only after the broker acknowledged its events (acks=all, idempotent
-producer), and a slow or absent broker becomes a clear 503 instead of a lost event.
+producer), and a slow or absent broker becomes a clear 503 instead of a lost event. A
+request's events go as one batch envelope per destination partition (producers/batching.py);
+an event alone goes as a single-event message.
 
 A background thread serves librdkafka's callbacks. They only note the outcome; after each
 `poll()` the thread hands everything it served to the event loop in one
@@ -21,6 +23,7 @@ from functools import partial
 
 from confluent_kafka import KafkaError, Message, Producer
 
+from meterstream.producers.batching import Placement, batch_messages
 from meterstream.schemas import UsageEvent
 from meterstream.settings import Settings
 
@@ -31,11 +34,13 @@ class UsagePublisher:
     def __init__(self, settings: Settings, timeout_seconds: float) -> None:
         self.topic = settings.topic_events
         timeout_ms = int(timeout_seconds * 1000)
-        self._producer = Producer({
+        config = {
             **settings.kafka_producer_config(),
             "message.timeout.ms": timeout_ms,
             "request.timeout.ms": min(timeout_ms, 30000),
-        })
+        }
+        self._producer = Producer(config)
+        self._placement = Placement(self._producer, self.topic, config)
         # (future, error text or None), noted by the delivery callbacks, handed over by the poller
         self._served: deque[tuple[asyncio.Future[str | None], str | None]] = deque()
         self._stop = threading.Event()
@@ -59,21 +64,24 @@ class UsagePublisher:
             except RuntimeError:  # that loop is closed: nobody waits for these any more
                 pass
 
-    def _delivered(self, future: asyncio.Future[str | None], error: KafkaError | None, message: Message) -> None:
-        self._served.append((future, None if error is None else f"{message.topic()}: {error.str()}"))
+    def _delivered(self, futures: list[asyncio.Future[str | None]], error: KafkaError | None,
+                   message: Message) -> None:
+        result = None if error is None else f"{message.topic()}: {error.str()}"
+        self._served.extend((future, result) for future in futures)
 
     async def publish(self, events: Sequence[UsageEvent]) -> list[str | None]:
-        """Send events keyed by session_id; per event, None when acknowledged or the error text."""
+        """Send events keyed by session_id; per event, None when acknowledged or the error text
+        (the same for every event of one envelope)."""
         loop = asyncio.get_running_loop()
-        futures: list[asyncio.Future[str | None]] = []
-        for event in events:
-            future: asyncio.Future[str | None] = loop.create_future()
-            futures.append(future)
-            self._produce(event, partial(self._delivered, future))
+        records = [(event.session_id.encode(), event.model_dump_json().encode()) for event in events]
+        # The placement asks the broker for the partition count now and then: off the event loop.
+        place = await asyncio.to_thread(self._placement) if len(records) > 1 else None
+        futures: list[asyncio.Future[str | None]] = [loop.create_future() for _ in records]
+        for key, value, indexes in batch_messages(records, place):
+            self._produce(key, value, partial(self._delivered, [futures[index] for index in indexes]))
         return list(await asyncio.gather(*futures))
 
-    def _produce(self, event: UsageEvent, on_delivery) -> None:
-        key, value = event.session_id.encode(), event.model_dump_json().encode()
+    def _produce(self, key: bytes, value: bytes, on_delivery) -> None:
         try:
             self._producer.produce(self.topic, value=value, key=key, on_delivery=on_delivery)
         except BufferError:

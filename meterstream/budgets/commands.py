@@ -55,10 +55,11 @@ def facts_of(event: UsageEvent) -> dict[str, Any]:
             "service": event.service.value, "model": event.model, "attributes": event.attributes}
 
 
-def spend_item(priced: PricedUsage, offset: int) -> dict[str, Any]:
-    """One metered event, as the budget ledger counts it."""
+def spend_item(priced: PricedUsage, offset: int, index: int | None = None) -> dict[str, Any]:
+    """One metered event, as the budget ledger counts it; `index`: its place in a batch envelope."""
     event = priced.event
-    return {"offset": offset, "event_id": str(event.event_id), "occurred_at": event.occurred_at.isoformat(),
+    position: dict[str, int] = {"offset": offset} if index is None else {"offset": offset, "index": index}
+    return {**position, "event_id": str(event.event_id), "occurred_at": event.occurred_at.isoformat(),
             "cost": str(priced.total_cost), "status": priced.status.value, "reservation_id": event.reservation_id,
             "facts": facts_of(event)}
 
@@ -73,12 +74,12 @@ def spend(tenant_id: str, source: str, items: list[dict[str, Any]], at: datetime
 MAX_SPEND_ITEMS = 1000
 
 
-def spend_commands(metered: list[tuple[Any, str, int]]) -> list[dict[str, Any]]:
+def spend_commands(metered: list[tuple[Any, str, int, int | None]]) -> list[dict[str, Any]]:
     """Budget spend commands for a batch's priced records: per tenant and source partition, in
-    offset order, at most MAX_SPEND_ITEMS items each. `metered` holds (priced record,
-    source, offset)."""
+    (offset, index) order, at most MAX_SPEND_ITEMS items each. `metered` holds (priced record,
+    source, offset, index in its envelope or None)."""
     grouped: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for priced, source, offset in metered:
-        grouped.setdefault((priced.event.tenant_id, source), []).append(spend_item(priced, offset))
+    for priced, source, offset, index in metered:
+        grouped.setdefault((priced.event.tenant_id, source), []).append(spend_item(priced, offset, index))
     return [spend(tenant, source, items[start:start + MAX_SPEND_ITEMS])
             for (tenant, source), items in grouped.items() for start in range(0, len(items), MAX_SPEND_ITEMS)]

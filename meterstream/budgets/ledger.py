@@ -30,8 +30,9 @@ Exactly once, across kill -9 and replays (at-least-once delivery):
 - A command at or below the tenant's recorded offset was applied; it is not applied again,
   but what it produced is sent again (its reply, the alerts it raised), because a crash
   may have lost those sends.
-- Spend items carry their source position; an item at or below the source's recorded
-  offset was counted, so a re-send of the same metered message counts once.
+- Spend items carry their source position (offset, and index for an event of a batch
+  envelope: schemas/envelope.py); an item at or below the source's recorded position was
+  counted, so a re-send of the same metered message counts once.
 - A decision depends only on the state and the command's own bytes (its `at` time is set
   by the sender), so a replay of a command whose effects were lost decides the same again.
 """
@@ -57,6 +58,8 @@ from meterstream.schemas.alerts import (
     period_label,
 )
 from meterstream.schemas.budgets import BudgetDefinition, UsageFacts, scope_applies, threshold_key
+from meterstream.schemas.envelope import position as item_position
+from meterstream.schemas.envelope import restored_position, stored_position
 
 ZERO = Decimal(0)
 # Spend per period is kept this long after the period ended (late events still count in
@@ -271,15 +274,17 @@ class BudgetLedger:
 
     def _apply_spend(self, command: dict[str, Any], state: dict[str, Any], position: str) -> list[Output]:
         source = command["source"]
-        last = state["sources"].get(source, -1)
+        last = restored_position(state["sources"].get(source, -1))
+        stored = state["sources"].get(source, -1)
         at = instant(command["at"])
         outputs: list[Output] = []
         for item in command["items"]:
-            if item["offset"] <= last:
+            here = item_position(item["offset"], item.get("index"))
+            if here <= last:
                 continue  # counted when this source message was first metered
-            last = item["offset"]
+            last, stored = here, stored_position(item["offset"], item.get("index"))
             outputs.extend(self._count(item, command["tenant"], state, at, position))
-        state["sources"][source] = last
+        state["sources"][source] = stored
         _prune_periods(state, at)
         return outputs
 

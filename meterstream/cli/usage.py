@@ -16,6 +16,7 @@ def _emit(args: argparse.Namespace, settings: Settings) -> int:
     from meterstream.producers import UsageEmitter
     from meterstream.producers.workload import studio_workload
 
+    emitted = 0
     with UsageEmitter(settings) as emitter:
         if args.file:
             source = sys.stdin if args.file == "-" else open(args.file)
@@ -24,15 +25,18 @@ def _emit(args: argparse.Namespace, settings: Settings) -> int:
                     continue
                 try:
                     emitter.emit(json.loads(line))
+                    emitted += 1
                 except (InvalidUsageEvent, json.JSONDecodeError) as error:
                     console.print(f"[red]line {number}:[/] {error}")
                     return 2
         else:
             for event in studio_workload(args.sample, sessions=args.sessions):
                 emitter.emit(event)
-    counts = emitter.counts()
-    console.print(f"delivered {counts['delivered']:,} events to {settings.topic_events}"
-                  + (f"; {counts['spooled']:,} spooled in {emitter.spool.directory} for replay" if counts["spooled"] else ""))
+                emitted += 1
+    counts = emitter.counts()  # in messages: several events share an envelope
+    console.print(f"sent {emitted:,} events to {settings.topic_events} in {counts['delivered']:,} messages"
+                  + (f"; {counts['spooled']:,} messages spooled in {emitter.spool.directory} for replay"
+                     if counts["spooled"] else ""))
     return 0 if counts["spooled"] == 0 else 1
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from confluent_kafka import KafkaError, Message, Producer
 
+from meterstream.producers.batching import Placement, batch_messages
 from meterstream.producers.reservations import Reservation, planned_event, reserve
 from meterstream.producers.spool import Spool, read_records
 from meterstream.schemas import UsageEvent, parse_usage_event
@@ -25,17 +26,22 @@ log = logging.getLogger(__name__)
 class UsageEmitter:
     """Validates usage events and produces them to `usage.events`, keyed by session_id.
 
-    `emit()` never waits for the network: the event joins librdkafka's queue, or, when
-    that is full, the on-disk spool. Events whose delivery fails, and those still queued
-    at `close()`, go to the spool too; a background thread replays the spool once the
-    broker takes events again. `counts()` says where everything went.
+    `emit()` never waits for the network: the event joins an in-memory buffer that a
+    background thread turns, every `emit_linger_ms`, into one batch envelope per destination
+    partition (batching.py), or with the linger at 0 it joins librdkafka's queue at once, as
+    one message. When that queue is full a message goes to the on-disk spool. Messages whose
+    delivery fails, and those still queued at `close()`, go to the spool too; a background
+    thread replays the spool once the broker takes messages again. `counts()` says where
+    everything went, in messages (an envelope is one).
     """
 
     def __init__(self, settings: Settings | None = None, spool_dir: Path | None = None,
                  replay_interval: float = 2.0, **producer_overrides: Any) -> None:
         self._settings = settings or get_settings()
         self._topic = self._settings.topic_events
-        self._producer = Producer({**self._settings.kafka_producer_config(), **producer_overrides})
+        config = {**self._settings.kafka_producer_config(), **producer_overrides}
+        self._producer = Producer(config)
+        self._placement = Placement(self._producer, self._topic, config)
         self.spool = Spool(spool_dir or self._settings.data_dir / "spool")
         self.delivered = 0
         self.failed = 0
@@ -45,6 +51,13 @@ class UsageEmitter:
         self._replayer = threading.Thread(target=self._replay_loop, args=(replay_interval,),
                                           name="meterstream-spool-replay", daemon=True)
         self._replayer.start()
+        self._linger = self._settings.emit_linger_ms / 1000
+        self._pending: list[tuple[bytes, bytes]] = []
+        self._pending_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._batcher = threading.Thread(target=self._batch_loop, name="meterstream-emit-batcher", daemon=True)
+        if self._linger:
+            self._batcher.start()
         self._budgets: BudgetClient | None = None  # made on the first reserve()
         self._pricer: Pricer | None = None
 
@@ -59,7 +72,15 @@ class UsageEmitter:
         """
         if not isinstance(event, UsageEvent):
             event = parse_usage_event(event)
-        self.send_raw(event.session_id.encode(), event.model_dump_json().encode())
+        key, value = event.session_id.encode(), event.model_dump_json().encode()
+        if not self._linger:
+            self.send_raw(key, value)
+            return event
+        with self._pending_lock:
+            self._pending.append((key, value))
+            first = len(self._pending) == 1
+        if first:
+            self._wake.set()
         return event
 
     def reserve(self, model: str, usage: dict[str, Any], *, tenant_id: str, session_id: str,
@@ -86,6 +107,21 @@ class UsageEmitter:
             self.spool.append(key, value)
         self._producer.poll(0)
 
+    def _batch_loop(self) -> None:
+        while not self._closed.is_set():
+            self._wake.wait()
+            self._closed.wait(self._linger)  # close() cuts the linger short
+            self._wake.clear()  # before taking the buffer: an emit from here on wakes the next round
+            self.send_pending()
+
+    def send_pending(self) -> None:
+        """Produce the buffered events now, one envelope per destination partition."""
+        with self._pending_lock:
+            records, self._pending = self._pending, []
+        if records:
+            for key, value, _ in batch_messages(records, self._placement()):
+                self.send_raw(key, value)
+
     def _on_delivery(self, error: KafkaError | None, message: Message) -> None:
         if error is None:
             with self._lock:
@@ -95,14 +131,16 @@ class UsageEmitter:
             self.failed += 1
             self.last_error = error.str()
         if error.code() not in (KafkaError._PURGE_QUEUE, KafkaError._PURGE_INFLIGHT):
-            log.warning("delivery of a usage event failed (%s); spooled for replay", error.str())
+            log.warning("delivery of a usage message failed (%s); spooled for replay", error.str())
         self.spool.append(message.key(), message.value())
 
     def counts(self) -> dict[str, int]:
-        return {"delivered": self.delivered, "spooled": self.spool.written, "queued": len(self._producer)}
+        return {"delivered": self.delivered, "spooled": self.spool.written,
+                "queued": len(self._producer) + len(self._pending)}
 
     def flush(self, timeout: float = 30.0) -> int:
-        """Wait for queued events; returns how many are still undelivered."""
+        """Send the buffered events and wait for queued messages; returns how many are still undelivered."""
+        self.send_pending()
         return self._producer.flush(timeout)
 
     def replay_spool(self) -> int:
@@ -142,12 +180,16 @@ class UsageEmitter:
     def close(self, timeout: float = 30.0) -> None:
         """Deliver what can be delivered within `timeout`; spool the rest to disk."""
         self._closed.set()
+        self._wake.set()
+        if self._batcher.is_alive():
+            self._batcher.join()
+        self.send_pending()
         self._replayer.join()
         remaining = self._producer.flush(timeout)
         if remaining:
             self._producer.purge(in_queue=True, in_flight=True, blocking=True)
             self._producer.flush(0)  # serves the purge reports, which spool each event
-            log.warning("%d usage events were undelivered at close; spooled in %s", remaining,
+            log.warning("%d usage messages were undelivered at close; spooled in %s", remaining,
                         self.spool.directory)
         self.spool.seal()
         if self._budgets is not None:

@@ -44,6 +44,8 @@ DLQ_REASON_HEADER = "meterstream-reason"
 DLQ_ERRORS_HEADER = "meterstream-errors"
 DLQ_SOURCE_HEADER = "meterstream-source"
 DLQ_TENANT_HEADER = "meterstream-tenant"
+# Only on an event of a batch envelope: its index there (the source header names the envelope).
+DLQ_INDEX_HEADER = "meterstream-index"
 
 
 def create_app(settings: Settings, budget_owner_url: str | None = None) -> faust.App:
@@ -85,12 +87,15 @@ def create_app(settings: Settings, budget_owner_url: str | None = None) -> faust
                                                outcome.priced.model_dump_json().encode(), None, None, None)
         elif outcome.dead_letter is not None:
             log.warning("dead-lettered %s: %s", where, outcome.dead_letter.reason[:500])
-            delivery = await app.producer.send(settings.topic_dlq, item.key, item.value, None, None, {
+            headers = {
                 DLQ_REASON_HEADER: outcome.dead_letter.reason.encode(),
                 DLQ_ERRORS_HEADER: json.dumps(outcome.dead_letter.errors).encode(),
                 DLQ_SOURCE_HEADER: where.encode(),
                 DLQ_TENANT_HEADER: outcome.tenant_id.encode(),
-            })
+            }
+            if item.index is not None:
+                headers[DLQ_INDEX_HEADER] = str(item.index).encode()
+            delivery = await app.producer.send(settings.topic_dlq, item.key, item.value, None, None, headers)
         else:
             return
         delivery.add_done_callback(stop_unless_delivered)
@@ -118,7 +123,8 @@ def create_app(settings: Settings, budget_owner_url: str | None = None) -> faust
             here = f"{message.topic}:{message.partition}"
             try:
                 for item in decode_routed(message.value):
-                    outcome = processor.process(item.value, message.partition, message.offset, item.source, item.offset)
+                    outcome = processor.process(item.value, message.partition, message.offset, item.source,
+                                                item.offset, item.index)
                     outcomes.append((outcome, item, here))
             except OffsetGap as gap:  # nothing from here on may be acked
                 stop_for_replay(str(gap), exit_code=75)
@@ -137,7 +143,7 @@ def create_app(settings: Settings, budget_owner_url: str | None = None) -> faust
         """Every priced record, replays included, goes to its tenant's budget owner. The
         ledger counts each position once, per (home partition, source partition): the
         order in which this partition got that source's messages."""
-        metered = [(outcome.priced, f"{here}|{item.source}", item.offset)
+        metered = [(outcome.priced, f"{here}|{item.source}", item.offset, item.index)
                    for outcome, item, here in outcomes if outcome.priced is not None]
         for command in spend_commands(metered):
             delivery = await app.producer.send(settings.topic_budget_commands, command["tenant"].encode(),

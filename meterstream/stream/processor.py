@@ -10,16 +10,23 @@ Every message carries two positions. Where the worker read it (`partition`, `off
 (`source` = "topic:partition" on `usage.events`, `source_offset`) is what the guards use:
 the router (routing.py) forwards every message of a session to the session's one home
 partition, keeping each source partition's order, and forwards a message again after a
-crash, so the original position is what identifies a message:
+crash, so the original position is what identifies a message. An event of a batch
+envelope (schemas/envelope.py) is identified by its message's position and its index in the
+envelope; positions compare as (offset, index), a single-event message sorting after every
+index at its offset, and a single event's stored position is the bare offset it always was,
+so state written before envelopes keeps its meaning:
 
-- `seen` maps event_id -> the source position where it was first accepted (and what it
-  said: `content_fingerprint`). The same event_id at another position is a duplicate send,
-  or a `conflict` when its content differs (counted apart, dropped all the same: the first
-  one counts); at the same position it is a replay, which is processed again (its priced
-  record may never have left) and flagged `replayed`.
-- `sessions` maps session_id -> {totals, offsets: {source: offset}}: an offset at or below
-  the one stored for its source was already applied. A session may get events from any
-  source partition; each source's offsets are comparable among themselves.
+- `seen` maps event_id -> the source position where it was first accepted (`i`: its index,
+  for an event of an envelope) and what it said (`content_fingerprint`). The same event_id
+  at another position (another offset, or another index of the same envelope) is a
+  duplicate send, or a `conflict` when its content differs (counted apart, dropped all the
+  same: the first one counts); at the same position it is a replay, which is processed
+  again (its priced record may never have left) and flagged `replayed`.
+- `sessions` maps session_id -> {totals, offsets: {source: position}}: a position at or
+  below the one stored for its source was already applied (a kill -9 in the middle of an
+  envelope replays its events; those applied before are recognised one by one). A session
+  may get events from any source partition; each source's positions are comparable among
+  themselves.
 - `ledger` maps "partition|source|tenant" -> counts of each outcome, with the same guard:
   the reconciliation ledger, exact across crashes (written from one home partition only).
 - `positions` maps partition -> the last offset processed. A message further ahead than
@@ -42,6 +49,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+import orjson
+
 from meterstream.errors import InvalidUsageEvent, MeterstreamError
 from meterstream.pricing import Catalog, Pricer, UsageRejected
 from meterstream.schemas import (
@@ -52,6 +61,14 @@ from meterstream.schemas import (
     add_to_totals_json,
     content_fingerprint,
     parse_usage_event,
+)
+from meterstream.schemas.envelope import (
+    MalformedEnvelope,
+    envelope_events,
+    is_envelope,
+    position,
+    restored_position,
+    stored_position,
 )
 
 # A usage event is a few hundred bytes; anything this large is garbage or abuse.
@@ -89,6 +106,21 @@ def _dead(reason: str, errors: list[dict[str, str]] | None = None, tenant_id: st
     return Outcome("dead_letter", tenant_id=tenant_id, dead_letter=DeadLetter(reason, errors or []))
 
 
+def envelope_problem(value: bytes) -> str | None:
+    """Why a message marked as a batch envelope came whole (the router splits readable ones)."""
+    try:
+        document = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return None
+    if not is_envelope(document):
+        return None
+    try:
+        envelope_events(document)
+    except MalformedEnvelope as error:
+        return str(error)
+    return "a batch envelope routed whole (by a worker older than envelopes)"
+
+
 class MeteringProcessor:
     def __init__(
         self,
@@ -114,27 +146,28 @@ class MeteringProcessor:
         self.counts: Counter[tuple[str, int, str]] = Counter()
 
     def process(self, value: bytes | None, partition: int, offset: int, source: str | None = None,
-                source_offset: int | None = None) -> Outcome:
+                source_offset: int | None = None, index: int | None = None) -> Outcome:
         """Meter one message read at `partition`/`offset`, first produced at `source`/`source_offset`
-        (by default the same place: a message read straight from the source topic)."""
+        (by default the same place: a message read straight from the source topic); `index`:
+        the event's place in its batch envelope, None for a single-event message."""
         source = source or f"{self.topic}:{partition}"
         source_offset = offset if source_offset is None else source_offset
         last = self.positions.get(str(partition))
         if last is not None and offset > last + 1:
             raise OffsetGap(partition, last + 1, offset)
-        outcome = self._process(value, source, source_offset)
+        outcome = self._process(value, source, source_offset, index)
         self.positions[str(partition)] = offset if last is None else max(last, offset)
         self.counts[(outcome.tenant_id, partition, outcome.status)] += 1
         key = f"{partition}|{source}|{outcome.tenant_id}"
         entry = self.ledger.get(key)
-        if entry is None or source_offset > entry["offset"]:
+        if entry is None or position(source_offset, index) > restored_position(entry["offset"]):
             entry = dict(entry or {})
             entry[outcome.status] = entry.get(outcome.status, 0) + 1
-            entry["offset"] = source_offset
+            entry["offset"] = stored_position(source_offset, index)
         self.ledger[key] = entry
         return outcome
 
-    def _process(self, value: bytes | None, source: str, offset: int) -> Outcome:
+    def _process(self, value: bytes | None, source: str, offset: int, index: int | None) -> Outcome:
         if not value:
             return _dead("empty message (no value)")
         if len(value) > MAX_MESSAGE_BYTES:
@@ -142,11 +175,11 @@ class MeteringProcessor:
         try:
             event = parse_usage_event(value)
         except InvalidUsageEvent as error:
-            return _dead(f"invalid usage event: {error}", error.errors)
+            return _dead(envelope_problem(value) or f"invalid usage event: {error}", error.errors)
 
         event_key = str(event.event_id)
         first = self.seen.get(event_key)
-        seen_here = first is not None and (first["s"], first["o"]) == (source, offset)
+        seen_here = first is not None and (first["s"], first["o"], first.get("i")) == (source, offset, index)
         if first is not None and not seen_here and self.clock() - first["t"] < self.dedup_window_s:
             said = first.get("h")  # ids seen before fingerprints were kept count as plain duplicates
             conflict = said is not None and said != content_fingerprint(event)
@@ -156,17 +189,21 @@ class MeteringProcessor:
         if state is not None and state["totals"]["tenant_id"] != event.tenant_id:
             return _dead(f"session {event.session_id} belongs to another tenant than {event.tenant_id}",
                          tenant_id=event.tenant_id)
-        already_applied = state is not None and offset <= state["offsets"].get(source, -1)
+        already_applied = state is not None and position(offset, index) <= restored_position(
+            state["offsets"].get(source, -1))
         try:
             priced = self._price(event, source, offset, replayed=seen_here or already_applied)
         except UsageRejected as error:  # the tenant's policy: unknown models (or unpriceable usage) go to the DLQ
             return _dead(str(error), tenant_id=event.tenant_id)
-        self.seen[event_key] = first if seen_here else {"s": source, "o": offset, "t": self.clock(),
-                                                        "h": content_fingerprint(event)}
+        if not seen_here:
+            first = {"s": source, "o": offset, "t": self.clock(), "h": content_fingerprint(event)}
+            if index is not None:
+                first["i"] = index
+        self.seen[event_key] = first
         if already_applied:
             self.sessions[event.session_id] = state
         else:
-            self._apply(event, priced, state, source, offset)
+            self._apply(event, priced, state, source, stored_position(offset, index))
         return Outcome(priced.status.value, tenant_id=event.tenant_id, priced=priced)
 
     def _price(self, event: UsageEvent, source: str, offset: int, replayed: bool) -> PricedUsage:
@@ -176,15 +213,16 @@ class MeteringProcessor:
             "replayed": replayed,
         })
 
-    def _apply(self, event: UsageEvent, priced: PricedUsage, state: dict | None, source: str, offset: int) -> None:
+    def _apply(self, event: UsageEvent, priced: PricedUsage, state: dict | None, source: str,
+               applied: int | list[int]) -> None:
         if state is None:
             totals = SessionTotals(tenant_id=event.tenant_id, session_id=event.session_id,
                                    currency=priced.currency).model_dump(mode="json")
-            offsets: dict[str, int] = {}
+            offsets: dict[str, int | list[int]] = {}
         else:
             totals, offsets = state["totals"], state["offsets"]
         self.sessions[event.session_id] = {"totals": add_to_totals_json(totals, priced),
-                                           "offsets": {**offsets, source: offset}}
+                                           "offsets": {**offsets, source: applied}}
 
     def session_totals(self, session_id: str) -> SessionTotals | None:
         state = self.sessions.get(session_id)

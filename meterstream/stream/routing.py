@@ -10,13 +10,16 @@ and its tables are partitioned like it. So the partition count of `usage.events`
 anything and can change at any time; the internal count (the most workers that can share
 the load) is fixed when the topics are created.
 
-Each forwarded item keeps its original position (topic:partition, offset): the metering
-rules guard on it, so a message forwarded twice (a router crash before its commit) is
-recognised as the same message, not as a re-send.
+Each forwarded item keeps its original position (topic:partition, offset, and for an event
+of a batch envelope its index in the envelope, schemas/envelope.py): the metering rules
+guard on it, so a message forwarded twice (a router crash before its commit) is recognised
+as the same message, not as a re-send. An envelope is split here, one item per event, each
+to its own session's home partition: the events of one envelope may belong to any sessions.
 
 A message the router cannot read a session from (not JSON, no session_id, too large, not
-UTF-8) is forwarded too, to a partition chosen from its position, and the metering agent
-dead-letters it with the reason, in the same place and count as every other outcome.
+UTF-8, a malformed envelope) is forwarded too, whole, to a partition chosen from its
+position, and the metering agent dead-letters it with the reason, in the same place and
+count as every other outcome; so is each event of an envelope that names no session.
 """
 
 from __future__ import annotations
@@ -26,21 +29,23 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from aiokafka.partitioner import murmur2
+
+from meterstream.partitioning import murmur2_partition
+from meterstream.schemas.envelope import MalformedEnvelope, envelope_events, is_envelope
 
 ROUTED_VERSION = 1
 # A routed message stays well under the broker's default 1 MB message size: at most this
 # many items, and a new message once the items' bytes pass the budget (events may be 64 KiB).
 MAX_ITEMS_PER_MESSAGE = 400
 MAX_BYTES_PER_MESSAGE = 512 * 1024
-# A usage event is a few hundred bytes; the metering rules refuse anything near this size,
-# so the router does not parse it either.
-MAX_ROUTED_BYTES = 64 * 1024
+# Far above the broker's default message limit (1 MB): larger messages are not read as
+# envelopes, and go on whole to be dead-lettered for their size.
+MAX_ENVELOPE_BYTES = 8 * 1024 * 1024
 
 
 def home_partition(session_id: str, partitions: int) -> int:
     """The partition a session's events are metered in: the Java client's placement of the key."""
-    return (murmur2(session_id.encode()) & 0x7FFFFFFF) % partitions
+    return murmur2_partition(session_id.encode(), partitions)
 
 
 @dataclass(frozen=True)
@@ -51,27 +56,39 @@ class RoutedItem:
     offset: int
     value: bytes | None
     key: bytes | None = None
+    index: int | None = None  # in its envelope; None: the message is one event (or unreadable)
 
 
-def session_of(value: bytes | None) -> str | None:
-    """The session id a message names, or None if it names none readably (the metering rules then say why)."""
-    if not value or len(value) > MAX_ROUTED_BYTES:
-        return None
-    try:
-        document = orjson.loads(value)
-    except orjson.JSONDecodeError:
-        return None
+def _session(document: Any) -> str | None:
     session_id = document.get("session_id") if isinstance(document, dict) else None
     return session_id if isinstance(session_id, str) and session_id else None
 
 
-def home_of(value: bytes | None, source_partition: int, partitions: int) -> int:
-    session_id = session_of(value)
-    return source_partition % partitions if session_id is None else home_partition(session_id, partitions)
+def split_message(source: str, offset: int, key: bytes | None,
+                  value: bytes | None) -> list[tuple[RoutedItem, str | None]]:
+    """The items a message carries (one, or one per event of an envelope), each with the
+    session it names (None if it names none readably: the metering rules then say why)."""
+    whole = RoutedItem(source, offset, value, key)
+    if not value or len(value) > MAX_ENVELOPE_BYTES:
+        return [(whole, None)]
+    try:
+        document = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return [(whole, None)]
+    if not is_envelope(document):
+        return [(whole, _session(document))]
+    try:
+        events = envelope_events(document)
+    except MalformedEnvelope:
+        return [(whole, None)]
+    return [(RoutedItem(source, offset, event, key, index), _session(parsed))
+            for index, (event, parsed) in enumerate(zip(events, document["events"]))]
 
 
 def _item_json(item: RoutedItem) -> dict[str, Any]:
     document: dict[str, Any] = {"o": item.offset}
+    if item.index is not None:
+        document["i"] = item.index
     if item.value is not None:
         try:
             document["t"] = item.value.decode()
@@ -101,7 +118,7 @@ def decode_routed(value: bytes) -> list[RoutedItem]:
         else:
             raw = None
         key = base64.b64decode(item["k"]) if "k" in item else None
-        items.append(RoutedItem(source, item["o"], raw, key))
+        items.append(RoutedItem(source, item["o"], raw, key, item.get("i")))
     return items
 
 
@@ -122,10 +139,11 @@ def chunks(items: list[RoutedItem]) -> list[list[RoutedItem]]:
 def route_batch(messages: list[tuple[str, int, int, bytes | None, bytes | None]],
                 partitions: int) -> dict[int, dict[str, list[RoutedItem]]]:
     """Group a batch of (topic, partition, offset, key, value) by home partition and source,
-    keeping each source's offset order."""
+    keeping each source's (offset, index) order."""
     routed: dict[int, dict[str, list[RoutedItem]]] = {}
     for topic, partition, offset, key, value in messages:
-        home = home_of(value, partition, partitions)
         source = f"{topic}:{partition}"
-        routed.setdefault(home, {}).setdefault(source, []).append(RoutedItem(source, offset, value, key))
+        for item, session_id in split_message(source, offset, key, value):
+            home = partition % partitions if session_id is None else home_partition(session_id, partitions)
+            routed.setdefault(home, {}).setdefault(source, []).append(item)
     return routed

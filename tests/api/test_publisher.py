@@ -13,7 +13,9 @@ from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 from meterstream.api.publisher import UsagePublisher
 from meterstream.devstack import KafkaBroker, ensure_topics, free_port, isolated_settings
+from meterstream.partitioning import murmur2_partition
 from meterstream.schemas import UsageEvent
+from meterstream.schemas.envelope import decode_envelope
 from meterstream.settings import Settings
 from tests.conftest import eventually, unique_name
 
@@ -25,8 +27,9 @@ def event(n: int) -> UsageEvent:
                       usage={"unit": "tokens", "input_tokens": 10 + n})
 
 
-def stored_ids(settings: Settings) -> set[str]:
-    """The event ids on the events topic now: everything below each partition's high watermark."""
+def stored_messages(settings: Settings) -> list[tuple[int, bytes]]:
+    """(partition, value) of every message on the events topic now: everything below each
+    partition's high watermark."""
     consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap, "group.id": unique_name("read"),
                          "enable.auto.commit": False})
     try:
@@ -35,15 +38,23 @@ def stored_ids(settings: Settings) -> set[str]:
         ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10, cached=False)[1]
                 for p in partitions}
         consumer.assign([TopicPartition(topic, p, 0) for p, end in ends.items() if end > 0])
-        ids: set[str] = set()
-        while sum(ends.values()) > 0 and len(ids) < sum(ends.values()):
+        messages: list[tuple[int, bytes]] = []
+        while len(messages) < sum(ends.values()):
             message = consumer.poll(10)
             assert message is not None, "the topic holds fewer messages than its watermarks say"
             if message.error() is None and message.offset() < ends[message.partition()]:
-                ids.add(orjson.loads(message.value())["event_id"])
-        return ids
+                messages.append((message.partition(), message.value()))
+        return messages
     finally:
         consumer.close()
+
+
+def events_of(value: bytes) -> list[dict]:
+    return [orjson.loads(item) for item in decode_envelope(value) or [value]]
+
+
+def stored_ids(settings: Settings) -> set[str]:
+    return {event["event_id"] for _, value in stored_messages(settings) for event in events_of(value)}
 
 
 def leaders_ready(settings: Settings) -> bool:
@@ -77,6 +88,25 @@ def test_publish_answers_once_kafka_holds_each_event_and_each_caller_gets_its_ow
     for events, (answers, stored) in zip(requests, results):
         assert answers == [None] * len(events)
         assert {str(e.event_id) for e in events} <= stored
+
+
+def test_a_batch_goes_as_one_envelope_per_partition_each_where_its_events_would_have_gone(
+        kafka_broker: KafkaBroker, tmp_path: Path) -> None:
+    settings = isolated_settings(unique_name("pub"), kafka_broker.bootstrap, "", tmp_path / "data")
+    ensure_topics(settings)
+    eventually(lambda: leaders_ready(settings), what="the events topic's leaders")
+    publisher = UsagePublisher(settings, timeout_seconds=10)
+    events = [event(n) for n in range(60)]
+    try:
+        assert asyncio.run(publisher.publish(events)) == [None] * len(events)
+    finally:
+        publisher.close()
+    messages = stored_messages(settings)
+    assert len(messages) == len({murmur2_partition(e.session_id.encode(), settings.topic_partitions) for e in events})
+    stored = [(partition, item) for partition, value in messages for item in events_of(value)]
+    assert sorted(item["event_id"] for _, item in stored) == sorted(str(e.event_id) for e in events)
+    for partition, item in stored:
+        assert partition == murmur2_partition(item["session_id"].encode(), settings.topic_partitions)
 
 
 def test_an_event_kafka_does_not_take_is_answered_with_its_error(tmp_path: Path) -> None:

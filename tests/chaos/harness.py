@@ -24,6 +24,7 @@ from pathlib import Path
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import orjson
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 
 from meterstream.budgets import commands
@@ -37,6 +38,7 @@ from meterstream.producers import UsageEmitter
 from meterstream.reconcile import read_topic
 from meterstream.producers.workload import studio_workload
 from meterstream.schemas import UsageEvent
+from meterstream.schemas.envelope import encode_envelope
 from meterstream.settings import Settings, settings_env
 from meterstream.stream.topics import budget_owner_id
 from tests.expectations import MALFORMED, expected_cost
@@ -118,6 +120,46 @@ class StreamThread(threading.Thread):
         super().join(timeout)
         if self.error is not None:
             raise AssertionError(f"the chaos producer stopped before the end of its plan: {self.error!r}")
+
+
+class PlainEnvelopes:
+    """Batch envelopes from a plain producer: events and malformed JSON items, some envelopes
+    sent twice (the second time at the end, when `finish()` is called)."""
+
+    def __init__(self, run: ChaosRun, producer: Producer, rng: random.Random) -> None:
+        self.run, self.producer, self.rng = run, producer, rng
+        self.items: list[UsageEvent | bytes] = []
+        self.size = rng.randint(1, 25)
+        self.again: list[list[UsageEvent | bytes]] = []
+
+    def takes(self, item: UsageEvent | bytes) -> bool:
+        """Put `item` in the envelope being filled; False for bytes that cannot be in one (not JSON)."""
+        if isinstance(item, bytes):
+            try:
+                orjson.loads(item)
+            except orjson.JSONDecodeError:
+                return False
+        self.items.append(item)
+        if len(self.items) >= self.size:
+            self._send(self.items)
+            if self.rng.random() < 0.05:
+                self.again.append(self.items)
+            self.items, self.size = [], self.rng.randint(1, 25)
+        return True
+
+    def _send(self, items: list[UsageEvent | bytes]) -> None:
+        values = [item if isinstance(item, bytes) else item.model_dump_json().encode() for item in items]
+        self.run._send_plain(self.producer, encode_envelope(values), self.rng)
+        for item in items:
+            if isinstance(item, bytes):  # dead-lettered alone, as the envelope held it (compact JSON)
+                self.run.sent.malformed.append(orjson.dumps(orjson.loads(item)))
+            else:
+                self.run.sent.events.append(item)
+
+    def finish(self) -> None:
+        for items in [self.items, *self.again]:
+            if items:
+                self._send(items)
 
 
 class ChaosRun:
@@ -214,12 +256,14 @@ class ChaosRun:
     # -- the stream --------------------------------------------------------------------------
 
     def stream(self, events: int, seconds: float, sessions: int = 100, plain_share: float = 0.0,
-               during: Callable[[int], None] | None = None) -> StreamThread:
+               during: Callable[[int], None] | None = None, envelopes: bool = False) -> StreamThread:
         """Send `events` events, 10% of them twice and 2% malformed messages, over `seconds`.
 
         `plain_share` of the events go through a plain confluent-kafka producer instead of
-        the emitter, half to a random partition and half unkeyed. `during(n)` runs before the
-        n-th message (a fault in the middle of the stream)."""
+        the emitter, half to a random partition and half unkeyed; with `envelopes` they go in
+        batch envelopes of 1 to 25 items, with the malformed items that are JSON, and one
+        envelope in 20 is sent again at the end. `during(n)` runs before the n-th message (a
+        fault in the middle of the stream)."""
         workload = list(studio_workload(events, sessions=sessions, seed=self.rng.randrange(1 << 30)))
         plan: list[UsageEvent | bytes] = list(workload)
         self.define_budgets(workload)
@@ -236,14 +280,19 @@ class ChaosRun:
             plain = Producer({"bootstrap.servers": self.settings.kafka_bootstrap, "acks": "all",
                               "enable.idempotence": True, "topic.metadata.refresh.interval.ms": 1000})
             rng = random.Random(self.rng.randrange(1 << 30))
+            batch = PlainEnvelopes(self, plain, rng)
             with UsageEmitter(self.settings, spool_dir=self.settings.data_dir / "spool",
                               replay_interval=0.5) as emitter:
                 for n, item in enumerate(plan, 1):
                     if during is not None:
                         during(n)
-                    if isinstance(item, bytes):
+                    if isinstance(item, bytes) and envelopes and batch.takes(item):
+                        pass
+                    elif isinstance(item, bytes):
                         emitter.send_raw(b"bad", item)
                         self.sent.malformed.append(item)
+                    elif envelopes and rng.random() < plain_share:
+                        batch.takes(item)
                     elif rng.random() < plain_share:
                         self._send_plain(plain, item, rng)
                         self.sent.events.append(item)
@@ -253,6 +302,7 @@ class ChaosRun:
                     ahead = n * seconds / len(plan) - (time.monotonic() - started)
                     if ahead > 0:
                         time.sleep(ahead)
+                batch.finish()
                 # Wait for the spool (a broker outage) to drain before closing.
                 while emitter.spool.pending() or emitter.flush(1):
                     time.sleep(0.5)
@@ -262,9 +312,9 @@ class ChaosRun:
         thread.start()
         return thread
 
-    def _send_plain(self, producer: Producer, event: UsageEvent, rng: random.Random) -> None:
+    def _send_plain(self, producer: Producer, event: UsageEvent | bytes, rng: random.Random) -> None:
         """As a producer outside meterstream might: a random partition, or no key at all."""
-        value = event.model_dump_json().encode()
+        value = event if isinstance(event, bytes) else event.model_dump_json().encode()
         if rng.random() < 0.5:
             producer.produce(self.settings.topic_events, value, partition=rng.randrange(self._partitions(producer)))
         else:

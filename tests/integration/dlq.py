@@ -13,6 +13,7 @@ class DeadLetterRecord:
     value: bytes | None
     reason: str
     source: str
+    index: int | None = None  # in its batch envelope
 
 
 def read_dead_letters(settings: Settings) -> list[DeadLetterRecord]:
@@ -20,5 +21,7 @@ def read_dead_letters(settings: Settings) -> list[DeadLetterRecord]:
     records = []
     for message in read_topic(settings, settings.topic_dlq, "dlq-reader"):
         headers = {k: v.decode() for k, v in message.headers() or []}
-        records.append(DeadLetterRecord(message.value(), headers["meterstream-reason"], headers["meterstream-source"]))
+        index = headers.get("meterstream-index")
+        records.append(DeadLetterRecord(message.value(), headers["meterstream-reason"], headers["meterstream-source"],
+                                        None if index is None else int(index)))
     return records

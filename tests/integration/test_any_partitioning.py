@@ -8,6 +8,7 @@ from __future__ import annotations
 import random
 import time
 
+import orjson
 from confluent_kafka import Producer
 
 from meterstream.devstack.pipeline import LocalPipeline
@@ -15,12 +16,16 @@ from meterstream.devstack.topics import scale_topics
 from meterstream.producers.workload import studio_workload
 from meterstream.reconcile import reconcile
 from meterstream.schemas import UsageEvent
+from meterstream.schemas.envelope import encode_envelope
 from tests.expectations import MALFORMED, expectations
+from tests.integration.dlq import read_dead_letters
 from tests.integration.test_spine import wait_until
 
 
-def send(producer: Producer, topic: str, event: UsageEvent | bytes, how: str, partitions: int, rng: random.Random):
-    value = event if isinstance(event, bytes) else event.model_dump_json().encode()
+def send(producer: Producer, topic: str, event: UsageEvent | bytes, how: str, partitions: int, rng: random.Random,
+         value: bytes | None = None):
+    """`event` (or `value`, an envelope beginning with `event`) the way `how` says."""
+    value = value or (event if isinstance(event, bytes) else event.model_dump_json().encode())
     if how == "keyed":  # by session, but placed by librdkafka's CRC32, not by murmur2
         producer.produce(topic, value, key=event.session_id.encode())
     elif how == "unkeyed":
@@ -58,6 +63,46 @@ def test_a_plain_producer_with_any_partitioning_is_metered_exactly(pipeline: Loc
     assert producer.flush(30) == 0
     assert_exact(pipeline, events + resent, len(events) + len(resent) + len(MALFORMED))
     assert pipeline.worker.counts()["duplicate"] == len(resent)
+
+
+def test_envelopes_from_a_plain_producer_are_metered_exactly_a_bad_event_dead_lettered_alone(
+        pipeline: LocalPipeline):
+    settings, rng = pipeline.settings, random.Random(13)
+    events = list(studio_workload(700, sessions=25, tenant_id="acme-creative"))
+    resent = rng.sample(events, 60)  # again inside later envelopes, among other events
+    plan, envelopes = events + resent, []
+    while plan:
+        size = rng.randint(1, 40)
+        envelopes.append(plan[:size])
+        plan = plan[size:]
+    producer = Producer({"bootstrap.servers": settings.kafka_bootstrap})
+    ways = ["keyed", "unkeyed", "other key", "partition"]
+
+    def send_envelope(batch: list[UsageEvent], value: bytes | None = None) -> None:
+        value = value or encode_envelope([event.model_dump_json().encode() for event in batch])
+        send(producer, settings.topic_events, batch[0], rng.choice(ways), settings.topic_partitions, rng, value)
+
+    for batch in envelopes:
+        send_envelope(batch)
+    send_envelope(envelopes[0])  # the same envelope re-sent: every event in it a duplicate
+    bad = MALFORMED[2]  # valid JSON, an invalid event
+    with_bad = [events[0], events[1]]
+    send_envelope(with_bad, encode_envelope([with_bad[0].model_dump_json().encode(), bad,
+                                             with_bad[1].model_dump_json().encode()]))
+    malformed = b'{"meterstream_batch": 7, "events": [{}]}'
+    producer.produce(settings.topic_events, malformed)
+    assert producer.flush(30) == 0
+
+    sent = events + resent + envelopes[0] + with_bad
+    assert_exact(pipeline, sent, len(sent) + 2)
+    assert pipeline.worker.counts()["duplicate"] == len(sent) - len(events)
+    dead = {record.value: record for record in read_dead_letters(settings)}
+    compact = orjson.dumps(orjson.loads(bad))  # the event's JSON as in the envelope, re-encoded compactly
+    assert set(dead) == {compact, malformed}
+    assert dead[malformed].index is None and "version 7" in dead[malformed].reason
+    in_envelope = dead[compact]
+    assert in_envelope.index == 1 and "invalid usage event" in in_envelope.reason
+    assert in_envelope.source.startswith(f"{settings.topic_events}[")
 
 
 def test_raising_the_partition_count_while_events_flow_loses_and_doubles_nothing(pipeline: LocalPipeline):

@@ -60,6 +60,22 @@ def test_a_resent_source_message_counts_once():
     assert log.status()["spent"] == Decimal("7")
 
 
+def test_events_of_an_envelope_replayed_from_its_middle_count_once():
+    log = with_budget()
+    envelope = [{**item(3, "1"), "index": index} for index in range(4)]
+    log.send(spend(item(2, "8"), *envelope[:2]))  # kill -9 after the envelope's second event
+    log.send(spend(*envelope, item(4, "16")))  # the replay: the whole envelope again, then on
+    assert log.status()["spent"] == Decimal("28")
+    assert log.table[tenant_key(TENANT)]["sources"]["usage.events:0"] == 4  # a single event: a bare offset
+
+
+def test_a_guard_stored_as_a_bare_offset_covers_every_event_at_that_offset():
+    log = with_budget()
+    log.send(spend(item(3, "1")))
+    log.send(spend({**item(3, "2"), "index": 0}, {**item(4, "4"), "index": 0}))
+    assert log.status()["spent"] == Decimal("5")
+
+
 def test_each_source_partition_has_its_own_guard():
     log = with_budget()
     log.send(spend(item(5, "1"), source="usage.events:0"))
@@ -221,7 +237,7 @@ def test_a_large_batch_of_one_tenants_spend_is_sent_in_commands_that_fit_a_kafka
     from tests.unit.stream.test_processor import image_event
 
     priced = Pricer(load_catalog()).price(image_event())
-    sent = spend_commands([(priced, "usage.routed:0|usage.events:1", offset) for offset in range(2500)])
+    sent = spend_commands([(priced, "usage.routed:0|usage.events:1", offset, None) for offset in range(2500)])
     assert [len(c["items"]) for c in sent] == [MAX_SPEND_ITEMS, MAX_SPEND_ITEMS, 500]
     assert [i["offset"] for c in sent for i in c["items"]] == list(range(2500))
 
@@ -237,7 +253,8 @@ def test_a_full_spend_command_with_attributes_passes_the_worker_s_producer_limit
 
     event = image_event().model_copy(update={"attributes": {f"attribute_{n}": "x" * 40 for n in range(16)}})
     priced = Pricer(load_catalog()).price(event)
-    [command] = spend_commands([(priced, "usage.routed:0|usage.events:1", offset) for offset in range(MAX_SPEND_ITEMS)])
+    [command] = spend_commands([(priced, "usage.routed:0|usage.events:1", offset, None)
+                                for offset in range(MAX_SPEND_ITEMS)])
     assert 1024 * 1024 < len(orjson.dumps(command)) <= app_config(Settings())["producer_max_request_size"]
 
 

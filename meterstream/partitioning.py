@@ -1,0 +1,27 @@
+"""Where a keyed Kafka message lands: the partitioners the package's producers use.
+
+The Java client, Faust and our own producers (`partitioner: murmur2_random`) place a key at
+murmur2(key) % partitions; librdkafka's default (`consistent_random`) uses CRC32. Both are
+computed here so that a producer can tell, before producing, which keys share a partition.
+"""
+
+from __future__ import annotations
+
+import zlib
+
+from aiokafka.partitioner import murmur2
+
+
+def murmur2_partition(key: bytes, partitions: int) -> int:
+    return (murmur2(key) & 0x7FFFFFFF) % partitions
+
+
+def crc32_partition(key: bytes, partitions: int) -> int:
+    return zlib.crc32(key) % partitions
+
+
+# librdkafka's `partitioner` values for keyed messages, those that place a key deterministically
+KEYED_PARTITIONERS = {
+    "murmur2": murmur2_partition, "murmur2_random": murmur2_partition,
+    "consistent": crc32_partition, "consistent_random": crc32_partition,
+}
