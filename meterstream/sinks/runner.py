@@ -184,8 +184,9 @@ class SinkRunner:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
-            # As many messages as the records still wanted, at the records per message seen so far.
-            wanted = max(1, (size - records) * len(collected) // records) if records else size
+            # As many messages as the records still wanted, at the records per message seen so far:
+            # one message first, as a catch-up has thousands waiting that may each be a batch.
+            wanted = max(1, (size - records) * len(collected) // records) if records else 1
             for message in self._consumer.consume(num_messages=wanted, timeout=remaining):
                 error = message.error()
                 if error is None:
