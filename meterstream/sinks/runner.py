@@ -1,5 +1,9 @@
 """The sink loop: consume usage.priced, batch by size and time, write, then commit offsets.
 
+A message holds one priced record or a batch of them (schemas/priced_batch.py); batches
+are sized in records. Each record keeps the position of the message that carried it, so
+the records of one message share it.
+
 Effectively once: offsets are committed only after the write succeeded, so a crash
 replays the batch; replayed records are then dropped if the sink already holds them.
 Which records need that check is known exactly: those the worker flagged as replays,
@@ -21,6 +25,7 @@ from pydantic import ValidationError
 
 from meterstream.failpoints import failpoint
 from meterstream.schemas import PricedUsage
+from meterstream.schemas.priced_batch import decode_priced, split_priced
 from meterstream.settings import Settings
 from meterstream.sinks.base import Sink, SinkRecord
 
@@ -80,33 +85,32 @@ class SinkRunner:
             del self._dlq
 
     def step(self) -> int:
-        """Collect one batch (size or time bound), write it and commit; returns its size."""
-        messages = self._collect()
-        if not messages:
+        """Collect one batch (size or time bound), write it and commit; returns its records."""
+        collected = self._collect()
+        if not collected:
             return 0
-        by_partition: dict[int, list[Message]] = defaultdict(list)
-        for message in messages:
-            by_partition[message.partition()].append(message)
+        by_partition: dict[int, list[tuple[Message, list[PricedUsage]]]] = defaultdict(list)
+        for message, records in collected:
+            by_partition[message.partition()].append((message, records))
         commits = []
         for partition, batch in sorted(by_partition.items()):
             records = self._new_records(partition, batch)
-            batch_id = f"{self.settings.topic_priced}:{partition}:{batch[0].offset()}-{batch[-1].offset()}"
+            batch_id = f"{self.settings.topic_priced}:{partition}:{batch[0][0].offset()}-{batch[-1][0].offset()}"
             failpoint("sink.before_insert")
             self._write(records, batch_id)
             failpoint("sink.after_insert")
-            commits.append(TopicPartition(self.settings.topic_priced, partition, batch[-1].offset() + 1))
+            commits.append(TopicPartition(self.settings.topic_priced, partition, batch[-1][0].offset() + 1))
         self._dlq.flush(30)
         self._consumer.commit(offsets=commits, asynchronous=False)
         failpoint("sink.after_commit")
         self.counts.batches += 1
-        return len(messages)
+        return sum(len(records) for _, records in collected)
 
-    def _new_records(self, partition: int, batch: list[Message]) -> list[SinkRecord]:
-        """Decoded records of the batch, less repeats and less what the sink already stored."""
+    def _new_records(self, partition: int, batch: list[tuple[Message, list[PricedUsage]]]) -> list[SinkRecord]:
+        """The batch's records, less repeats and less what the sink already stored."""
         unique: dict[object, SinkRecord] = {}
-        for message in batch:
-            priced = self._decode(message)
-            if priced is not None:
+        for message, records in batch:
+            for priced in records:
                 unique.setdefault(priced.event.event_id, SinkRecord(priced, partition, message.offset()))
         records = list(unique.values())
         verify_until = self._verify_until.get(partition, -1)
@@ -169,29 +173,51 @@ class SinkRunner:
             if paused:
                 self._consumer.resume(self._consumer.assignment())
 
-    def _collect(self) -> list[Message]:
+    def _collect(self) -> list[tuple[Message, list[PricedUsage]]]:
+        """Messages with their decoded records, until the batch has sink_batch_size records
+        (a batch message may take it past by its own size) or its time is up."""
         size = self.settings.sink_batch_size
         deadline = time.monotonic() + self.settings.sink_batch_seconds
-        messages: list[Message] = []
-        while len(messages) < size:
+        collected: list[tuple[Message, list[PricedUsage]]] = []
+        records = 0
+        while records < size:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
-            for message in self._consumer.consume(num_messages=size - len(messages), timeout=remaining):
+            # As many messages as the records still wanted, at the records per message seen so far:
+            # one message first, as a catch-up has thousands waiting that may each be a batch.
+            wanted = max(1, (size - records) * len(collected) // records) if records else 1
+            for message in self._consumer.consume(num_messages=wanted, timeout=remaining):
                 error = message.error()
                 if error is None:
-                    messages.append(message)
+                    decoded = self._decode(message)
+                    collected.append((message, decoded))
+                    records += len(decoded)
                 elif error.code() != KafkaError._PARTITION_EOF:
                     log.error("consumer error: %s", error.str())
-        return messages
+        return collected
 
-    def _decode(self, message: Message) -> PricedUsage | None:
+    def _decode(self, message: Message) -> list[PricedUsage]:
+        """The message's records; what cannot be read goes to the DLQ, record by record if
+        the rest of its batch can be read."""
+        where = f"{message.topic()}[{message.partition()}]@{message.offset()}"
         try:
-            return PricedUsage.model_validate_json(message.value())
-        except ValidationError as error:
-            self._send_dead_letter(message.value(), message.key(), f"unreadable priced record: {error}",
-                                   f"{message.topic()}[{message.partition()}]@{message.offset()}")
-            return None
+            return decode_priced(message.value())
+        except ValidationError:
+            pass
+        try:
+            parts = split_priced(message.value())
+        except ValueError as error:
+            self._send_dead_letter(message.value(), message.key(), f"unreadable priced message: {error}", where)
+            return []
+        records = []
+        for index, part in enumerate(parts):
+            try:
+                records.append(PricedUsage.model_validate_json(part))
+            except ValidationError as error:
+                self._send_dead_letter(part, message.key(), f"unreadable priced record: {error}",
+                                       where if len(parts) == 1 else f"{where}#{index}")
+        return records
 
     def _dead_letter_record(self, record: SinkRecord, error: Exception) -> None:
         priced = record.priced

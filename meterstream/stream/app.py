@@ -19,6 +19,8 @@ from meterstream.budgets.process import BudgetOwnerProcess
 from meterstream.failpoints import failpoint
 from meterstream.metrics import CONTENT_TYPE, CounterCollector, exposition, registry_of
 from meterstream.pricing import Pricer, load_catalog, load_tenants
+from meterstream.schemas import PricedUsage
+from meterstream.schemas.priced_batch import encode_priced
 from meterstream.settings import Settings
 from meterstream.stream.batch import BatchedTable
 from meterstream.stream.durable_commit import commit_only_sent_state
@@ -31,7 +33,7 @@ from meterstream.stream.faust_app import (
     stop_unless_delivered,
 )
 from meterstream.processes import stop_for_replay
-from meterstream.stream.processor import MeteringProcessor, OffsetGap, Outcome
+from meterstream.stream.processor import DeadLetter, MeteringProcessor, OffsetGap, Outcome
 from meterstream.stream.router import Router, stop_process
 from meterstream.stream.quiet import quiet_libraries
 from meterstream.stream.web_access import guard_worker_web
@@ -76,28 +78,39 @@ def create_app(settings: Settings, budget_owner_url: str | None = None) -> faust
         settings.topic_events, dedup_window=window, ledger=held_ledger, positions=held_positions,
     )
 
-    async def publish(outcome: Outcome, item: RoutedItem) -> None:
+    async def publish(outcomes: list[tuple[Outcome, RoutedItem, str]]) -> None:
         # Straight to the producer, not through Topic.send: Faust's channel machinery per
         # record cost more than metering the event (bench/, scenario 1 profile). Topics
         # exist before the worker starts (cli: ensure_topics), so nothing needs declaring.
+        priced: dict[str, list[PricedUsage]] = {}
+        for outcome, item, here in outcomes:
+            if outcome.priced is not None:
+                priced.setdefault(here, []).append(outcome.priced)
+            elif outcome.dead_letter is not None:
+                await dead_letter(outcome.dead_letter, outcome.tenant_id, item)
+        # A few messages per home partition (schemas/priced_batch.py), keyed by one of its
+        # sessions: with usage.priced partitioned like usage.routed (as the topics are
+        # created) every record lands where a message of its own, keyed by its session, would.
+        for records in priced.values():
+            key = records[0].event.session_id.encode()
+            for value in encode_priced(records):
+                delivery = await app.producer.send(settings.topic_priced, key, value, None, None, None)
+                delivery.add_done_callback(stop_unless_delivered)
+
+    async def dead_letter(letter: DeadLetter, tenant_id: str, item: RoutedItem) -> None:
+        """One message per dead letter: the original bytes, and why in the headers."""
         topic, _, partition = item.source.rpartition(":")
         where = f"{topic}[{partition}]@{item.offset}"
-        if outcome.priced is not None:
-            delivery = await app.producer.send(settings.topic_priced, outcome.priced.event.session_id.encode(),
-                                               outcome.priced.model_dump_json().encode(), None, None, None)
-        elif outcome.dead_letter is not None:
-            log.warning("dead-lettered %s: %s", where, outcome.dead_letter.reason[:500])
-            headers = {
-                DLQ_REASON_HEADER: outcome.dead_letter.reason.encode(),
-                DLQ_ERRORS_HEADER: json.dumps(outcome.dead_letter.errors).encode(),
-                DLQ_SOURCE_HEADER: where.encode(),
-                DLQ_TENANT_HEADER: outcome.tenant_id.encode(),
-            }
-            if item.index is not None:
-                headers[DLQ_INDEX_HEADER] = str(item.index).encode()
-            delivery = await app.producer.send(settings.topic_dlq, item.key, item.value, None, None, headers)
-        else:
-            return
+        log.warning("dead-lettered %s: %s", where, letter.reason[:500])
+        headers = {
+            DLQ_REASON_HEADER: letter.reason.encode(),
+            DLQ_ERRORS_HEADER: json.dumps(letter.errors).encode(),
+            DLQ_SOURCE_HEADER: where.encode(),
+            DLQ_TENANT_HEADER: tenant_id.encode(),
+        }
+        if item.index is not None:
+            headers[DLQ_INDEX_HEADER] = str(item.index).encode()
+        delivery = await app.producer.send(settings.topic_dlq, item.key, item.value, None, None, headers)
         delivery.add_done_callback(stop_unless_delivered)
 
     # concurrency=1: with more, Faust can commit past a message still in flight (faust #606).
@@ -133,8 +146,7 @@ def create_app(settings: Settings, budget_owner_url: str | None = None) -> faust
         for table in held_tables:
             table.flush()
         failpoint("worker.after_state")
-        for outcome, item, _ in outcomes:
-            await publish(outcome, item)
+        await publish(outcomes)
         if settings.budgets_enabled:
             await report_spend(outcomes)
         failpoint("worker.after_send")

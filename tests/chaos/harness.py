@@ -39,6 +39,7 @@ from meterstream.reconcile import read_topic
 from meterstream.producers.workload import studio_workload
 from meterstream.schemas import UsageEvent
 from meterstream.schemas.envelope import encode_envelope
+from meterstream.schemas.priced_batch import decode_priced
 from meterstream.settings import Settings, settings_env
 from meterstream.stream.topics import budget_owner_id
 from tests.expectations import MALFORMED, expected_cost
@@ -426,10 +427,10 @@ class ChaosRun:
         trail a double count leaves in the priced topic."""
         positions: dict[str, list[str]] = {}
         for message in read_topic(self.settings, self.settings.topic_priced, "chaos-diagnosis"):
-            record = json.loads(message.value())
-            if record["event"]["session_id"] == session_id and not record["replayed"]:
-                source = record["source"]
-                positions.setdefault(record["event"]["event_id"], []).append(f"{source['partition']}@{source['offset']}")
+            for record in decode_priced(message.value()):
+                if record.event.session_id == session_id and not record.replayed and record.source is not None:
+                    where = f"{record.source.partition}@{record.source.offset}"
+                    positions.setdefault(str(record.event.event_id), []).append(where)
         return {event_id: where for event_id, where in positions.items() if len(where) > 1}
 
     def cli(self, *args: str) -> subprocess.CompletedProcess:

@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from meterstream.pricing import load_catalog
-from meterstream.schemas import ImageUsage, Service, UsageEvent
+from meterstream.producers.workload import studio_workload
+from meterstream.schemas import ImageUsage, PricedUsage, Service, UsageEvent
 from meterstream.stream import MeteringProcessor
 from meterstream.stream.processor import OffsetGap
 from tests.fuzz_payloads import payloads
@@ -170,6 +171,16 @@ def test_any_payload_is_metered_or_dead_lettered_never_raised(payload):
     assert (outcome.dead_letter is not None) == (outcome.status == "dead_letter")
     if outcome.dead_letter is not None:
         assert outcome.dead_letter.reason
+
+
+def test_priced_records_pass_full_validation_in_every_billing_unit():
+    # The processor builds them without validating (pricing/trusted.py); the sink validates them.
+    p, units = processor(), set()
+    for offset, event in enumerate(studio_workload(200, sessions=5)):
+        priced = p.process(raw(event), 0, offset).priced
+        assert PricedUsage.model_validate_json(priced.model_dump_json()) == priced
+        units.add(event.usage.unit)
+    assert units == {"tokens", "images", "video", "characters"}
 
 
 def test_a_message_beyond_the_next_offset_is_refused_as_a_gap():
