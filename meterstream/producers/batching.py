@@ -16,12 +16,12 @@ from typing import Any
 
 from confluent_kafka import Producer
 
+from meterstream.message_runs import MAX_MESSAGE_BYTES, runs_within
 from meterstream.partitioning import KEYED_PARTITIONERS
 from meterstream.schemas.envelope import encode_envelope
 
-# Well under the broker's default message limit (1 MB) once wrapped in a produce request.
 MAX_EVENTS_PER_ENVELOPE = 500
-MAX_ENVELOPE_BYTES = 512 * 1024
+MAX_ENVELOPE_BYTES = MAX_MESSAGE_BYTES
 
 
 class Placement:
@@ -63,16 +63,10 @@ def batch_messages(records: list[tuple[bytes, bytes]],
         groups.setdefault(key if place is None else place(key), []).append(index)
     messages = []
     for group in groups.values():
-        start = 0
-        while start < len(group):
-            end, size = start, 0
-            while end < len(group) and end - start < MAX_EVENTS_PER_ENVELOPE and (
-                    end == start or size + len(records[group[end]][1]) <= MAX_ENVELOPE_BYTES):
-                size += len(records[group[end]][1])
-                end += 1
-            indexes = group[start:end]
+        for run in runs_within([len(records[index][1]) for index in group], MAX_ENVELOPE_BYTES,
+                               MAX_EVENTS_PER_ENVELOPE):
+            indexes = group[run.start:run.stop]
             values = [records[index][1] for index in indexes]
             messages.append((records[indexes[0]][0], values[0] if len(values) == 1 else encode_envelope(values),
                              indexes))
-            start = end
     return messages

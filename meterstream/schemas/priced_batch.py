@@ -25,11 +25,11 @@ from typing import Annotated, Literal, Union
 import orjson
 from pydantic import BaseModel, Field, TypeAdapter
 
+from meterstream.message_runs import MAX_MESSAGE_BYTES, runs_within
 from meterstream.schemas.priced import PricedUsage
 
 PRICED_BATCH_VERSION = 1
-# Under the broker's default 1 MB message size with room to spare, as for usage.routed.
-MAX_BATCH_BYTES = 512 * 1024
+MAX_BATCH_BYTES = MAX_MESSAGE_BYTES
 
 _HEAD = b'{"v":%d,"priced":[' % PRICED_BATCH_VERSION
 _TAIL = b"]}"
@@ -48,19 +48,9 @@ _either = TypeAdapter(Annotated[Union[PricedBatch, PricedUsage], Field(union_mod
 def encode_priced(records: Sequence[PricedUsage], max_bytes: int = MAX_BATCH_BYTES) -> list[bytes]:
     """`records` as consecutive batch messages in their order, each at most `max_bytes`
     unless a single record alone is larger (it then has a message of its own)."""
-    messages: list[bytes] = []
-    run: list[bytes] = []
-    size = len(_HEAD) + len(_TAIL)
-    for record in records:
-        text = _record_json(record)
-        if run and size + len(text) + 1 > max_bytes:
-            messages.append(_HEAD + b",".join(run) + _TAIL)
-            run, size = [], len(_HEAD) + len(_TAIL)
-        run.append(text)
-        size += len(text) + 1
-    if run:
-        messages.append(_HEAD + b",".join(run) + _TAIL)
-    return messages
+    texts = [_record_json(record) for record in records]
+    runs = runs_within([len(text) + 1 for text in texts], max_bytes - len(_HEAD) - len(_TAIL))
+    return [_HEAD + b",".join(texts[run.start:run.stop]) + _TAIL for run in runs]
 
 
 def decode_priced(value: bytes) -> list[PricedUsage]:

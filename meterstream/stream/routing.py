@@ -31,6 +31,7 @@ from typing import Any
 
 import orjson
 
+from meterstream.message_runs import MAX_MESSAGE_BYTES, runs_within
 from meterstream.partitioning import murmur2_partition
 from meterstream.schemas.envelope import MalformedEnvelope, envelope_events, is_envelope
 
@@ -38,7 +39,7 @@ ROUTED_VERSION = 1
 # A routed message stays well under the broker's default 1 MB message size: at most this
 # many items, and a new message once the items' bytes pass the budget (events may be 64 KiB).
 MAX_ITEMS_PER_MESSAGE = 400
-MAX_BYTES_PER_MESSAGE = 512 * 1024
+MAX_BYTES_PER_MESSAGE = MAX_MESSAGE_BYTES
 # Far above the broker's default message limit (1 MB): larger messages are not read as
 # envelopes, and go on whole to be dead-lettered for their size.
 MAX_ENVELOPE_BYTES = 8 * 1024 * 1024
@@ -128,16 +129,8 @@ def decode_routed(value: bytes) -> list[RoutedItem]:
 
 def chunks(items: list[RoutedItem]) -> list[list[RoutedItem]]:
     """`items` cut into consecutive runs that each fit one routed message."""
-    runs: list[list[RoutedItem]] = [[]]
-    size = 0
-    for item in items:
-        length = len(item.value or b"") + len(item.key or b"")
-        if runs[-1] and (len(runs[-1]) >= MAX_ITEMS_PER_MESSAGE or size + length > MAX_BYTES_PER_MESSAGE):
-            runs.append([])
-            size = 0
-        runs[-1].append(item)
-        size += length
-    return [run for run in runs if run]
+    sizes = [len(item.value or b"") + len(item.key or b"") for item in items]
+    return [items[run.start:run.stop] for run in runs_within(sizes, MAX_BYTES_PER_MESSAGE, MAX_ITEMS_PER_MESSAGE)]
 
 
 def route_batch(messages: list[tuple[str, int, int, bytes | None, bytes | None]],
