@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -42,12 +41,9 @@ MAX_ITEMS_PER_MESSAGE = 400
 MAX_BYTES_PER_MESSAGE = MAX_MESSAGE_BYTES
 # Far above the broker's default message limit (1 MB): larger messages are not read as
 # envelopes, and go on whole to be dead-lettered for their size.
-MAX_ENVELOPE_BYTES = 8 * 1024 * 1024
+MAX_SPLIT_BYTES = 8 * 1024 * 1024
 
 
-# aiokafka's murmur2 is pure Python: the router's largest cost, a tenth of the worker's CPU
-# (py-spy, bench/ scenario 1). Sessions send many events, so each one's placement is kept.
-@lru_cache(maxsize=1 << 16)
 def home_partition(session_id: str, partitions: int) -> int:
     """The partition a session's events are metered in: the Java client's placement of the key."""
     return murmur2_partition(session_id.encode(), partitions)
@@ -74,7 +70,7 @@ def split_message(source: str, offset: int, key: bytes | None,
     """The items a message carries (one, or one per event of an envelope), each with the
     session it names (None if it names none readably: the metering rules then say why)."""
     whole = RoutedItem(source, offset, value, key)
-    if not value or len(value) > MAX_ENVELOPE_BYTES:
+    if not value or len(value) > MAX_SPLIT_BYTES:
         return [(whole, None)]
     try:
         document = orjson.loads(value)
