@@ -1,0 +1,89 @@
+"""Bounded de-duplication state on the real broker: a worker with a de-duplication window of
+a few seconds forgets ids past it, in its store and in the changelog, and catches re-sends
+inside it."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from rocksdict import AccessType, Rdict
+
+from meterstream.devstack.pipeline import LocalPipeline
+from meterstream.producers import UsageEmitter
+from meterstream.reconcile import read_topic
+from meterstream.schemas import ImageUsage, Service, UsageEvent
+from meterstream.settings import Settings
+from meterstream.stream.topics import changelog_topic
+from tests.conftest import eventually
+
+WINDOW_S = 4.0
+
+
+@pytest.fixture
+def pipeline_settings(pipeline_settings: Settings) -> Settings:
+    return pipeline_settings.model_copy(update={"dedup_window_days": WINDOW_S / 86_400, "budgets_enabled": False})
+
+
+def image_event(event_id: uuid.UUID | None = None) -> UsageEvent:
+    # One session: every event has the same home partition, where expiry runs with each batch.
+    return UsageEvent(event_id=event_id or uuid.uuid4(), tenant_id="acme", session_id="s-expiry",
+                      service=Service.IMAGE, model="imagen-4.0-generate", usage=ImageUsage(images=1))
+
+
+def meter(pipeline: LocalPipeline, event: UsageEvent, outcome: str, count: int) -> None:
+    with UsageEmitter(pipeline.settings) as emitter:
+        emitter.emit(event)
+        assert emitter.flush() == 0
+    eventually(lambda: pipeline.worker.counts().get(outcome, 0) >= count, what=f"{count} {outcome}")
+
+
+def changelog(settings: Settings) -> dict[str, list[bytes | None]]:
+    """Every value the seen-events changelog holds, per event id, in order (None: a tombstone)."""
+    values: dict[str, list[bytes | None]] = {}
+    for message in read_topic(settings, changelog_topic(settings, "seen-events"), f"reader-{uuid.uuid4().hex}"):
+        values.setdefault(message.key().decode().strip('"'), []).append(message.value())
+    return values
+
+
+def stored_ids(data_dir: Path) -> set[str]:
+    """The ids in the worker's local seen-events store, every partition (the worker stopped)."""
+    ids: set[str] = set()
+    for path in data_dir.glob("worker/**/seen-events-*.db"):
+        db = Rdict(str(path), access_type=AccessType.read_only())
+        try:
+            ids.update(key.decode().strip('"') for key in db.keys() if isinstance(key, bytes) and key != b"__faust\0offset__")
+        finally:
+            db.close()
+    return ids
+
+
+def test_an_id_past_the_window_leaves_the_store_and_gets_a_tombstone_in_the_changelog(pipeline: LocalPipeline):
+    old, fresh = image_event(), image_event()
+    meter(pipeline, old, "priced", 1)
+    time.sleep(WINDOW_S * 1.2)
+    meter(pipeline, fresh, "priced", 2)  # a batch on the same partition: its expiry finds the old id
+
+    # Its last record is a tombstone (its value may be gone already: retention deletes
+    # segments older than the window); the fresh id's is its value.
+    values = eventually(lambda: (found := changelog(pipeline.settings)).get(str(old.event_id), [b""])[-1] is None
+                        and found, what="a tombstone for the expired id")
+    assert values[str(fresh.event_id)][-1] is not None
+    pipeline.worker.stop()
+    ids = stored_ids(pipeline.data_dir)
+    assert str(fresh.event_id) in ids
+    assert str(old.event_id) not in ids
+
+
+def test_a_resend_is_a_duplicate_inside_the_window_and_new_beyond_it(pipeline: LocalPipeline):
+    event = image_event()
+    meter(pipeline, event, "priced", 1)
+    first_seen = time.monotonic()
+    time.sleep(WINDOW_S * 0.25)
+    meter(pipeline, image_event(), "priced", 2)  # expiry runs on the partition, and keeps the id
+    meter(pipeline, event, "duplicate", 1)
+    time.sleep(max(0.0, first_seen + WINDOW_S * 1.2 - time.monotonic()))
+    meter(pipeline, event, "priced", 3)  # forgotten: counted again, as documented
+    assert pipeline.worker.counts() == {"priced": 3, "duplicate": 1}
