@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import time
 import uuid
-from pathlib import Path
 
+import orjson
 import pytest
-from rocksdict import AccessType, Rdict
 
 from meterstream.devstack.pipeline import LocalPipeline
+from meterstream.devstack.worker_store import stored_keys
 from meterstream.producers import UsageEmitter
 from meterstream.reconcile import read_topic
 from meterstream.schemas import ImageUsage, Service, UsageEvent
@@ -41,23 +41,11 @@ def meter(pipeline: LocalPipeline, event: UsageEvent, outcome: str, count: int) 
 
 
 def changelog(settings: Settings) -> dict[str, list[bytes | None]]:
-    """Every value the seen-events changelog holds, per event id, in order (None: a tombstone)."""
+    """Every value the seen-events changelog holds, per event id (JSON, as the store), in order (None: a tombstone)."""
     values: dict[str, list[bytes | None]] = {}
     for message in read_topic(settings, changelog_topic(settings, "seen-events"), f"reader-{uuid.uuid4().hex}"):
-        values.setdefault(message.key().decode().strip('"'), []).append(message.value())
+        values.setdefault(orjson.loads(message.key()), []).append(message.value())
     return values
-
-
-def stored_ids(data_dir: Path) -> set[str]:
-    """The ids in the worker's local seen-events store, every partition (the worker stopped)."""
-    ids: set[str] = set()
-    for path in data_dir.glob("worker/**/seen-events-*.db"):
-        db = Rdict(str(path), access_type=AccessType.read_only())
-        try:
-            ids.update(key.decode().strip('"') for key in db.keys() if isinstance(key, bytes) and key != b"__faust\0offset__")
-        finally:
-            db.close()
-    return ids
 
 
 def test_an_id_past_the_window_leaves_the_store_and_gets_a_tombstone_in_the_changelog(pipeline: LocalPipeline):
@@ -72,7 +60,7 @@ def test_an_id_past_the_window_leaves_the_store_and_gets_a_tombstone_in_the_chan
                         and found, what="a tombstone for the expired id")
     assert values[str(fresh.event_id)][-1] is not None
     pipeline.worker.stop()
-    ids = stored_ids(pipeline.data_dir)
+    ids = stored_keys(pipeline.data_dir, "seen-events")
     assert str(fresh.event_id) in ids
     assert str(old.event_id) not in ids
 
