@@ -47,6 +47,7 @@ class SeenIndex:
         self.stored = stored
         self.buckets: dict[int, dict[int, bytearray]] = {}  # partition -> bucket -> ids, 16 bytes each
         self.unread: dict[int, Iterator[tuple[str, Any]]] = {}  # partition -> stored ids not yet indexed
+        self.reading: set[int] = set()  # partitions whose stored ids are indexed, or being read
 
     def note(self, partition: int, event_id: uuid.UUID, first_seen: float) -> None:
         """Learn an id the table is given for `partition`."""
@@ -57,6 +58,7 @@ class SeenIndex:
         """Drop everything (the partitions moved): each partition is read again from the table."""
         self.buckets.clear()
         self.unread.clear()
+        self.reading.clear()
 
     def __len__(self) -> int:
         return sum(len(ids) for buckets in self.buckets.values() for ids in buckets.values()) // ID_BYTES
@@ -65,7 +67,7 @@ class SeenIndex:
         """Up to `limit` ids of `partition` first seen a full window before `now` (candidates:
         check each against the table), after reading up to `limit` more of the stored ids."""
         self._read_stored(partition, limit)
-        buckets = self.buckets[partition]
+        buckets = self.buckets.get(partition, {})
         # Every id in bucket b was first seen before (b + 1) * width.
         last_due = int((now - self.window_s) // self.width) - 1
         due: list[str] = []
@@ -81,8 +83,8 @@ class SeenIndex:
         return due
 
     def _read_stored(self, partition: int, limit: int) -> None:
-        if partition not in self.buckets:
-            self.buckets[partition] = {}
+        if partition not in self.reading:
+            self.reading.add(partition)
             self.unread[partition] = iter(self.stored(partition))
         unread = self.unread.get(partition)
         if unread is None:

@@ -108,6 +108,18 @@ def test_ids_stored_before_a_restart_are_read_a_chunk_at_a_time_and_expired():
     assert restarted.seen == {}
 
 
+def test_ids_stored_before_a_restart_are_expired_when_new_ids_came_first():
+    clock = Clock()
+    before = metering(clock)
+    before.process(raw(IDS[0]), 0, 0)
+    stored = list(before.seen.items())
+    restarted = metering(clock, seen=before.seen, stored=lambda partition: stored)
+    clock.now += WINDOW * 2
+    restarted.process(raw(IDS[1]), 0, 1)  # indexed as it is written, before the stored ids are read
+    assert restarted.expire_seen(0, limit=100) == 1
+    assert set(restarted.seen) == {str(IDS[1])}
+
+
 def test_a_forgotten_index_reads_the_partition_again():
     clock = Clock()
     seen: dict = {}
