@@ -3,6 +3,7 @@
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -37,22 +38,20 @@ def raw(event_id: uuid.UUID, images: int = 1) -> bytes:
                       usage=ImageUsage(images=images)).model_dump_json().encode()
 
 
-def test_an_id_is_forgotten_once_it_is_past_the_window():
+def meter_all(p: MeteringProcessor, event_ids: list[uuid.UUID], partition: int = 0) -> None:
+    for offset, event_id in enumerate(event_ids):
+        p.process(raw(event_id), partition, offset)
+
+
+@pytest.mark.parametrize("age, forgotten", [(0.99, False), (1.05, True)],
+                         ids=["inside the window: kept", "past the window: forgotten"])
+def test_an_id_is_kept_inside_the_window_and_forgotten_past_it(age, forgotten):
     clock = Clock()
     p = metering(clock)
     p.process(raw(IDS[0]), 0, 0)
-    clock.now += WINDOW * 1.05
-    assert p.expire_seen(0, limit=100) == 1
-    assert str(IDS[0]) not in p.seen
-
-
-def test_an_id_inside_the_window_is_kept():
-    clock = Clock()
-    p = metering(clock)
-    p.process(raw(IDS[0]), 0, 0)
-    clock.now += WINDOW * 0.99
-    assert p.expire_seen(0, limit=100) == 0
-    assert str(IDS[0]) in p.seen
+    clock.now += WINDOW * age
+    assert p.expire_seen(0, limit=100) == int(forgotten)
+    assert (str(IDS[0]) not in p.seen) == forgotten
 
 
 def test_a_resend_inside_the_window_is_a_duplicate_after_expiry_ran():
@@ -78,8 +77,7 @@ def test_an_id_accepted_again_after_its_window_is_kept_for_its_new_window():
 def test_expiry_deletes_at_most_its_limit_and_the_rest_next_time():
     clock = Clock()
     p = metering(clock)
-    for offset, event_id in enumerate(IDS):
-        p.process(raw(event_id), 0, offset)
+    meter_all(p, IDS)
     clock.now += WINDOW * 2
     assert p.expire_seen(0, limit=3) == 3
     assert p.expire_seen(0, limit=3) == 1
@@ -89,8 +87,8 @@ def test_expiry_deletes_at_most_its_limit_and_the_rest_next_time():
 def test_expiry_deletes_only_the_partition_it_is_asked_for():
     clock = Clock()
     p = metering(clock)
-    p.process(raw(IDS[0]), 0, 0)
-    p.process(raw(IDS[1]), 1, 0)
+    meter_all(p, IDS[:1], partition=0)
+    meter_all(p, IDS[1:2], partition=1)
     clock.now += WINDOW * 2
     p.expire_seen(1, limit=100)
     assert set(p.seen) == {str(IDS[0])}
@@ -99,8 +97,7 @@ def test_expiry_deletes_only_the_partition_it_is_asked_for():
 def test_ids_stored_before_a_restart_are_read_a_chunk_at_a_time_and_expired():
     clock = Clock()
     before = metering(clock)
-    for offset, event_id in enumerate(IDS):
-        before.process(raw(event_id), 0, offset)
+    meter_all(before, IDS)
     restarted = metering(clock, seen=before.seen, stored=lambda partition: list(before.seen.items()))
     clock.now += WINDOW * 2
     assert restarted.expire_seen(0, limit=2) == 2  # read two stored ids, and those two were due
@@ -111,7 +108,7 @@ def test_ids_stored_before_a_restart_are_read_a_chunk_at_a_time_and_expired():
 def test_ids_stored_before_a_restart_are_expired_when_new_ids_came_first():
     clock = Clock()
     before = metering(clock)
-    before.process(raw(IDS[0]), 0, 0)
+    meter_all(before, IDS[:1])
     stored = list(before.seen.items())
     restarted = metering(clock, seen=before.seen, stored=lambda partition: stored)
     clock.now += WINDOW * 2
@@ -157,24 +154,33 @@ steps = st.lists(st.one_of(
 ), max_size=60)
 
 
+def play(plan, clock: Clock, meter, expire) -> None:
+    """Carry out `plan`: meter(event_id, partition, offset), or wait, or expire(partition, limit)."""
+    offsets = [0, 0]
+    for step in plan:
+        if step[0] == "meter":
+            _, event_id, partition = step
+            meter(event_id, partition, offsets[partition])
+            offsets[partition] += 1
+        elif step[0] == "wait":
+            clock.now += step[1]
+        else:
+            expire(step[1], step[2])
+
+
 @settings(max_examples=300, deadline=None)
 @given(steps)
 def test_an_id_is_never_forgotten_before_it_is_past_the_window(plan):
     clock = Clock()
     p = metering(clock)
-    offsets = [0, 0]
-    for step in plan:
-        if step[0] == "meter":
-            _, event_id, partition = step
-            p.process(raw(event_id), partition, offsets[partition])
-            offsets[partition] += 1
-        elif step[0] == "wait":
-            clock.now += step[1]
-        else:
-            before = dict(p.seen)
-            p.expire_seen(step[1], step[2])
-            for key in before.keys() - p.seen.keys():
-                assert not within_window(before[key]["t"], clock.now, WINDOW)
+
+    def expire(partition: int, limit: int) -> None:
+        before = dict(p.seen)
+        p.expire_seen(partition, limit)
+        for key in before.keys() - p.seen.keys():
+            assert not within_window(before[key]["t"], clock.now, WINDOW)
+
+    play(plan, clock, lambda event_id, partition, offset: p.process(raw(event_id), partition, offset), expire)
 
 
 @settings(max_examples=300, deadline=None)
@@ -182,17 +188,12 @@ def test_an_id_is_never_forgotten_before_it_is_past_the_window(plan):
 def test_expiry_changes_no_outcome_so_every_resend_inside_the_window_is_caught(plan):
     clock = Clock()
     bounded, unbounded = metering(clock), metering(clock)
-    offsets = [0, 0]
-    for step in plan:
-        if step[0] == "meter":
-            _, event_id, partition = step
-            outcomes = [p.process(raw(event_id), partition, offsets[partition]).status for p in (bounded, unbounded)]
-            offsets[partition] += 1
-            assert outcomes[0] == outcomes[1]
-        elif step[0] == "wait":
-            clock.now += step[1]
-        else:
-            bounded.expire_seen(step[1], step[2])
+
+    def meter(event_id: uuid.UUID, partition: int, offset: int) -> None:
+        outcomes = [p.process(raw(event_id), partition, offset).status for p in (bounded, unbounded)]
+        assert outcomes[0] == outcomes[1]
+
+    play(plan, clock, meter, bounded.expire_seen)
 
 
 def test_the_seen_changelog_is_compacted_and_deletes_what_is_older_than_the_window():
