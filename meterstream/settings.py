@@ -61,9 +61,9 @@ class Settings(BaseSettings):
     # A re-sent event_id is recognised this long after it was first seen, then forgotten
     # (fractions are for tests and benchmarks: 1 / 86_400 is a second).
     dedup_window_days: float = Field(default=7, gt=0)
-    # The worker deletes at most this many expired ids per partition and batch (and reads
-    # as many stored ids to index them after a restart or rebalance): twice a full batch,
-    # so expiry keeps up with a catch-up without making any one batch slow.
+    # The worker deletes at most this many expired ids per batch (and reads as many stored
+    # ids per partition to index them after a restart or rebalance): twice a full batch, so
+    # expiry keeps up with a catch-up without making any one batch slow.
     dedup_expire_per_batch: int = Field(default=8000, ge=1)
     # The worker meters events in batches of up to about this many, waiting at most this long
     # for a batch to fill: its table writes are merged per batch (stream/batch.py). A batch is

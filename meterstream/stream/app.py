@@ -130,12 +130,14 @@ def create_app(settings: Settings, budget_owner_url: str | None = None) -> faust
                 stop_for_replay(str(gap), exit_code=75)
             except (ValueError, KeyError, TypeError) as error:  # only the router writes there
                 log.critical("unreadable routed message %s@%d skipped: %r", here, message.offset, error)
-        # Tombstones for ids past the window, a bounded number per partition and batch, each
-        # sent to the changelog partition that holds the id; a crash replays the batch and
-        # its expiry with it.
+        # Tombstones for ids past the window, a bounded number per batch, each sent to the
+        # changelog partition that holds the id; a crash replays the batch and its expiry.
+        budget = settings.dedup_expire_per_batch
         for event in {event.message.partition: event for event in batch}.values():
             make_current(event)
-            processor.expire_seen(event.message.partition, settings.dedup_expire_per_batch)
+            budget -= processor.expire_seen(event.message.partition, budget)
+            if budget <= 0:
+                break
         for table in held_tables:
             table.flush()
         failpoint("worker.after_state")
