@@ -48,16 +48,20 @@ def changelog(settings: Settings) -> dict[str, list[bytes | None]]:
     return values
 
 
+def tombstoned(settings: Settings, event: UsageEvent) -> dict[str, list[bytes | None]] | None:
+    """The changelog, once the last record of `event`'s id is a tombstone (its value may be
+    gone already: retention deletes segments older than the window)."""
+    found = changelog(settings)
+    return found if found.get(str(event.event_id), [b""])[-1] is None else None
+
+
 def test_an_id_past_the_window_leaves_the_store_and_gets_a_tombstone_in_the_changelog(pipeline: LocalPipeline):
     old, fresh = image_event(), image_event()
     meter(pipeline, old, "priced", 1)
     time.sleep(WINDOW_S * 1.2)
     meter(pipeline, fresh, "priced", 2)  # a batch on the same partition: its expiry finds the old id
 
-    # Its last record is a tombstone (its value may be gone already: retention deletes
-    # segments older than the window); the fresh id's is its value.
-    values = eventually(lambda: (found := changelog(pipeline.settings)).get(str(old.event_id), [b""])[-1] is None
-                        and found, what="a tombstone for the expired id")
+    values = eventually(lambda: tombstoned(pipeline.settings, old), what="a tombstone for the expired id")
     assert values[str(fresh.event_id)][-1] is not None
     pipeline.worker.stop()
     ids = stored_keys(pipeline.data_dir, "seen-events")
@@ -75,3 +79,13 @@ def test_a_resend_is_a_duplicate_inside_the_window_and_new_beyond_it(pipeline: L
     time.sleep(max(0.0, first_seen + WINDOW_S * 1.2 - time.monotonic()))
     meter(pipeline, event, "priced", 3)  # forgotten: counted again, as documented
     assert pipeline.worker.counts() == {"priced": 3, "duplicate": 1}
+
+
+def test_an_id_stored_before_a_restart_is_expired_after_it(pipeline: LocalPipeline):
+    old = image_event()
+    meter(pipeline, old, "priced", 1)
+    pipeline.worker.stop()
+    pipeline.worker.start()  # its index of ids is gone: it reads the stored ids again
+    time.sleep(WINDOW_S * 1.2)
+    meter(pipeline, image_event(), "priced", 2)
+    eventually(lambda: tombstoned(pipeline.settings, old), what="a tombstone for the id stored before the restart")
