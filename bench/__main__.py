@@ -16,7 +16,7 @@ from bench import report
 from bench.harness import SCALES, BenchEnv, Result, machine
 
 SCENARIOS = ("throughput", "latency", "emit", "pricing", "sink", "queries", "memory", "budgets", "statements",
-             "insights", "ingest")
+             "insights", "ingest", "seen")
 console = Console(stderr=True)
 
 

@@ -44,6 +44,8 @@ class Scale:
     budget_backlog_events: int  # a metering catch-up that reservations are timed during
     budget_crossings: int  # threshold crossings timed per run (event -> alert)
     ingest_seconds: float  # timed seconds of each HTTP ingest phase (after a 1 s warm-up)
+    seen_events: int  # events metered per de-duplication store run
+    seen_window_seconds: float  # the short de-duplication window of that scenario
 
 
 FULL = Scale(
@@ -52,6 +54,7 @@ FULL = Scale(
     sink_rows=100_000, query_rows=10_000_000, query_repeats=15, memory_sessions=1_000_000,
     budget_seconds=8, budget_rates=(100, 1_000), budget_throughput_seconds=20, budget_throughput_events=150_000,
     budget_tenants=20, budget_backlog_events=100_000, budget_crossings=200, ingest_seconds=10,
+    seen_events=1_000_000, seen_window_seconds=30,
 )
 SMOKE = Scale(
     name="smoke", runs=1, throughput_seconds=2, throughput_events=3_000, floor_seconds=2, sessions=50,
@@ -59,6 +62,7 @@ SMOKE = Scale(
     sink_rows=1_000, query_rows=20_000, query_repeats=2, memory_sessions=300,
     budget_seconds=1, budget_rates=(50,), budget_throughput_seconds=2, budget_throughput_events=2_000,
     budget_tenants=3, budget_backlog_events=500, budget_crossings=5, ingest_seconds=1.5,
+    seen_events=3_000, seen_window_seconds=0.5,
 )
 SCALES = {scale.name: scale for scale in (FULL, SMOKE)}
 

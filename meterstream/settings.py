@@ -62,7 +62,13 @@ class Settings(BaseSettings):
     worker_host: str = "127.0.0.1"
     worker_port: int = 6066
     worker_token: SecretStr | None = None
-    dedup_window_days: int = Field(default=7, ge=1)
+    # A re-sent event_id is recognised this long after it was first seen, then forgotten
+    # (fractions are for tests and benchmarks: 1 / 86_400 is a second).
+    dedup_window_days: float = Field(default=7, gt=0)
+    # The worker deletes at most this many expired ids per batch (and reads as many stored
+    # ids per partition to index them after a restart or rebalance): twice a full batch, so
+    # expiry keeps up with a catch-up without making any one batch slow.
+    dedup_expire_per_batch: int = Field(default=8000, ge=1)
     # The worker meters events in batches of up to about this many, waiting at most this long
     # for a batch to fill: its table writes are merged per batch (stream/batch.py). A batch is
     # metered in one go, so it also bounds how long the worker's event loop (heartbeats, HTTP

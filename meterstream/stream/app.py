@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
+from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 from urllib.parse import quote
 
 import aiohttp
 import faust
 import orjson
+from faust.stores.rocksdb import Store as RocksDBStore
 from faust.streams import current_event
 from faust.web import Request, Response, View
 
@@ -62,11 +65,11 @@ def create_app(settings: Settings, budget_owner_url: str | None = None) -> faust
     sessions = app.Table("sessions", partitions=settings.topic_partitions, key_type=str)
     ledger = app.Table("ledger", partitions=settings.topic_partitions, key_type=str)
     positions = app.Table("positions", partitions=settings.topic_partitions, key_type=str)
-    # The changelog deletes de-duplication ids older than the window, so a recovery does
-    # not keep them forever. The local store is NOT opened in RocksDB's TTL mode: as Faust
-    # opens it through rocksdict, its compactions dropped live entries (half to all of the
-    # records of a compaction seconds after they were written; seen in the chaos suite),
-    # and a later re-send of a forgotten event was counted again.
+    # De-duplication ids past the window are deleted by the agent (expire_seen below), which
+    # also sends their tombstones to the changelog. The local store is NOT opened in RocksDB's
+    # TTL mode: as Faust opens it through rocksdict, its compactions dropped live entries (half
+    # to all of the records of a compaction seconds after they were written; seen in the chaos
+    # suite), and a later re-send of a forgotten event was counted again.
     seen = app.Table(
         "seen-events", partitions=settings.topic_partitions, key_type=str,
         extra_topic_configs=seen_events_changelog_config(settings),
@@ -76,7 +79,13 @@ def create_app(settings: Settings, budget_owner_url: str | None = None) -> faust
     processor = MeteringProcessor(
         Pricer(load_catalog(settings.catalog), load_tenants(settings.tenant_pricing_file)), held_sessions, held_seen,
         settings.topic_events, dedup_window=window, ledger=held_ledger, positions=held_positions,
+        stored_seen=lambda partition: stored_items(seen, partition),
     )
+
+    @app.on_partitions_revoked.connect
+    async def reindex_seen(sender: faust.App, revoked: set, **kwargs: object) -> None:
+        # Partitions may come back with another worker's ids (restored from the changelog).
+        processor.seen_index.forget()
 
     async def publish(outcomes: list[tuple[Outcome, RoutedItem, str]]) -> None:
         # Straight to the producer, not through Topic.send: Faust's channel machinery per
@@ -143,6 +152,14 @@ def create_app(settings: Settings, budget_owner_url: str | None = None) -> faust
                 stop_for_replay(str(gap), exit_code=75)
             except (ValueError, KeyError, TypeError) as error:  # only the router writes there
                 log.critical("unreadable routed message %s@%d skipped: %r", here, message.offset, error)
+        # Tombstones for ids past the window, a bounded number per batch, each sent to the
+        # changelog partition that holds the id; a crash replays the batch and its expiry.
+        budget = settings.dedup_expire_per_batch
+        for event in {event.message.partition: event for event in batch}.values():
+            make_current(event)
+            budget -= processor.expire_seen(event.message.partition, budget)
+            if budget <= 0:
+                break
         for table in held_tables:
             table.flush()
         failpoint("worker.after_state")
@@ -258,6 +275,17 @@ def create_app(settings: Settings, budget_owner_url: str | None = None) -> faust
     guard_worker_web(app, settings)
     app.metering = processor  # type: ignore[attr-defined]  # reached by tests and the CLI
     return app
+
+
+def stored_items(table: faust.Table, partition: int) -> Iterator[tuple[str, Any]]:
+    """What `table` holds in its local store for `partition`. Only RocksDB keeps partitions
+    apart; a memory:// store (for experiments) gives nothing: its ids expire only if written
+    by this process."""
+    store = table.data
+    if not isinstance(store, RocksDBStore):
+        return iter(())
+    db = store._db_for_partition(partition)
+    return ((store._decode_key(key), store._decode_value(value)) for key, value in store._visible_items(db))
 
 
 def run_worker(settings: Settings, loglevel: str = "warning", budget_owner: bool = True) -> None:

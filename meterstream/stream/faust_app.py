@@ -56,6 +56,11 @@ def app_config(settings: Settings, datadir: Path | None = None, web_port: int | 
         # 400 events (512 KiB) and spend commands up to 1,000 items: at 16,384 a catch-up filled
         # a worker to 3.2 GB. 256 still buffers about 100,000 events.
         stream_buffer_maxsize=256,
+        # Each table's store remembers which partition holds a key for this many keys; a key
+        # it has forgotten is deleted from every partition's store (faust's RocksDB `_del`).
+        # Room for every key a batch reads, writes and expires (Faust's default is 1,000), so
+        # the expiry of a seen id touches only the partition that holds it.
+        table_key_index_size=2 * (settings.worker_batch_size + settings.dedup_expire_per_batch),
     )
 
 

@@ -29,6 +29,8 @@ so state written before envelopes keeps its meaning:
   themselves.
 - `ledger` maps "partition|source|tenant" -> counts of each outcome, with the same guard:
   the reconciliation ledger, exact across crashes (written from one home partition only).
+  Ids expire a full window after they were first seen (expiry.py): `expire_seen` deletes
+  them, through the same held writes, so their tombstones go out with the batch's state.
 - `positions` maps partition -> the last offset processed. A message further ahead than
   the next offset means the consumer skipped some (faust-streaming can, around rebalances:
   faust #216, #221); processing it would commit past them, so it raises OffsetGap instead.
@@ -43,8 +45,9 @@ disk) forgets that an event was seen and counts its next re-send again.
 from __future__ import annotations
 
 import time
+import uuid
 from collections import Counter
-from collections.abc import Container, MutableMapping
+from collections.abc import Callable, Container, Iterable, MutableMapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -71,6 +74,7 @@ from meterstream.schemas.envelope import (
     restored_position,
     stored_position,
 )
+from meterstream.stream.expiry import SeenIndex, within_window
 
 # A usage event is a few hundred bytes; anything this large is garbage or abuse.
 MAX_MESSAGE_BYTES = 64 * 1024
@@ -137,7 +141,10 @@ class MeteringProcessor:
         ledger: MutableMapping[str, Any] | None = None,
         positions: MutableMapping[str, int] | None = None,
         clock=time.time,
+        stored_seen: Callable[[int], Iterable[tuple[str, Any]]] = lambda partition: (),
     ) -> None:
+        """`stored_seen(partition)`: what the `seen` table holds for a partition, (id, entry)
+        pairs, read to index ids this process did not write (after a restart or a rebalance)."""
         self.pricer = pricer if isinstance(pricer, Pricer) else Pricer(pricer)
         self.catalog = self.pricer.catalog
         self.sessions = sessions
@@ -147,6 +154,7 @@ class MeteringProcessor:
         self.topic = topic
         self.dedup_window_s = dedup_window.total_seconds()
         self.clock = clock
+        self.seen_index = SeenIndex(self.dedup_window_s, stored_seen)
         # Since this process started, per (tenant, partition, outcome): for Prometheus.
         self.counts: Counter[tuple[str, int, str]] = Counter()
 
@@ -160,7 +168,7 @@ class MeteringProcessor:
         last = self.positions.get(str(partition))
         if last is not None and offset > last + 1:
             raise OffsetGap(partition, last + 1, offset)
-        outcome = self._process(value, source, source_offset, index)
+        outcome = self._process(value, partition, source, source_offset, index)
         self.positions[str(partition)] = offset if last is None else max(last, offset)
         self.counts[(outcome.tenant_id, partition, outcome.status)] += 1
         key = f"{partition}|{source}|{outcome.tenant_id}"
@@ -172,7 +180,8 @@ class MeteringProcessor:
         self.ledger[key] = entry
         return outcome
 
-    def _process(self, value: bytes | None, source: str, offset: int, index: int | None) -> Outcome:
+    def _process(self, value: bytes | None, partition: int, source: str, offset: int,
+                 index: int | None) -> Outcome:
         if not value:
             return _dead("empty message (no value)")
         if len(value) > MAX_MESSAGE_BYTES:
@@ -185,7 +194,7 @@ class MeteringProcessor:
         event_key = str(event.event_id)
         first = self.seen.get(event_key)
         seen_here = first is not None and (first["s"], first["o"], first.get("i")) == (source, offset, index)
-        if first is not None and not seen_here and self.clock() - first["t"] < self.dedup_window_s:
+        if first is not None and not seen_here and within_window(first["t"], self.clock(), self.dedup_window_s):
             said = first.get("h")  # ids seen before fingerprints were kept count as plain duplicates
             conflict = said is not None and said != content_fingerprint(event)
             return Outcome("conflict" if conflict else "duplicate", tenant_id=event.tenant_id)
@@ -201,15 +210,33 @@ class MeteringProcessor:
         except UsageRejected as error:  # the tenant's policy: unknown models (or unpriceable usage) go to the DLQ
             return _dead(str(error), tenant_id=event.tenant_id)
         if not seen_here:
-            first = {"s": source, "o": offset, "t": self.clock(), "h": content_fingerprint(event)}
+            now = self.clock()
+            first = {"s": source, "o": offset, "t": now, "h": content_fingerprint(event)}
             if index is not None:
                 first["i"] = index
+            self.seen_index.note(partition, event.event_id, now)
         self.seen[event_key] = first
         if already_applied:
             self.sessions[event.session_id] = state
         else:
             self._apply(event, priced, state, source, stored_position(offset, index))
         return Outcome(priced.status.value, tenant_id=event.tenant_id, priced=priced)
+
+    def expire_seen(self, partition: int, limit: int) -> int:
+        """Delete up to `limit` ids of `partition` that are past the window; returns how many.
+        Reads and deletes go through `seen` like the batch's own (under its current event)."""
+        now = self.clock()
+        deleted = 0
+        for key in self.seen_index.due(partition, now, limit):
+            entry = self.seen.get(key)
+            if entry is None:  # deleted already, by an earlier candidate for the same id
+                continue
+            if within_window(entry["t"], now, self.dedup_window_s):  # accepted again since
+                self.seen_index.note(partition, uuid.UUID(key), entry["t"])
+                continue
+            del self.seen[key]
+            deleted += 1
+        return deleted
 
     def _price(self, event: UsageEvent, source: str, offset: int, replayed: bool) -> PricedUsage:
         topic, _, partition = source.rpartition(":")

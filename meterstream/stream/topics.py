@@ -21,8 +21,24 @@ def changelog_topic(settings: Settings, table: str) -> str:
 
 
 def seen_events_changelog_config(settings: Settings) -> dict[str, str]:
-    """De-duplication ids expire after the window, never before it."""
-    return {"cleanup.policy": "compact,delete", "retention.ms": str(settings.dedup_window_days * 86_400_000)}
+    """De-duplication ids expire after the window, never before it.
+
+    The worker sends a tombstone for each id past the window (stream/expiry.py); compaction
+    then drops the id's value and, `delete.retention.ms` later, the tombstone. A restore that
+    read the value but comes to the tombstone only after that brings back an expired id,
+    which is harmless: it recognises nothing (it is past the window) and the worker deletes
+    it again. Deletion by `retention.ms` is the backstop for ids whose tombstone a crash
+    lost. Compaction never drops the latest value of a key, so a live id is never lost to it
+    and `min.compaction.lag.ms` stays 0. A segment is compacted or deleted only once closed:
+    segments of at most a day (the default is a week) keep the changelog near the window.
+    """
+    window_ms = max(1, round(settings.dedup_window_days * 86_400_000))
+    return {
+        "cleanup.policy": "compact,delete",
+        "retention.ms": str(window_ms),
+        "delete.retention.ms": str(window_ms),
+        "segment.ms": str(min(window_ms, 86_400_000)),
+    }
 
 
 def budget_changelog_config() -> dict[str, str]:
