@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 import orjson
 
 from bench.data import EventFactory
-from bench.harness import BenchEnv, Result, percentile, wait_for
+from bench.harness import BenchEnv, Result, percentile
 from bench.pipeline import Pacer, TimedSink, Worker, bare_latency, start_sink
 from meterstream.devstack import ensure_topics
 from meterstream.producers import UsageEmitter

@@ -29,7 +29,7 @@ from meterstream.devstack import KafkaBroker, free_port, isolated_settings
 from meterstream.devstack.pipeline import LocalPipeline
 from meterstream.processes import terminate
 from meterstream.settings import Settings, settings_env
-from tests.conftest import eventually, unique_name
+from tests.conftest import eventually, unique_name  # noqa: F401  (re-exported: the API tests import it from here)
 
 # Tenants with pricing of their own, for the estimate tests; every other tenant pays list
 # prices and its unknown models are unpriced. The worker reads the same file.

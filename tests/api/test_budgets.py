@@ -9,7 +9,7 @@ from decimal import Decimal
 import httpx
 import orjson
 import pytest
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer
 
 from tests.api.conftest import OPEN_RESERVATIONS_LIMIT, ApiStack, eventually
 

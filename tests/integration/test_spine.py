@@ -57,7 +57,7 @@ def test_events_are_priced_totalled_and_stored_exactly_once(pipeline: LocalPipel
         assert sum(s.cost for s in totals.by_service.values()) == want.cost
     assert pipeline.worker.session_totals("no-such-session") is None
     metrics = pipeline.worker.get("/metrics").decode()
-    assert f'meterstream_worker_messages_total{{outcome="priced",partition="0",tenant="acme-creative"}}' in metrics
+    assert 'meterstream_worker_messages_total{outcome="priced",partition="0",tenant="acme-creative"}' in metrics
 
     assert pipeline.sink.wait_stored(len(events), timeout=60)
     pipeline.sink.stop()

@@ -7,8 +7,6 @@ import threading
 import time
 from datetime import UTC, datetime
 
-import pytest
-
 from meterstream.api.admission import SessionAdmission
 from meterstream.api.errors import SessionEnded, SessionOfAnotherTenant
 from meterstream.api.records import SessionRecord
