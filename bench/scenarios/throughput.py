@@ -6,6 +6,8 @@ emitter costs a service is scenario 3. Baseline: a bare confluent-kafka consumer
 the same topic and doing nothing, the broker's read limit on this machine. Beside it, the
 Faust floor (bench/faust_floor.py): an agent with the worker's settings doing only the
 framework's share of the worker's work, which bounds what any Faust worker reaches here.
+And the in-process limit (bench/in_process.py): the worker's metering code on the same
+messages in a plain loop, what the worker would reach if Kafka and Faust cost nothing.
 """
 
 from __future__ import annotations
@@ -17,10 +19,13 @@ from dataclasses import dataclass
 from bench.data import EventFactory
 from bench.faust_floor import MODES
 from bench.harness import BenchEnv, Result, cpu_seconds, median, wait_for
+from bench.in_process import in_process_rate
 from bench.pipeline import Worker, bare_consume, faust_floor, preload, start_sink
 from meterstream.settings import Settings
 
 TARGET_RATE = 20_000
+IN_PROCESS_TARGET = 40_000  # events per CPU-second, and the worker at half of it
+IN_PROCESS_EVENTS = 200_000  # enough for a steady rate; the loop keeps every message in memory
 
 
 @dataclass
@@ -78,10 +83,13 @@ def run(env: BenchEnv) -> list[Result]:
     count = scale.throughput_events
     preload(topic, EventFactory(scale.sessions, prefix=topic.app_id).byte_stream(count))
 
-    bare, metered, stored, per_core, windows = [], [], [], [], []
+    in_process_values = [value for _, value in EventFactory(scale.sessions, prefix=topic.app_id)
+                         .byte_stream(min(count, IN_PROCESS_EVENTS))]
+    bare, metered, stored, per_core, windows, in_process = [], [], [], [], [], []
     floors: dict[str, list[dict[str, float]]] = {mode: [] for mode in MODES}
     for n in range(scale.runs):
         bare.append(bare_consume(env.bootstrap, topic.topic_events, count))
+        in_process.append(in_process_rate(topic, in_process_values))
         for mode in (MODES if scale.floor_seconds > 0 else ()):  # floor_seconds=0: no floors
             floor_settings = env.settings(f"floor{n}{mode}", topic_events=topic.topic_events)
             floors[mode].append(faust_floor(floor_settings, mode, count, scale.floor_seconds))
@@ -105,6 +113,13 @@ def run(env: BenchEnv) -> list[Result]:
     for result in (e2e, worker_rate):
         result.met = result.value >= TARGET_RATE and (result.ratio or 0) >= 0.5 if scale.name == "full" else None
     cpu = Result("1. Throughput", "worker events per CPU-second", "events/CPU-s", per_core, "", note="worker process only")
+    limit = Result(
+        "1. Throughput", "worker vs the in-process limit (its metering code in a plain loop, dicts as tables)",
+        "events/s", metered, "in-process limit, events per CPU-second", in_process,
+        target=f"limit ≥ {IN_PROCESS_TARGET:,}/CPU-s, worker ≥ 0.5× it",
+    )
+    if scale.name == "full":
+        limit.met = (limit.baseline_value or 0) >= IN_PROCESS_TARGET and (limit.ratio or 0) >= 0.5
     floor_lines = [
         Result("1. Throughput", f"Faust floor, same settings: {what}", "events/s", [f["rate"] for f in floors[mode]],
                "bare confluent-kafka consumer, same topic", bare,
@@ -112,4 +127,4 @@ def run(env: BenchEnv) -> list[Result]:
         for mode, what in (("consume", "iterate + ack only"), ("forward", "+ 1 send per event"),
                            ("tables", "+ 1 send + 3 table writes per event")) if floors[mode]
     ]
-    return [e2e, worker_rate, cpu, *floor_lines]
+    return [e2e, worker_rate, cpu, limit, *floor_lines]
