@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 
-
 from bench.data import EventFactory
 from bench.harness import BenchEnv, Result, cpu_seconds, median, percentile
 from bench.http import ApiProcess, closed_loop, http_request
