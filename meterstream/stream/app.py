@@ -26,6 +26,7 @@ from meterstream.schemas import PricedUsage
 from meterstream.schemas.priced_batch import encode_priced
 from meterstream.settings import Settings
 from meterstream.stream.batch import BatchedTable
+from meterstream.stream.changelog import write_changes
 from meterstream.stream.durable_commit import commit_only_sent_state
 from meterstream.stream.faust_app import (
     Owners,
@@ -74,7 +75,8 @@ def create_app(settings: Settings, budget_owner_url: str | None = None) -> faust
         "seen-events", partitions=settings.topic_partitions, key_type=str,
         extra_topic_configs=seen_events_changelog_config(settings),
     )
-    held_tables = [BatchedTable(table, current_event, make_current) for table in (sessions, seen, ledger, positions)]
+    tables = (sessions, seen, ledger, positions)
+    held_tables = [BatchedTable(table, current_event, make_current) for table in tables]
     held_sessions, held_seen, held_ledger, held_positions = held_tables
     processor = MeteringProcessor(
         Pricer(load_catalog(settings.catalog), load_tenants(settings.tenant_pricing_file)), held_sessions, held_seen,
@@ -160,8 +162,8 @@ def create_app(settings: Settings, budget_owner_url: str | None = None) -> faust
             budget -= processor.expire_seen(event.message.partition, budget)
             if budget <= 0:
                 break
-        for table in held_tables:
-            table.flush()
+        for table, held in zip(tables, held_tables, strict=True):
+            await write_changes(table, held)
         failpoint("worker.after_state")
         await publish(outcomes)
         if settings.budgets_enabled:

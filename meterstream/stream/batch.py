@@ -68,9 +68,12 @@ class BatchedTable(MutableMapping[str, Any], Generic[Event]):
     def __len__(self) -> int:
         return sum(1 for _ in self)
 
-    def pending(self) -> list[tuple[str, Any]]:
-        """The writes `flush()` would make, in order: (key, value), None for a deletion."""
-        return [(key, None if value is _DELETED else value) for key, (value, _) in self.held.items()]
+    def take(self) -> list[tuple[str, Any, Event]]:
+        """Hand over the held writes, in order, and forget them: (key, value, the event that
+        wrote it), value None for a deletion (stream/changelog.py writes them)."""
+        taken = [(key, None if value is _DELETED else value, event) for key, (value, event) in self.held.items()]
+        self.held.clear()
+        return taken
 
     def flush(self) -> int:
         """Write each held key once; returns how many keys were written."""
