@@ -7,11 +7,12 @@ written once with its last value: a session with 50 events in a batch costs one 
 not 50. Reads inside the batch see the held writes, so the metering rules do not know
 the difference.
 
-Safe under crashes because nothing of the batch is acked before `flush()` has handed the
-writes to the table (and the offset commit waits until they are sent): a crash before
-then replays the whole batch, and the processor's rules make replays idempotent.
+Safe under crashes because nothing of the batch is acked before its writes are handed on
+(`flush()` to the table, or `take()` to stream/changelog.py), and the offset commit waits
+until they are sent: a crash before then replays the whole batch, and the processor's rules
+make replays idempotent.
 
-Deletions are held like writes and sent as tombstones at `flush()`.
+Deletions are held like writes and sent as tombstones.
 """
 
 from __future__ import annotations
