@@ -105,3 +105,16 @@ def test_a_batch_of_one_sessions_events_writes_its_totals_ledger_and_position_on
     assert {name: len(table.changelog) for name, table in tables.items()} == {
         "sessions": 1, "seen": 10, "ledger": 1, "positions": 1}
     assert processor.session_totals("s1").operations == 10
+
+
+def test_take_hands_over_each_held_key_once_with_its_event_none_for_a_deletion_and_forgets_them():
+    current = Current()
+    batch = held({"gone": 1}, current)
+    current.set("m1")
+    batch["s1"] = 1
+    current.set("m2")
+    batch["s1"] = 2
+    del batch["gone"]
+    assert batch.take() == [("s1", 2, "m2"), ("gone", None, "m2")]
+    assert batch.take() == []
+    assert batch.get("gone") == 1  # the table itself is the writer's to change
