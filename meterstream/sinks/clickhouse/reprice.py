@@ -537,13 +537,16 @@ def _merged_parts(client: Client, database: str) -> dict[str, str]:
 
 
 def stored_groups(client: Client, database: str, shape: PriceShape, filter: UsageFilter,
-                  as_of: datetime | None) -> list[RepriceGroup]:
+                  as_of: datetime | None, projection: bool = True) -> list[RepriceGroup]:
     """The groups of the usage `filter` selects: from the projection for the whole hours of months
     stored as one merged part, FINAL for the rest (RepriceGroupsQuery, everything when no month is).
 
     The parts are listed before and after the projection is read. A part's name is never reused,
     so when each month read has the same single part both times, that part is all the read saw;
-    otherwise (an insert, merge or mutation in between) every group is read again with FINAL."""
+    otherwise (an insert, merge or mutation in between) every group is read again with FINAL.
+    `projection=False` scans everything with FINAL (the path before the projection)."""
+    if not projection:
+        return _groups(client, RepriceGroupsQuery(database, shape, filter, as_of))
     merged = _merged_parts(client, database)
     months = {partition: month for partition in merged if (month := month_of(partition)) is not None}
     spans = projection_spans(filter, shape, months.values())
@@ -568,12 +571,15 @@ def run_reprice(
     swap: Mapping[str, str] | None = None,
     as_of: datetime | None = None,
     per_row: bool = False,
+    projection: bool = True,
 ) -> RepriceResult:
     """Re-price the stored usage `filter` selects with `pricer` (its catalog and tenant pricing).
 
     One query sums the quantities per price-relevant group (RepriceGroupsQuery); the groups are
     priced here with the plan's unit prices, exactly (pricing/groups.py). Rows whose rate key
-    has a price too fine for that are re-priced row by row in ClickHouse (RepriceQuery).
+    has a price too fine for that are re-priced row by row in ClickHouse (RepriceQuery). Months
+    stored as one merged part are summed from the table's projection (stored_groups);
+    `projection=False` scans them with FINAL too: the path before, which the benchmark times beside it.
 
     `per_row=True` prices every row on its own in ClickHouse (DistinctUsageQuery for the plan,
     then RepriceQuery): the reference the grouped path is tested equal to, to the last digit,
@@ -586,7 +592,7 @@ def run_reprice(
         _per_row(client, database, plan, filter, as_of, totals)
         return _result(plan, totals)
     shape = price_shape(pricer, OPEN_END)
-    groups = stored_groups(client, database, shape, filter, as_of)
+    groups = stored_groups(client, database, shape, filter, as_of, projection)
     plan = build_plan(pricer, sorted({(g.tenant_id, g.model, g.unit, g.voice_tier) for g in groups}), swap)
     if not splits_every_price_change(shape, plan):  # not with the catalog's own versions: never seen
         _per_row(client, database, plan, filter, as_of, totals)
