@@ -197,6 +197,19 @@ def timed_call(call, repeats: int) -> list[float]:
     return times
 
 
+def timed_pair(first, second, repeats: int) -> tuple[list[float], list[float]]:
+    """Two calls timed in turn, run by run: load that comes and goes on a shared machine falls on
+    both alike, so their ratio holds."""
+    first(), second()  # warm both
+    times: tuple[list[float], list[float]] = ([], [])
+    for _ in range(repeats):
+        for call, out in ((first, times[0]), (second, times[1])):
+            start = time.perf_counter()
+            call()
+            out.append((time.perf_counter() - start) * 1000)
+    return times
+
+
 PER_ROW_REPEATS = 3
 
 
@@ -211,6 +224,11 @@ def month_parts(client, database: str, partition: str) -> int:
     (parts,), = client.query(f"SELECT count() FROM system.parts WHERE database = '{database}' "
                              f"AND table = 'usage_events' AND active AND partition_id = '{partition}'").result_rows
     return parts
+
+
+def _with_label(label: str, pair: tuple[list[float], list[float]]) -> tuple[list[float], str, list[float]]:
+    """Result's (runs, baseline, baseline_runs) from a timed_pair."""
+    return pair[0], label, pair[1]
 
 
 def repricing_results(client, database: str, tenant: str, rows: int, repeats: int, full: bool) -> list[Result]:
@@ -241,8 +259,9 @@ def repricing_results(client, database: str, tenant: str, rows: int, repeats: in
         if not (found == run_reprice(client, database, pricer, filter=usage, projection=False)
                 == run_reprice(client, database, pricer, filter=usage, per_row=True)):
             raise AssertionError(f"re-pricing from the projection, by scanned groups and row by row disagree ({label})")
-        scan_runs = timed_call(lambda: run_reprice(client, database, pricer, filter=usage, projection=False), repeats)
-        projected_runs = timed_call(lambda: run_reprice(client, database, pricer, filter=usage), repeats)
+        projected_runs, scan_runs = timed_pair(
+            lambda: run_reprice(client, database, pricer, filter=usage),
+            lambda: run_reprice(client, database, pricer, filter=usage, projection=False), repeats)
         projected = Result("6. Queries", f"product re-pricing of a month, {label}: run_reprice (March, one merged "
                            "part: from the projection)", "ms", projected_runs,
                            "the same call scanning with FINAL (projection=False, the path before)", scan_runs,
@@ -256,10 +275,10 @@ def repricing_results(client, database: str, tenant: str, rows: int, repeats: in
         april = UsageFilter(tenant_id=who, start=end, end=datetime(2026, 5, 1, tzinfo=UTC))
         several = Result("6. Queries", f"product re-pricing of a month, {label}: run_reprice (April, "
                          f"{april_parts} parts: scanned with FINAL)", "ms",
-                         timed_call(lambda: run_reprice(client, database, pricer, filter=april), repeats),
-                         "the same call with projection=False",
-                         timed_call(lambda: run_reprice(client, database, pricer, filter=april, projection=False),
-                                    repeats), note=f"{rows:,} rows")
+                         *_with_label("the same call with projection=False", timed_pair(
+                             lambda: run_reprice(client, database, pricer, filter=april),
+                             lambda: run_reprice(client, database, pricer, filter=april, projection=False),
+                             repeats)), note=f"{rows:,} rows")
         per_row = Result("6. Queries", f"product re-pricing of a month, {label}: row by row (the path before that)",
                          "ms", timed_call(lambda: run_reprice(client, database, pricer, filter=usage, per_row=True),
                                           min(repeats, PER_ROW_REPEATS)),
