@@ -6,6 +6,7 @@ projection to a table that existed before it.
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -13,6 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from meterstream.cli import build_parser
+from meterstream.pricing import Pricer, load_catalog
 from meterstream.pricing.groups import price_shape
 from meterstream.pricing.plan import OPEN_END
 from meterstream.schemas import Service, TokenUsage, UsageEvent, VideoUsage
@@ -25,6 +28,7 @@ from meterstream.sinks.clickhouse.reprice import (
     projection_spans,
     run_reprice,
 )
+from meterstream.settings import Settings
 from meterstream.sinks.clickhouse.rows import COLUMNS, to_row
 from tests.conftest import unique_name
 from tests.integration.test_reprice_grouped import PRICER, SWAPS, as_text, usage_event
@@ -231,3 +235,20 @@ def test_re_pricing_with_merged_months_equals_the_row_by_row_result_to_the_last_
                                   swap=swap, as_of=as_of)
     assert grouped == per_row
     assert as_text(grouped) == as_text(per_row)
+
+
+
+def test_the_reprice_command_merges_whole_months_first_when_asked(client, clickhouse_dsn, database, capsys, tmp_path):
+    rows = [to_row(PRICER.price(e)) for e in march_events(60)]
+    store(client, database, rows[:30])
+    store(client, database, rows[30:])
+    expected = run_reprice(client, database, Pricer(load_catalog()), filter=MARCH)  # the command's own pricer
+    settings = Settings(data_dir=tmp_path, clickhouse_dsn=clickhouse_dsn, clickhouse_database=database)
+    args = build_parser().parse_args(["reprice", "--from", "2026-03-01", "--to", "2026-04-01", "--merge-months",
+                                      "--json"])
+    assert args.handler(args, settings) == 0
+    assert parts(client, database) == {"202603": 1}
+    assert read_from_projection(client, database, MARCH)
+    lines = json.loads(capsys.readouterr().out)["lines"]
+    assert [(line["model"], line["operations"], line["repriced_cost"]) for line in lines] == [
+        (line.model, line.operations, f"{line.repriced_cost:f}") for line in expected.lines]

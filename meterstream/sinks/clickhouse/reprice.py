@@ -528,6 +528,31 @@ def _result(plan: RepricePlan, totals: dict[tuple[str, str, str], _Totals]) -> R
     return RepriceResult(plan.catalog_version, lines)
 
 
+def whole_months(start: datetime, end: datetime) -> list[str]:
+    """The usage_events partitions (YYYYMM) of the months that lie entirely inside [start, end)."""
+    start, end = utc(start), utc(end)
+    year, month = start.year, start.month
+    if start != datetime(year, month, 1, tzinfo=UTC):  # a month begun before the range is not whole
+        year, month = year + month // 12, month % 12 + 1
+    months = []
+    while (bounds := month_of(f"{year:04d}{month:02d}")) is not None and bounds[1] <= end:
+        months.append(f"{year:04d}{month:02d}")
+        year, month = year + month // 12, month % 12 + 1
+    return months
+
+
+def merge_months(client: Client, database: str, start: datetime, end: datetime) -> list[str]:
+    """Merge each whole month of [start, end) to one part (`OPTIMIZE … PARTITION … FINAL`), so that
+    re-pricing reads it from the projection; what closing a month would do. The merge rewrites
+    the month (about 3 s for 1.7 M events here) and keeps one row per event, as FINAL counts them.
+    Returns the partitions merged. Not for a month still being written: its next insert makes a
+    second part again."""
+    months = whole_months(start, end)
+    for partition in months:
+        client.command(f"OPTIMIZE TABLE {_table(database)} PARTITION ID '{partition}' FINAL")
+    return months
+
+
 def _groups(client: Client, query: RepriceGroupsQuery | ProjectedGroupsQuery) -> list[RepriceGroup]:
     return [RepriceGroup.of(row) for row in run_query(client, query)]
 

@@ -15,6 +15,7 @@ from meterstream.sinks.clickhouse.reprice import (
     month_of,
     outside,
     projection_spans,
+    whole_months,
 )
 
 
@@ -90,3 +91,14 @@ def test_the_scan_reads_only_what_the_projection_does_not():
     assert "FINAL WHERE occurred_at < {end:DateTime64(6, 'UTC')} AND occurred_at >= {start:DateTime64(6, 'UTC')} " \
            "AND ((occurred_at >= {within_from_0:DateTime64(6, 'UTC')}))" in sql
     assert params["within_from_0"] == "2026-04-01 00:00:00.000000"
+
+
+@pytest.mark.parametrize(("start", "end", "months"), [
+    pytest.param(at(3), at(4), ["202603"], id="one month"),
+    pytest.param(at(3, 2), at(6, 15), ["202604", "202605"], id="only the whole ones"),
+    pytest.param(datetime(2026, 11, 1, tzinfo=UTC), datetime(2027, 2, 1, tzinfo=UTC), ["202611", "202612", "202701"],
+                 id="across a year"),
+    pytest.param(at(3, 1), at(3, 31), [], id="none whole"),
+])
+def test_the_months_merged_before_re_pricing_are_those_wholly_in_the_range(start, end, months):
+    assert whole_months(start, end) == months
