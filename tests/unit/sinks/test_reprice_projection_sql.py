@@ -12,6 +12,7 @@ from meterstream.sinks.clickhouse.reprice import (
     ProjectedGroupsQuery,
     RepriceGroupsQuery,
     UsageFilter,
+    merged_partitions,
     month_of,
     outside,
     projection_spans,
@@ -102,3 +103,11 @@ def test_the_scan_reads_only_what_the_projection_does_not():
 ])
 def test_the_months_merged_before_re_pricing_are_those_wholly_in_the_range(start, end, months):
     assert whole_months(start, end) == months
+
+
+def test_only_a_partition_of_one_merged_part_counts_as_merged():
+    parts = [{"partition_id": "202603", "name": "202603_1_9_2", "level": 2},
+             {"partition_id": "202604", "name": "202604_10_12_1", "level": 1},
+             {"partition_id": "202604", "name": "202604_13_13_0", "level": 0},  # inserted after the merge
+             {"partition_id": "202605", "name": "202605_14_14_0", "level": 0}]  # one part, never merged
+    assert merged_partitions(parts) == {"202603": "202603_1_9_2"}
