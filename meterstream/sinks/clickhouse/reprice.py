@@ -398,7 +398,7 @@ def _hour_after(at: datetime) -> datetime:
 
 def projection_spans(filter: UsageFilter, shape: PriceShape, merged_months: Iterable[Span]) -> tuple[Span, ...]:
     """The whole UTC hours of `filter`'s range inside `merged_months` (months stored as one merged
-    part), joined where they touch: what ProjectedGroupsQuery may read. None when the projection
+    part), joined where they touch: what ProjectedGroupsQuery may read. Empty when the projection
     cannot give the groups: a session filter (the projection has no sessions), a long-context
     threshold it does not store, or a price boundary off the hour (its groups are per hour)."""
     if filter.session_id is not None or not set(shape.thresholds) <= set(REPRICE_PROJECTION_THRESHOLDS):
