@@ -116,13 +116,16 @@ def add_reprice_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--session", help="only this session's usage")
     parser.add_argument("--from", dest="start", type=_instant, help="usage from this instant (inclusive)")
     parser.add_argument("--to", dest="end", type=_instant, help="usage before this instant")
+    parser.add_argument("--merge-months", action="store_true",
+                        help="first merge each whole month of --from/--to to one part (OPTIMIZE ... FINAL; seconds "
+                             "per month), so it is re-priced from pre-summed data: for closed months")
     _pricing_arguments(parser)
 
 
 def run_reprice(args: argparse.Namespace, settings: Settings) -> int:
     from clickhouse_connect.driver.exceptions import DatabaseError
 
-    from meterstream.sinks.clickhouse.reprice import UsageFilter
+    from meterstream.sinks.clickhouse.reprice import UsageFilter, merge_months
     from meterstream.sinks.clickhouse.reprice import run_reprice as reprice
 
     swap = {}
@@ -132,6 +135,10 @@ def run_reprice(args: argparse.Namespace, settings: Settings) -> int:
             err.print(f"[red]--swap wants OLD=NEW, not {item!r}[/]")
             return 2
         swap[old] = new
+    if args.merge_months and (args.start is None or args.end is None or settings.clickhouse_cluster):
+        err.print("[red]--merge-months wants --from and --to, and a table of its own (not a cluster: there "
+                  "re-pricing always scans)[/]")
+        return 2
     pricer = _pricer(args, settings)
     dsn = settings.clickhouse_url
     client = connect_clickhouse(settings, err)
@@ -139,6 +146,9 @@ def run_reprice(args: argparse.Namespace, settings: Settings) -> int:
         return 3
     usage = UsageFilter(tenant_id=args.tenant, session_id=args.session, start=args.start, end=args.end)
     try:
+        if args.merge_months:
+            with err.status("merging each whole month to one part..."):
+                merge_months(client, settings.clickhouse_database, args.start, args.end)
         with err.status("re-pricing stored usage in ClickHouse..."):
             result = reprice(client, settings.clickhouse_database, pricer, filter=usage, swap=swap, as_of=args.as_of)
     except DatabaseError as error:

@@ -26,6 +26,7 @@ from meterstream.schemas import (
 )
 from meterstream.settings import Settings
 from meterstream.sinks.clickhouse import connect, migrate
+from meterstream.sinks.clickhouse.migrations import bootstrap_statements, migration_statements
 from meterstream.sinks.clickhouse.reprice import UsageFilter, run_reprice
 from meterstream.sinks.clickhouse.rows import COLUMNS, to_row
 from tests.conftest import unique_name
@@ -195,15 +196,23 @@ def test_cached_audio_and_image_output_tokens_reprice_at_their_own_rates(client)
     assert all(line.difference == 0 for line in lines.values())
 
 
+def migrate_to(client, database: str, last: int) -> None:
+    """The schema as it was at version `last`, recorded as applied (what an older folder holds)."""
+    for sql in bootstrap_statements(database):
+        client.command(sql)
+    for version, statements in migration_statements(database):
+        if version <= last:
+            for sql in statements:
+                client.command(sql)
+            client.insert(f"{database}.schema_migrations", [[version]], column_names=["version"])
+
+
 def test_rows_stored_before_the_token_split_keep_their_data_and_read_zero_there(client):
     database = unique_name("reprice")
-    migrate(client, database)
-    client.command(f"DELETE FROM {database}.schema_migrations WHERE version = 8")
-    client.command(f"ALTER TABLE {database}.usage_events DROP COLUMN cached_audio_input_tokens, "
-                   "DROP COLUMN image_output_tokens")
+    migrate_to(client, database, 7)  # the schema before the token split (and the projection that sums it)
     old = to_row(Pricer(CATALOG).price(usage_event("gemini-2.5-flash", TokenUsage(input_tokens=7, output_tokens=3))))
     client.insert(f"{database}.usage_events", [old[:-2]], column_names=COLUMNS[:-2])
-    assert migrate(client, database) == [8]
+    assert migrate(client, database) == [8, 9, 10, 11]
     rows = client.query(f"SELECT input_tokens, cached_audio_input_tokens, image_output_tokens "
                         f"FROM {database}.usage_events").result_rows
     assert rows == [(7, 0, 0)]

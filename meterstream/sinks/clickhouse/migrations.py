@@ -66,6 +66,30 @@ _SINK_PROGRESS_COLUMNS = "priced_partition UInt32,\n    max_offset UInt64"
 _SINK_PROGRESS_SELECT = "SELECT priced_partition, max(priced_offset) AS max_offset FROM {table} GROUP BY priced_partition"
 _SCHEMA_MIGRATIONS_COLUMNS = "(version UInt32, applied_at DateTime DEFAULT now())"
 
+# usage_events summed per UTC hour and everything a price depends on (pricing/groups.py): what
+# re-pricing reads for a month stored as one merged part (reprice.py). A month of 1.7 M events
+# is about 27,000 such rows. The prompt-size class is stored for each long-context threshold in
+# REPRICE_PROJECTION_THRESHOLDS (the packaged catalog's; a catalog with another one re-prices by
+# scanning until a migration adds it); resolution and price period are computed over these keys
+# at query time, so neither the catalog's versions nor the engine's resolution names are frozen here.
+REPRICE_PROJECTION = "reprice_groups"
+REPRICE_PROJECTION_THRESHOLDS = (200_000,)
+# Frozen with migration 10, like every migration's text.
+REPRICE_PROJECTION_KEYS = (
+    "tenant_id", "service", "model", "voice_tier", "billing_mode", "billing_unit", "resolution", "video_with_audio",
+    "toStartOfHour(occurred_at)",
+    *(f"input_tokens + tool_use_prompt_tokens > {threshold}" for threshold in REPRICE_PROJECTION_THRESHOLDS),
+    "input_tokens + cached_audio_input_tokens < cached_input_tokens + audio_input_tokens",
+)
+REPRICE_PROJECTION_SUMS = (
+    "input_tokens", "cached_input_tokens", "audio_input_tokens", "cached_audio_input_tokens", "output_tokens",
+    "image_output_tokens", "thinking_tokens", "tool_use_prompt_tokens", "images", "video_seconds", "characters",
+)
+REPRICE_PROJECTION_SELECT = (
+    f"SELECT {', '.join(REPRICE_PROJECTION_KEYS)}, count(), sum(cost), "
+    f"{', '.join(f'sum({name})' for name in REPRICE_PROJECTION_SUMS)} GROUP BY {', '.join(REPRICE_PROJECTION_KEYS)}"
+)
+
 # ReplacingMergeTree keyed by event_id: a batch inserted twice (sink killed between insert
 # and commit) collapses to one row; report queries use FINAL so they are exact before merges.
 # non_replicated_deduplication_window lets a retried batch with the same
@@ -137,6 +161,25 @@ ALTER TABLE {db}.usage_events
     ADD COLUMN IF NOT EXISTS cached_audio_input_tokens UInt64,
     ADD COLUMN IF NOT EXISTS image_output_tokens UInt64
 """),
+    # Re-pricing reads a month's usage summed per price group (REPRICE_PROJECTION below) instead
+    # of scanning its rows. ClickHouse refuses a projection on a ReplacingMergeTree unless told
+    # what a merge does to it: 'rebuild' recomputes it from the merged, de-duplicated rows, so a
+    # merged part's projection counts each event once ('drop' would lose it at the first merge).
+    (9, """
+ALTER TABLE {db}.usage_events
+    MODIFY SETTING deduplicate_merge_projection_mode = 'rebuild'
+"""),
+    (10, f"""
+ALTER TABLE {{db}}.usage_events
+    ADD PROJECTION IF NOT EXISTS {REPRICE_PROJECTION} ({REPRICE_PROJECTION_SELECT})
+"""),
+    # Parts stored before version 10 get the projection too. A mutation, run by the engine in the
+    # background (it survives a restart): start-up does not wait for every part to be rewritten,
+    # and until a part has it, re-pricing reads that part's rows (exact, only slower).
+    (11, f"""
+ALTER TABLE {{db}}.usage_events
+    MATERIALIZE PROJECTION {REPRICE_PROJECTION}
+"""),
 ]
 
 
@@ -183,6 +226,10 @@ def cluster_migrations(db: str, cluster: str) -> list[tuple[int, list[str]]]:
         ]) for version, table in ((6, "statements"), (7, "statement_closes"))],
         (8, [_on_cluster(MIGRATIONS[7][1].format(db=db), f"{db}.{table}", on).strip()
              for table in ("usage_events_local", "usage_events")]),
+        # Projections live on the shards' tables; the Distributed table has no parts (and
+        # re-pricing through it reads FINAL, reprice.py).
+        *[(version, [_on_cluster(MIGRATIONS[version - 1][1].format(db=db), f"{db}.usage_events_local", on).strip()])
+          for version in (9, 10, 11)],
     ]
 
 

@@ -15,6 +15,14 @@ How `run_reprice` gets there without per-row arithmetic:
    boundary; only the boundaries inside the range cost a comparison per row), and whether its
    token counts are inconsistent (priced by nothing). Every row of a group has the same unit
    prices. A month of 10 million stored events is a few hundred to a few thousand groups.
+   A month stored as one merged part (a closed month; `OPTIMIZE … FINAL` makes one) is read
+   instead from the table's projection of the same groups per UTC hour (migrations 9-11;
+   ProjectedGroupsQuery, without FINAL): about 27,000 pre-summed rows for a month of 1.7 M
+   events instead of the rows. That is exact because a merge of a ReplacingMergeTree keeps one
+   row per event and rebuilds the projection from those rows ('rebuild'): the case where FINAL
+   has nothing to collapse. Months of several parts (or of one unmerged part) are scanned
+   with FINAL as before, and so is a month whose part changes while it is read
+   (stored_groups). On a cluster the Distributed table has no parts: everything is scanned.
 2. The plan is built from the groups' (tenant, model, unit, voice tier): no second scan.
 3. Each group is priced in Python with the plan's unit prices (pricing/groups.py, shared with
    the savings recommendations): the version in effect in its period (as the ASOF JOIN picks
@@ -47,7 +55,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -58,15 +66,17 @@ from meterstream.pricing.entry import BASE_VIDEO_RESOLUTIONS
 from meterstream.pricing.groups import QUANTITIES, PriceShape, Sums, group_cost, price_shape, prices_exactly
 from meterstream.pricing.money import COST_QUANTUM, EXACT, ZERO
 from meterstream.pricing.plan import OPEN_END, SEPARATOR, RateRow, RepricePlan, build_plan, usage_key
+from meterstream.sinks.clickhouse.migrations import REPRICE_PROJECTION_THRESHOLDS
 from meterstream.sinks.clickhouse.usage_groups import (
     COLUMNS_OVER_ALIASES,
+    HOUR,
     INCONSISTENT_TOKENS,
     QUANTITY_SUMS,
     RESOLUTION,
     price_period,
     prompt_class,
 )
-from meterstream.sinks.clickhouse.usage_queries import run_query, utc
+from meterstream.sinks.clickhouse.usage_queries import ch_time, run_query, utc
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _RATES_TYPE = ("Array(Tuple(String, String, String, DateTime64(6, 'UTC'), DateTime64(6, 'UTC'), UInt64, "
@@ -252,37 +262,176 @@ class RepriceResult:
         return sum(line.unpriced for line in self.lines)
 
 
+Span = tuple[datetime, datetime]  # [start, end), UTC
+
+
+def _any_span(spans: Sequence[tuple[datetime | None, datetime | None]], instant: str,
+              name: str) -> tuple[str, dict[str, Any]]:
+    """`instant` inside one of `spans` ([start, end), None: unbounded), as SQL with the
+    parameters `{name}_from_i`, `{name}_to_i`."""
+    terms, params = [], {}
+    for i, (start, end) in enumerate(spans):
+        bounds = []
+        if start is not None:
+            bounds.append(f"{instant} >= {{{name}_from_{i}:DateTime64(6, 'UTC')}}")
+            params[f"{name}_from_{i}"] = ch_time(start)
+        if end is not None:
+            bounds.append(f"{instant} < {{{name}_to_{i}:DateTime64(6, 'UTC')}}")
+            params[f"{name}_to_{i}"] = ch_time(end)
+        terms.append(f"({' AND '.join(bounds) or 'true'})")
+    return f"({' OR '.join(terms)})", params
+
+
+def _groups_sql(source: str, where: str, prompts: str, period: str) -> str:
+    keys = ("tenant_id, service, model, voice_tier, billing_mode, unit, res, with_audio, prompt_class, "
+            "price_period, inconsistent")
+    return f"""
+SELECT tenant_id, service, model, voice_tier, billing_mode, billing_unit AS unit, {RESOLUTION} AS res,
+       video_with_audio AS with_audio, {prompts} AS prompt_class, {period} AS price_period,
+       {INCONSISTENT_TOKENS} AS inconsistent,
+       count() AS operations, sum(cost) AS cost, {QUANTITY_SUMS}
+FROM {source}{where}
+GROUP BY {keys}
+ORDER BY {keys}
+{COLUMNS_OVER_ALIASES}""".strip()
+
+
 @dataclass(frozen=True)
 class RepriceGroupsQuery:
     """The stored usage `filter` selects (FINAL), summed per price-relevant group: tenant, service,
     model, voice tier, billing mode, unit, resolution, audio flag, prompt-size class, price period
     (`shape`'s boundaries; one period under `as_of`) and whether the token counts are inconsistent
-    (uncached text below 0: unpriced). Every row of a group is priced with the same unit prices."""
+    (uncached text below 0: unpriced). Every row of a group is priced with the same unit prices.
+    `within` restricts it to those ranges of occurred_at (the rest, ProjectedGroupsQuery reads):
+    positive ranges, so that the engine skips the months outside them unread."""
 
     database: str
     shape: PriceShape
     filter: UsageFilter = UsageFilter()
     as_of: datetime | None = None
+    within: tuple[tuple[datetime | None, datetime | None], ...] | None = None
 
     def to_sql(self) -> tuple[str, dict[str, Any]]:
         where, params = self.filter.where()
+        if self.within is not None:
+            inside, inside_params = _any_span(self.within, "occurred_at", "within")
+            where += f"{' AND' if where else ' WHERE'} {inside}"
+            params.update(inside_params)
         prompts, prompt_params = prompt_class(self.shape.thresholds)
         start, end = (None if at is None else utc(at) for at in (self.filter.start, self.filter.end))
         period, period_params = (("toUInt32(0)", {}) if self.as_of is not None
                                  else price_period(self.shape.boundaries, start, end))
         params.update(prompt_params, **period_params)
-        keys = ("tenant_id, service, model, voice_tier, billing_mode, unit, res, with_audio, prompt_class, "
-                "price_period, inconsistent")
-        sql = f"""
-SELECT tenant_id, service, model, voice_tier, billing_mode, billing_unit AS unit, {RESOLUTION} AS res,
-       video_with_audio AS with_audio, {prompts} AS prompt_class, {period} AS price_period,
-       {INCONSISTENT_TOKENS} AS inconsistent,
-       count() AS operations, sum(cost) AS cost, {QUANTITY_SUMS}
-FROM {_table(self.database)} FINAL{where}
-GROUP BY {keys}
-ORDER BY {keys}
-{COLUMNS_OVER_ALIASES}"""
-        return sql.strip(), params
+        return _groups_sql(f"{_table(self.database)} FINAL", where, prompts, period), params
+
+
+@dataclass(frozen=True)
+class ProjectedGroupsQuery:
+    """RepriceGroupsQuery's groups for the rows of `spans` (whole UTC hours, inside months stored
+    as one merged part: projection_spans), read WITHOUT FINAL so that the engine answers from
+    the table's projection (migrations.REPRICE_PROJECTION: the same groups per hour) instead of
+    the rows. Exact only for such months: a merged ReplacingMergeTree part holds each event once."""
+
+    database: str
+    shape: PriceShape
+    spans: tuple[Span, ...]
+    tenant_id: str | None = None
+    as_of: datetime | None = None
+
+    def to_sql(self) -> tuple[str, dict[str, Any]]:
+        where, params = _any_span(self.spans, HOUR, "span")
+        if self.tenant_id is not None:
+            where = f"tenant_id = {{tenant_id:String}} AND {where}"
+            params["tenant_id"] = self.tenant_id
+        # Every expression over the projection's keys, spelled as it spells them.
+        prompts, _ = prompt_class(self.shape.thresholds, literal=True)
+        period, period_params = (("toUInt32(0)", {}) if self.as_of is not None else
+                                 price_period(self.shape.boundaries, self.spans[0][0], self.spans[-1][1], HOUR))
+        params.update(period_params)
+        return _groups_sql(_table(self.database), f" WHERE {where}", prompts, period), params
+
+
+@dataclass(frozen=True)
+class ActivePartsQuery:
+    """The active parts of usage_events: partition, name, merge level (grouped in Python by
+    merged_partitions: half the time of a GROUP BY over system.parts, paid on every re-pricing)."""
+
+    database: str
+
+    def to_sql(self) -> tuple[str, dict[str, Any]]:
+        return ("SELECT partition_id, name, level FROM system.parts "
+                "WHERE database = {database:String} AND table = 'usage_events' AND active",
+                {"database": self.database})
+
+
+def merged_partitions(parts: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """The partitions that are exactly one active part made by a merge (level > 0), with that
+    part's name. A merge of a ReplacingMergeTree keeps one row per event, so such a partition
+    holds no duplicate: the case where FINAL has nothing to collapse (and skips itself). A
+    partition of one freshly inserted part (level 0) is left out: nothing merged it."""
+    by_partition: dict[str, list[Mapping[str, Any]]] = {}
+    for part in parts:
+        by_partition.setdefault(part["partition_id"], []).append(part)
+    return {partition: found[0]["name"] for partition, found in by_partition.items()
+            if len(found) == 1 and found[0]["level"] > 0}
+
+
+def month_of(partition_id: str) -> Span | None:
+    """The month a usage_events partition holds (`PARTITION BY toYYYYMM(occurred_at)`: id '202603'
+    is March 2026), or None for an id of another form."""
+    if len(partition_id) != 6 or not partition_id.isdigit() or not 1 <= int(partition_id[4:]) <= 12:
+        return None
+    year, month = int(partition_id[:4]), int(partition_id[4:])
+    start = datetime(year, month, 1, tzinfo=UTC)
+    return start, datetime(year + month // 12, month % 12 + 1, 1, tzinfo=UTC)
+
+
+def _on_the_hour(at: datetime) -> bool:
+    return at.minute == 0 and at.second == 0 and at.microsecond == 0
+
+
+def _hour_after(at: datetime) -> datetime:
+    """The first whole hour at or after `at`."""
+    floor = at.replace(minute=0, second=0, microsecond=0)
+    return floor if floor == at else floor + timedelta(hours=1)
+
+
+def projection_spans(filter: UsageFilter, shape: PriceShape, merged_months: Iterable[Span]) -> tuple[Span, ...]:
+    """The whole UTC hours of `filter`'s range inside `merged_months` (months stored as one merged
+    part), joined where they touch: what ProjectedGroupsQuery may read. Empty when the projection
+    cannot give the groups: a session filter (the projection has no sessions), a long-context
+    threshold it does not store, or a price boundary off the hour (its groups are per hour)."""
+    if filter.session_id is not None or not set(shape.thresholds) <= set(REPRICE_PROJECTION_THRESHOLDS):
+        return ()
+    if not all(_on_the_hour(utc(b)) for b in shape.boundaries):
+        return ()
+    start = None if filter.start is None else _hour_after(utc(filter.start))
+    end = None if filter.end is None else utc(filter.end).replace(minute=0, second=0, microsecond=0)
+    spans: list[Span] = []
+    for month_start, month_end in sorted(merged_months):
+        lo = month_start if start is None else max(month_start, start)
+        hi = month_end if end is None else min(month_end, end)
+        if lo >= hi:
+            continue
+        if spans and spans[-1][1] == lo:
+            spans[-1] = (spans[-1][0], hi)
+        else:
+            spans.append((lo, hi))
+    return tuple(spans)
+
+
+def outside(filter: UsageFilter, spans: Sequence[Span]) -> tuple[tuple[datetime | None, datetime | None], ...]:
+    """`filter`'s range [start, end) (None: unbounded) less `spans` (ascending, inside it): the
+    ranges the FINAL query still reads; empty when the spans cover it all (a whole month)."""
+    rest, at = [], None if filter.start is None else utc(filter.start)
+    for lo, hi in spans:
+        if at is None or at < lo:
+            rest.append((at, lo))
+        at = hi
+    end = None if filter.end is None else utc(filter.end)
+    if end is None or at < end:
+        rest.append((at, end))
+    return tuple(rest)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -388,6 +537,65 @@ def _result(plan: RepricePlan, totals: dict[tuple[str, str, str], _Totals]) -> R
     return RepriceResult(plan.catalog_version, lines)
 
 
+def whole_months(start: datetime, end: datetime) -> list[str]:
+    """The usage_events partitions (YYYYMM) of the months that lie entirely inside [start, end)."""
+    start, end = utc(start), utc(end)
+    year, month = start.year, start.month
+    if start != datetime(year, month, 1, tzinfo=UTC):  # a month begun before the range is not whole
+        year, month = year + month // 12, month % 12 + 1
+    months = []
+    while (bounds := month_of(f"{year:04d}{month:02d}")) is not None and bounds[1] <= end:
+        months.append(f"{year:04d}{month:02d}")
+        year, month = year + month // 12, month % 12 + 1
+    return months
+
+
+def merge_months(client: Client, database: str, start: datetime, end: datetime) -> list[str]:
+    """Merge each whole month of [start, end) to one part (`OPTIMIZE … PARTITION … FINAL`), so that
+    re-pricing reads it from the projection; what closing a month would do. The merge rewrites
+    the month (about 3 s for 1.7 M events here) and keeps one row per event, as FINAL counts them.
+    Returns the partitions merged. Not for a month still being written: its next insert makes a
+    second part again."""
+    months = whole_months(start, end)
+    for partition in months:
+        client.command(f"OPTIMIZE TABLE {_table(database)} PARTITION ID '{partition}' FINAL")
+    return months
+
+
+def _groups(client: Client, query: RepriceGroupsQuery | ProjectedGroupsQuery) -> list[RepriceGroup]:
+    return [RepriceGroup.of(row) for row in run_query(client, query)]
+
+
+def _merged_parts(client: Client, database: str) -> dict[str, str]:
+    return merged_partitions(run_query(client, ActivePartsQuery(database)))
+
+
+def stored_groups(client: Client, database: str, shape: PriceShape, filter: UsageFilter,
+                  as_of: datetime | None, projection: bool = True) -> list[RepriceGroup]:
+    """The groups of the usage `filter` selects: from the projection for the whole hours of months
+    stored as one merged part, FINAL for the rest (RepriceGroupsQuery, everything when no month is).
+
+    The parts are listed before and after the projection is read. A part's name is never reused,
+    so when each month read has the same single part both times, that part is all the read saw;
+    otherwise (an insert, merge or mutation in between) every group is read again with FINAL.
+    `projection=False` scans everything with FINAL (the path before the projection)."""
+    if not projection:
+        return _groups(client, RepriceGroupsQuery(database, shape, filter, as_of))
+    merged = _merged_parts(client, database)
+    months = {partition: month for partition in merged if (month := month_of(partition)) is not None}
+    spans = projection_spans(filter, shape, months.values())
+    if not spans:
+        return _groups(client, RepriceGroupsQuery(database, shape, filter, as_of))
+    read = {partition for partition, (lo, hi) in months.items() if any(a < hi and lo < b for a, b in spans)}
+    projected = _groups(client, ProjectedGroupsQuery(database, shape, spans, filter.tenant_id, as_of))
+    after = _merged_parts(client, database)
+    if any(after.get(partition) != merged[partition] for partition in read):
+        return _groups(client, RepriceGroupsQuery(database, shape, filter, as_of))
+    if not (rest := outside(filter, spans)):
+        return projected
+    return projected + _groups(client, RepriceGroupsQuery(database, shape, filter, as_of, within=rest))
+
+
 def run_reprice(
     client: Client,
     database: str,
@@ -397,12 +605,15 @@ def run_reprice(
     swap: Mapping[str, str] | None = None,
     as_of: datetime | None = None,
     per_row: bool = False,
+    projection: bool = True,
 ) -> RepriceResult:
     """Re-price the stored usage `filter` selects with `pricer` (its catalog and tenant pricing).
 
     One query sums the quantities per price-relevant group (RepriceGroupsQuery); the groups are
     priced here with the plan's unit prices, exactly (pricing/groups.py). Rows whose rate key
-    has a price too fine for that are re-priced row by row in ClickHouse (RepriceQuery).
+    has a price too fine for that are re-priced row by row in ClickHouse (RepriceQuery). Months
+    stored as one merged part are summed from the table's projection (stored_groups);
+    `projection=False` scans them with FINAL too: the path before, which the benchmark times beside it.
 
     `per_row=True` prices every row on its own in ClickHouse (DistinctUsageQuery for the plan,
     then RepriceQuery): the reference the grouped path is tested equal to, to the last digit,
@@ -415,7 +626,7 @@ def run_reprice(
         _per_row(client, database, plan, filter, as_of, totals)
         return _result(plan, totals)
     shape = price_shape(pricer, OPEN_END)
-    groups = [RepriceGroup.of(row) for row in run_query(client, RepriceGroupsQuery(database, shape, filter, as_of))]
+    groups = stored_groups(client, database, shape, filter, as_of, projection)
     plan = build_plan(pricer, sorted({(g.tenant_id, g.model, g.unit, g.voice_tier) for g in groups}), swap)
     if not splits_every_price_change(shape, plan):  # not with the catalog's own versions: never seen
         _per_row(client, database, plan, filter, as_of, totals)

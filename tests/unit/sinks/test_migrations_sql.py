@@ -24,6 +24,14 @@ from tests.unit.sinks.test_sink_runner import record
 
 # The column block is shared by both layouts; the digest below freezes it with the rest.
 COLUMNS = USAGE_EVENTS_COLUMNS
+# Re-pricing's projection, spelled out: sums of every stored quantity per hour and price group.
+_KEYS = ("tenant_id, service, model, voice_tier, billing_mode, billing_unit, resolution, video_with_audio, "
+         "toStartOfHour(occurred_at), input_tokens + tool_use_prompt_tokens > 200000, "
+         "input_tokens + cached_audio_input_tokens < cached_input_tokens + audio_input_tokens")
+PROJECTION = (f"SELECT {_KEYS}, count(), sum(cost), sum(input_tokens), sum(cached_input_tokens), "
+              "sum(audio_input_tokens), sum(cached_audio_input_tokens), sum(output_tokens), sum(image_output_tokens), "
+              "sum(thinking_tokens), sum(tool_use_prompt_tokens), sum(images), sum(video_seconds), sum(characters) "
+              f"GROUP BY {_KEYS}")
 
 ONE_SERVER = [
     "CREATE DATABASE IF NOT EXISTS ms",
@@ -56,6 +64,10 @@ ONE_SERVER = [
     ") ENGINE = ReplacingMergeTree ORDER BY (tenant_id, attribute, month)\n",
     "\nALTER TABLE ms.usage_events\n    ADD COLUMN IF NOT EXISTS cached_audio_input_tokens UInt64,\n"
     "    ADD COLUMN IF NOT EXISTS image_output_tokens UInt64\n",
+    # 9-11: re-pricing's projection, allowed on a ReplacingMergeTree once merges rebuild it
+    "\nALTER TABLE ms.usage_events\n    MODIFY SETTING deduplicate_merge_projection_mode = 'rebuild'\n",
+    f"\nALTER TABLE ms.usage_events\n    ADD PROJECTION IF NOT EXISTS reprice_groups ({PROJECTION})\n",
+    "\nALTER TABLE ms.usage_events\n    MATERIALIZE PROJECTION reprice_groups\n",
 ]
 
 ON_CLUSTER = [
@@ -105,6 +117,11 @@ ON_CLUSTER = [
     *[f"ALTER TABLE ms.{table} ON CLUSTER metering\n"
       "    ADD COLUMN IF NOT EXISTS cached_audio_input_tokens UInt64,\n"
       "    ADD COLUMN IF NOT EXISTS image_output_tokens UInt64" for table in ("usage_events_local", "usage_events")],
+    # 9-11: the projection on the shards' tables only (a Distributed table has no parts)
+    "ALTER TABLE ms.usage_events_local ON CLUSTER metering\n"
+    "    MODIFY SETTING deduplicate_merge_projection_mode = 'rebuild'",
+    f"ALTER TABLE ms.usage_events_local ON CLUSTER metering\n    ADD PROJECTION IF NOT EXISTS reprice_groups ({PROJECTION})",
+    "ALTER TABLE ms.usage_events_local ON CLUSTER metering\n    MATERIALIZE PROJECTION reprice_groups",
 ]
 
 
@@ -123,7 +140,7 @@ def test_the_schema_is_exactly(cluster: str, expected: list[str]):
 
 
 def test_both_layouts_have_the_same_versions():
-    assert [v for v, _ in migration_statements("ms", "metering")] == [v for v, _ in MIGRATIONS] == [1, 2, 3, 4, 5, 6, 7, 8]
+    assert [v for v, _ in migration_statements("ms", "metering")] == [v for v, _ in MIGRATIONS] == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]
 
 
 def test_the_embedded_ddl_is_unchanged_byte_for_byte():
@@ -156,11 +173,11 @@ class RecordingClient:
 @pytest.mark.parametrize("cluster", ["", "metering"])
 def test_migrate_sends_only_the_missing_versions(cluster: str):
     client = RecordingClient(applied=[1, 2])
-    assert migrate(client, "ms", cluster) == [3, 4, 5, 6, 7, 8]  # type: ignore[arg-type]
+    assert migrate(client, "ms", cluster) == [3, 4, 5, 6, 7, 8, 9, 10, 11]  # type: ignore[arg-type]
     missing = [sql for v, batch in migration_statements("ms", cluster) if v > 2 for sql in batch]
     assert client.sent == [*bootstrap_statements("ms", cluster), "SELECT version FROM ms.schema_migrations FINAL",
                            *missing]
-    assert client.inserted == [("ms.schema_migrations", version) for version in (3, 4, 5, 6, 7, 8)]
+    assert client.inserted == [("ms.schema_migrations", version) for version in range(3, 12)]
 
 
 @pytest.mark.parametrize(("cluster", "settings"), [
