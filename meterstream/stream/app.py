@@ -5,15 +5,12 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any
 from urllib.parse import quote
 
 import aiohttp
 import faust
 import orjson
-from faust.stores.rocksdb import Store as RocksDBStore
 from faust.streams import current_event
 from faust.web import Request, Response, View
 
@@ -26,7 +23,7 @@ from meterstream.schemas import PricedUsage
 from meterstream.schemas.priced_batch import encode_priced
 from meterstream.settings import Settings
 from meterstream.stream.batch import BatchedTable
-from meterstream.stream.changelog import write_changes
+from meterstream.stream.table_store import stored_items, write_changes
 from meterstream.stream.durable_commit import commit_only_sent_state
 from meterstream.stream.faust_app import (
     Owners,
@@ -277,17 +274,6 @@ def create_app(settings: Settings, budget_owner_url: str | None = None) -> faust
     guard_worker_web(app, settings)
     app.metering = processor  # type: ignore[attr-defined]  # reached by tests and the CLI
     return app
-
-
-def stored_items(table: faust.Table, partition: int) -> Iterator[tuple[str, Any]]:
-    """What `table` holds in its local store for `partition`. Only RocksDB keeps partitions
-    apart; a memory:// store (for experiments) gives nothing: its ids expire only if written
-    by this process."""
-    store = table.data
-    if not isinstance(store, RocksDBStore):
-        return iter(())
-    db = store._db_for_partition(partition)
-    return ((store._decode_key(key), store._decode_value(value)) for key, value in store._visible_items(db))
 
 
 def run_worker(settings: Settings, loglevel: str = "warning", budget_owner: bool = True) -> None:

@@ -8,7 +8,7 @@ not 50. Reads inside the batch see the held writes, so the metering rules do not
 the difference.
 
 Safe under crashes because nothing of the batch is acked before its writes are handed on
-(`flush()` to the table, or `take()` to stream/changelog.py), and the offset commit waits
+(`flush()` to the table, or `take()` to stream/table_store.py), and the offset commit waits
 until they are sent: a crash before then replays the whole batch, and the processor's rules
 make replays idempotent.
 
@@ -71,7 +71,7 @@ class BatchedTable(MutableMapping[str, Any], Generic[Event]):
 
     def take(self) -> list[tuple[str, Any, Event]]:
         """Hand over the held writes, in order, and forget them: (key, value, the event that
-        wrote it), value None for a deletion (stream/changelog.py writes them)."""
+        wrote it), value None for a deletion (stream/table_store.py writes them)."""
         taken = [(key, None if value is _DELETED else value, event) for key, (value, event) in self.held.items()]
         self.held.clear()
         return taken

@@ -1,4 +1,4 @@
-"""The worker writes a batch's table changes itself (stream/changelog.py), so what Faust reads
+"""The worker writes a batch's table changes itself (stream/table_store.py), so what Faust reads
 back must be what Faust would have written: a worker that lost its local store restores the
 same state from the changelogs."""
 

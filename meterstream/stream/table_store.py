@@ -1,4 +1,5 @@
-"""Writing a batch's table changes as Faust would, with one produce batch per changelog partition.
+"""The worker's own access to Faust's table stores: a batch's changes written as Faust would, with
+one produce batch per changelog partition, and a partition's stored items read for the seen ids' expiry.
 
 Faust sends a changelog record per table write through its producer buffer: a future, a
 callback, a pending-message object and an aiokafka `send` each, then a RocksDB put of the
@@ -80,3 +81,14 @@ def _delivered(store: RocksDBStore, tp: TP, count: int, delivery: asyncio.Future
         return
     # What a restore may skip: everything up to the batch's last record is in the store.
     store.set_persisted_offset(tp, delivery.result().offset + count - 1)
+
+
+def stored_items(table: faust.Table, partition: int) -> Iterator[tuple[str, Any]]:
+    """What `table` holds in its local store for `partition`. Only RocksDB keeps partitions
+    apart; a memory:// store (for experiments) gives nothing: its ids expire only if written
+    by this process."""
+    store = table.data
+    if not isinstance(store, RocksDBStore):
+        return iter(())
+    db = store._db_for_partition(partition)
+    return ((store._decode_key(key), store._decode_value(value)) for key, value in store._visible_items(db))
